@@ -1,0 +1,30 @@
+package io.moeflux.pipeline;
+
+/**
+ * Where dispatch hands expert heat. Called on the main path once per (step, layer), right after
+ * the dispatch phase has grouped this rank's received rows per local physical expert slot.
+ *
+ * <p>Implementations must not block and must not keep the caller waiting: the main path never
+ * waits for the heat stream (DESIGN.md invariant 5). Ownership of {@code countsPerLocalSlot}
+ * moves to the tap: the pipeline never touches that array again.
+ */
+public interface HeatTap {
+  /** A tap that records nothing. */
+  HeatTap NONE =
+      new HeatTap() {
+        @Override
+        public void onDispatch(long step, int layer, boolean prefill, int[] countsPerLocalSlot) {}
+      };
+
+  /**
+   * @param step the step id
+   * @param layer the MoE layer
+   * @param prefill whether the step is a prefill step (for the stage filter)
+   * @param countsPerLocalSlot rows received by each of this rank's physical expert slots, index =
+   *     local slot (0 .. slotsPerRank-1)
+   */
+  void onDispatch(long step, int layer, boolean prefill, int[] countsPerLocalSlot);
+
+  /** Called once per step after its last layer, on the main path; must not block. */
+  default void onStepEnd(long step) {}
+}

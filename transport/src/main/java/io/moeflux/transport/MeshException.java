@@ -1,0 +1,17 @@
+package io.moeflux.transport;
+
+/**
+ * A mesh-level failure: a refused handshake, a lost peer, a phase that timed out. The message names
+ * the ranks involved and what differed or what was waited for.
+ */
+public class MeshException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  public MeshException(String message) {
+    super(message);
+  }
+
+  public MeshException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

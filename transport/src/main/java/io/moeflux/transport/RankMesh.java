@@ -1,0 +1,58 @@
+package io.moeflux.transport;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+
+/**
+ * One rank's view of the mesh: an RSocket server for its peers plus a connection to every peer,
+ * each carrying one long-lived request-channel per {@link FrameKind.Lane}.
+ *
+ * <p>The protocol needs no global agreement on sizes: for a given (kind, step, layer) every rank
+ * sends exactly one frame to every peer, carrying its count (0 is fine), and a receive completes
+ * when one frame from every peer has arrived. Frames that arrive before anyone asks for them are
+ * held until asked for.
+ *
+ * <p>Failures are never hangs: a lost peer or a receive that waits longer than {@link
+ * MeshConfig#phaseTimeout()} fails every pending and later receive with a {@link MeshException}.
+ */
+public interface RankMesh extends Disposable {
+
+  /** Binds this rank's server, connects to every peer and completes when all handshakes passed. */
+  static Mono<RankMesh> start(MeshConfig config) {
+    return RSocketRankMesh.start(config);
+  }
+
+  MeshConfig config();
+
+  default int rank() {
+    return config().rank();
+  }
+
+  default int worldSize() {
+    return config().worldSize();
+  }
+
+  /** The pooled allocator frames for {@link #send} should come from. */
+  ByteBufAllocator allocator();
+
+  /**
+   * Sends one frame (built with {@link FrameCodec}) to {@code peer}. Ownership of the frame moves
+   * to the mesh, which releases it once written, or at once if the mesh has failed.
+   */
+  void send(int peer, ByteBuf frame);
+
+  /**
+   * Completes with one frame from every peer for (kind, step, layer). The subscriber owns the
+   * frames and releases them with {@link PeerFrames#release()}. For a world of one it completes at
+   * once with no frames.
+   */
+  Mono<PeerFrames> receive(FrameKind kind, long step, int layer);
+
+  /**
+   * Completes when this mesh closes: empty after {@link #dispose()}, with the error when the mesh
+   * failed.
+   */
+  Mono<Void> onClose();
+}

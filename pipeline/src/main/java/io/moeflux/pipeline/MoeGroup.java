@@ -1,0 +1,111 @@
+package io.moeflux.pipeline;
+
+import io.moeflux.pipeline.model.ExpertBank;
+import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.MeshConfigs;
+import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.TransportKind;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.function.Function;
+import org.reactivestreams.Publisher;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Several ranks of one MoE group in this JVM, over loopback TCP or the in-JVM transport. They share
+ * one {@link ExpertBank}, since expert weights are immutable.
+ */
+public final class MoeGroup implements Disposable {
+  private final List<MoeRank> ranks;
+  private final ExpertBank bank;
+
+  private MoeGroup(List<MoeRank> ranks, ExpertBank bank) {
+    this.ranks = List.copyOf(ranks);
+    this.bank = bank;
+  }
+
+  public static Mono<MoeGroup> start(int size, TransportKind transport, PipelineConfig config) {
+    return start(size, transport, config, rank -> HeatTap.NONE);
+  }
+
+  /**
+   * Starts {@code size} ranks concurrently (each waits for its peers) and completes when all have
+   * joined the mesh.
+   */
+  public static Mono<MoeGroup> start(
+      int size,
+      TransportKind transport,
+      PipelineConfig config,
+      Function<RankMesh, HeatTap> heatTaps) {
+    Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(config, "config");
+    String fingerprint = MoeRank.fingerprint(config);
+    List<MeshConfig> meshes =
+        transport == TransportKind.TCP
+            ? MeshConfigs.loopbackTcp(size, fingerprint)
+            : MeshConfigs.local(UUID.randomUUID().toString(), size, fingerprint);
+    ExpertBank bank = new ExpertBank(config.model());
+    return Flux.fromIterable(meshes)
+        .flatMap(mesh -> MoeRank.start(mesh, config, bank, heatTaps), size)
+        .collectSortedList((a, b) -> Integer.compare(a.rank(), b.rank()))
+        .map(started -> new MoeGroup(started, bank));
+  }
+
+  public int size() {
+    return ranks.size();
+  }
+
+  public MoeRank rank(int rank) {
+    return ranks.get(rank);
+  }
+
+  public List<MoeRank> ranks() {
+    return ranks;
+  }
+
+  public ExpertBank bank() {
+    return bank;
+  }
+
+  /**
+   * Runs one input stream per rank, all at once, and emits each step's outputs as a list in rank
+   * order.
+   */
+  public Flux<List<TokenBatch>> forward(List<? extends Publisher<TokenBatch>> inputs) {
+    if (inputs.size() != ranks.size()) {
+      return Flux.error(
+          new IllegalArgumentException(
+              "need one input stream per rank: " + ranks.size() + " ranks, " + inputs.size() + " streams"));
+    }
+    List<Flux<TokenBatch>> outputs = new ArrayList<>(ranks.size());
+    for (int r = 0; r < ranks.size(); r++) {
+      outputs.add(ranks.get(r).forward(inputs.get(r)));
+    }
+    return Flux.zip(outputs, values -> {
+      List<TokenBatch> step = new ArrayList<>(values.length);
+      for (Object v : values) {
+        step.add((TokenBatch) v);
+      }
+      return step;
+    });
+  }
+
+  /** Closes every rank after a final barrier, so no frame is cut off. */
+  public Mono<Void> close() {
+    return Flux.fromIterable(ranks).flatMap(MoeRank::close, ranks.size()).then();
+  }
+
+  @Override
+  public void dispose() {
+    ranks.forEach(MoeRank::dispose);
+  }
+
+  @Override
+  public boolean isDisposed() {
+    return ranks.stream().allMatch(MoeRank::isDisposed);
+  }
+}

@@ -1,0 +1,193 @@
+package io.moeflux.pipeline;
+
+import io.moeflux.pipeline.dispatch.MoeStep;
+import io.moeflux.pipeline.model.ExpertBank;
+import io.moeflux.pipeline.model.ExpertFfn;
+import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.model.Router;
+import io.moeflux.transport.Collectives;
+import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.RankMesh;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import org.reactivestreams.Publisher;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * One rank of an expert-parallel MoE group: push a {@code Flux<TokenBatch>} through {@link
+ * #forward} and get the MoE layers' outputs back, one batch per step, in step order.
+ *
+ * <p>Every rank must run every step, in step-id order, with consecutive step ids; a rank with no
+ * tokens sends {@link TokenBatch#empty}. A batch over {@link PipelineConfig#maxTokensPerRank()} is
+ * refused with an error on this rank, and every peer fails the same step with the reason instead
+ * of waiting for it.
+ */
+public final class MoeRank implements Disposable {
+  private final RankMesh mesh;
+  private final PipelineConfig config;
+  private final ExpertBank bank;
+  private final Router[] routers;
+  private final MoeStep moeStep;
+  private final AtomicBoolean running = new AtomicBoolean();
+  private volatile Placement placement;
+  private volatile ExpertFfn[][] experts;
+  private long lastStep = -1;
+
+  private MoeRank(RankMesh mesh, PipelineConfig config, ExpertBank bank, HeatTap heatTap) {
+    this.mesh = mesh;
+    this.config = config;
+    this.bank = bank;
+    ModelConfig model = config.model();
+    this.routers = new Router[model.layers()];
+    for (int l = 0; l < routers.length; l++) {
+      routers[l] = Router.of(model, l);
+    }
+    this.placement = Placement.identity(model.layers(), model.experts(), mesh.worldSize());
+    this.experts = localExperts(placement);
+    this.moeStep = new MoeStep(mesh, config, placement.slotsPerRank(), heatTap);
+  }
+
+  /** Starts a rank with its own expert bank and no heat tap. */
+  public static Mono<MoeRank> start(MeshConfig meshConfig, PipelineConfig config) {
+    return start(meshConfig, config, new ExpertBank(config.model()), mesh -> HeatTap.NONE);
+  }
+
+  /**
+   * Starts a rank: joins the mesh (the handshake compares {@link #fingerprint(PipelineConfig)}),
+   * loads this rank's experts from {@code bank}, and attaches the heat tap made from the mesh.
+   */
+  public static Mono<MoeRank> start(
+      MeshConfig meshConfig,
+      PipelineConfig config,
+      ExpertBank bank,
+      Function<RankMesh, HeatTap> heatTaps) {
+    Objects.requireNonNull(meshConfig, "meshConfig");
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(bank, "bank");
+    Objects.requireNonNull(heatTaps, "heatTaps");
+    int experts = config.model().experts();
+    if (experts % meshConfig.worldSize() != 0) {
+      return Mono.error(
+          new IllegalArgumentException(
+              experts + " experts cannot be spread evenly over " + meshConfig.worldSize() + " ranks"));
+    }
+    return RankMesh.start(meshConfig.withFingerprint(fingerprint(config)))
+        .map(mesh -> new MoeRank(mesh, config, bank, heatTaps.apply(mesh)));
+  }
+
+  /** What ranks compare at handshake: the model and the capacity. */
+  public static String fingerprint(PipelineConfig config) {
+    return config.model().fingerprint() + "/cap" + config.maxTokensPerRank();
+  }
+
+  public int rank() {
+    return mesh.rank();
+  }
+
+  public int worldSize() {
+    return mesh.worldSize();
+  }
+
+  public RankMesh mesh() {
+    return mesh;
+  }
+
+  public PipelineConfig config() {
+    return config;
+  }
+
+  /** Hidden-vector bytes this rank sent to peers in dispatch and combine, since start. */
+  public long hiddenBytesSent() {
+    return moeStep.hiddenBytesSent();
+  }
+
+  public Placement placement() {
+    return placement;
+  }
+
+  /**
+   * Runs every batch through the MoE layers. Only one stream runs on a rank at a time; step ids
+   * continue across streams.
+   */
+  public Flux<TokenBatch> forward(Publisher<TokenBatch> batches) {
+    Objects.requireNonNull(batches, "batches");
+    return Flux.defer(
+        () -> {
+          if (!running.compareAndSet(false, true)) {
+            return Flux.error(
+                new IllegalStateException("rank " + rank() + " is already running a stream"));
+          }
+          return Flux.from(batches)
+              .concatMap(this::step, 0)
+              .doFinally(signal -> running.set(false));
+        });
+  }
+
+  private Mono<TokenBatch> step(TokenBatch batch) {
+    String refusal = refusal(batch);
+    if (refusal != null) {
+      moeStep.abort(batch.step(), refusal);
+      return Mono.error(new PipelineException(refusal));
+    }
+    lastStep = batch.step();
+    return moeStep.run(batch, placement, experts, routers);
+  }
+
+  private String refusal(TokenBatch batch) {
+    String where = "rank " + rank() + ", step " + batch.step() + ": ";
+    if (batch.hidden() != config.model().hidden()) {
+      return where
+          + "hidden size "
+          + batch.hidden()
+          + " does not match the model's "
+          + config.model().hidden();
+    }
+    if (batch.tokens() > config.maxTokensPerRank()) {
+      return where
+          + batch.tokens()
+          + " tokens exceed the capacity of "
+          + config.maxTokensPerRank()
+          + " tokens per rank";
+    }
+    if (lastStep >= 0 && batch.step() != lastStep + 1) {
+      return where
+          + "expected step "
+          + (lastStep + 1)
+          + ": every rank runs every step in order";
+    }
+    return null;
+  }
+
+  private ExpertFfn[][] localExperts(Placement p) {
+    int slotsPerRank = p.slotsPerRank();
+    ExpertFfn[][] local = new ExpertFfn[p.layers()][slotsPerRank];
+    for (int l = 0; l < p.layers(); l++) {
+      for (int i = 0; i < slotsPerRank; i++) {
+        local[l][i] = bank.expert(l, p.logicalOf(l, rank() * slotsPerRank + i));
+      }
+    }
+    return local;
+  }
+
+  /**
+   * Waits until every rank has reached this point (so that frames still queued reach their
+   * peers), then leaves the mesh. Every rank of the group must call it.
+   */
+  public Mono<Void> close() {
+    return Collectives.barrier(mesh, Long.MAX_VALUE).then(Mono.fromRunnable(mesh::dispose));
+  }
+
+  @Override
+  public void dispose() {
+    mesh.dispose();
+  }
+
+  @Override
+  public boolean isDisposed() {
+    return mesh.isDisposed();
+  }
+}

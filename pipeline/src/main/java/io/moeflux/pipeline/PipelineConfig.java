@@ -1,0 +1,42 @@
+package io.moeflux.pipeline;
+
+import io.moeflux.pipeline.model.ExpertKind;
+import io.moeflux.pipeline.model.ModelConfig;
+import java.util.Objects;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * How one rank runs the MoE step.
+ *
+ * @param model the model every rank runs (its fingerprint is checked at handshake)
+ * @param maxTokensPerRank capacity: the most tokens one rank may bring to one step; receive
+ *     buffers are sized once for the worst case it implies
+ * @param expertScheduler where expert math runs once a dispatch phase completes. {@link
+ *     Schedulers#immediate()} runs it inline on the I/O thread that delivered the last frame (no
+ *     thread hop: best for cheap experts); a parallel scheduler keeps heavy math off the I/O
+ *     threads.
+ */
+public record PipelineConfig(ModelConfig model, int maxTokensPerRank, Scheduler expertScheduler) {
+
+  public PipelineConfig {
+    Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(expertScheduler, "expertScheduler");
+    if (maxTokensPerRank < 1) {
+      throw new IllegalArgumentException("maxTokensPerRank must be >= 1, got " + maxTokensPerRank);
+    }
+  }
+
+  /**
+   * Defaults: SwiGLU experts run on {@link Schedulers#parallel()}, identity experts inline.
+   */
+  public static PipelineConfig of(ModelConfig model, int maxTokensPerRank) {
+    Scheduler scheduler =
+        model.expertKind() == ExpertKind.IDENTITY ? Schedulers.immediate() : Schedulers.parallel();
+    return new PipelineConfig(model, maxTokensPerRank, scheduler);
+  }
+
+  public PipelineConfig withExpertScheduler(Scheduler scheduler) {
+    return new PipelineConfig(model, maxTokensPerRank, scheduler);
+  }
+}

@@ -1,0 +1,74 @@
+package io.moeflux.pipeline.dispatch;
+
+import io.moeflux.transport.FrameCodec;
+import io.moeflux.transport.FrameKind;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.FloatBuffer;
+
+/**
+ * The body of a DISPATCH frame carrying {@code count} tokens to one destination rank:
+ *
+ * <pre>
+ * count × topK int    local expert slot on the destination for each top-k pick, -1 if elsewhere
+ * count × topK float  gate weight of each pick
+ * count × hidden float the token's hidden vector
+ * </pre>
+ *
+ * A negative count marks an aborted step; the body then holds the reason as UTF-8.
+ */
+public final class DispatchFrameCodec {
+  private DispatchFrameCodec() {}
+
+  public static int bodyBytes(int count, int topK, int hidden) {
+    return count * (topK * (Integer.BYTES + Float.BYTES) + hidden * Float.BYTES);
+  }
+
+  public static ByteBuf allocate(
+      ByteBufAllocator alloc, long step, int layer, int source, int count, int topK, int hidden) {
+    return FrameCodec.allocate(
+        alloc,
+        FrameKind.DISPATCH,
+        step,
+        layer,
+        source,
+        count,
+        bodyBytes(count, topK, hidden));
+  }
+
+  static int slotIndex(ByteBuf frame, int token, int k, int topK) {
+    return FrameCodec.bodyIndex(frame) + (token * topK + k) * Integer.BYTES;
+  }
+
+  static int weightIndex(ByteBuf frame, int count, int token, int k, int topK) {
+    return FrameCodec.bodyIndex(frame) + count * topK * Integer.BYTES + (token * topK + k) * 4;
+  }
+
+  static int hiddenIndex(ByteBuf frame, int count, int topK) {
+    return FrameCodec.bodyIndex(frame) + count * topK * (Integer.BYTES + Float.BYTES);
+  }
+
+  public static int localSlot(ByteBuf frame, int token, int k, int topK) {
+    return frame.getIntLE(slotIndex(frame, token, k, topK));
+  }
+
+  public static float weight(ByteBuf frame, int count, int token, int k, int topK) {
+    return frame.getFloatLE(weightIndex(frame, count, token, k, topK));
+  }
+
+  public static void setPick(
+      ByteBuf frame, int count, int token, int k, int topK, int localSlot, float weight) {
+    frame.setIntLE(slotIndex(frame, token, k, topK), localSlot);
+    frame.setFloatLE(weightIndex(frame, count, token, k, topK), weight);
+  }
+
+  /** A view of the hidden vectors of all {@code count} tokens, row-major. */
+  public static FloatBuffer hidden(ByteBuf frame, int count, int topK, int hidden) {
+    return FloatViews.of(frame, hiddenIndex(frame, count, topK), count * hidden);
+  }
+
+  /** Marks the frame complete: every body byte has been set. */
+  public static void finish(ByteBuf frame, int count, int topK, int hidden) {
+    frame.writerIndex(FrameCodec.HEADER_BYTES + bodyBytes(count, topK, hidden));
+  }
+}

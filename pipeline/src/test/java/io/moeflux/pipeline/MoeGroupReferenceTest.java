@@ -1,0 +1,139 @@
+package io.moeflux.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.moeflux.pipeline.model.ExpertKind;
+import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.model.ReferenceModel;
+import io.moeflux.pipeline.workload.SyntheticWorkload;
+import io.moeflux.transport.TransportKind;
+import io.moeflux.transport.testkit.LeakRecorder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
+
+/**
+ * Property test: random group shapes, a different random token count on every rank every step (0
+ * and all-idle steps included), outputs equal to the single-process reference, over both
+ * transports, with no leaked buffer.
+ */
+class MoeGroupReferenceTest {
+
+  @AfterEach
+  void noLeaks() {
+    LeakRecorder.assertNoLeaks();
+  }
+
+  static Stream<Arguments> randomConfigurations() {
+    SplittableRandom random = new SplittableRandom(20261122);
+    List<Arguments> cases = new ArrayList<>();
+    int[] hiddens = {16, 32, 64, 128, 1024};
+    for (int i = 0; i < 16; i++) {
+      int ranks = 1 + random.nextInt(8);
+      int expertsPerRank = 1 + random.nextInt(16);
+      int experts = ranks * expertsPerRank;
+      int topK = 1 + random.nextInt(Math.min(8, experts));
+      int hidden = hiddens[random.nextInt(hiddens.length)];
+      int layers = 1 + random.nextInt(4);
+      int maxTokens = 1 + random.nextInt(24);
+      ExpertKind kind = random.nextInt(4) == 0 ? ExpertKind.IDENTITY : ExpertKind.SWIGLU;
+      TransportKind transport = i % 4 == 3 ? TransportKind.TCP : TransportKind.LOCAL;
+      ModelConfig model =
+          new ModelConfig(
+              hidden, 8 + random.nextInt(56), layers, experts, topK, 0, 0, random.nextDouble(), kind,
+              random.nextLong());
+      cases.add(Arguments.of(i, transport, ranks, model, maxTokens, random.nextLong()));
+    }
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "[{0}] {1} ranks={2} {3} cap={4}")
+  @MethodSource("randomConfigurations")
+  void distributedOutputsEqualTheReference(
+      int index, TransportKind transport, int ranks, ModelConfig model, int maxTokens, long seed) {
+    int steps = 6;
+    PipelineConfig config = PipelineConfig.of(model, maxTokens);
+    SyntheticWorkload workload = SyntheticWorkload.random(seed, model.hidden(), maxTokens, 0.2);
+    MoeGroup group = MoeGroup.start(ranks, transport, config).block(Duration.ofSeconds(60));
+    try {
+      ReferenceModel reference =
+          new ReferenceModel(model, group.bank(), Placement.identity(model.layers(), model.experts(), ranks));
+      List<Flux<TokenBatch>> inputs = new ArrayList<>();
+      for (int r = 0; r < ranks; r++) {
+        inputs.add(workload.batches(r, 0, steps));
+      }
+      AtomicInteger checked = new AtomicInteger();
+      StepVerifier.create(group.forward(inputs))
+          .thenConsumeWhile(
+              outputs -> {
+                for (int r = 0; r < ranks; r++) {
+                  TokenBatch actual = outputs.get(r);
+                  TokenBatch expected = reference.forward(r, workload.batch(r, actual.step()));
+                  assertThat(actual.tokens()).isEqualTo(expected.tokens());
+                  assertClose(actual, expected);
+                  assertThat(actual.topkIds()).isEqualTo(expected.topkIds());
+                  checked.incrementAndGet();
+                }
+                return true;
+              })
+          .expectComplete()
+          .verify(Duration.ofSeconds(60));
+      assertThat(checked).hasValue(steps * ranks);
+      group.close().block(Duration.ofSeconds(30));
+    } finally {
+      group.dispose();
+    }
+  }
+
+  /** Bitwise equal is expected (same summation order); 1e-5 relative is the contract. */
+  static void assertClose(TokenBatch actual, TokenBatch expected) {
+    float[] a = actual.data();
+    float[] e = expected.data();
+    assertThat(a).hasSameSizeAs(e);
+    for (int i = 0; i < e.length; i++) {
+      double tolerance = 1e-5 * Math.max(1.0, Math.abs(e[i]));
+      if (Math.abs(a[i] - e[i]) > tolerance) {
+        throw new AssertionError(
+            "step " + actual.step() + " value " + i + ": " + a[i] + " != reference " + e[i]);
+      }
+    }
+    assertThat(a).as("bitwise equal to the reference").containsExactly(e);
+  }
+
+  @Test
+  void aStreamOfBatchesTakesAFewLines() {
+    ModelConfig model = ModelConfig.small();
+    MoeGroup group =
+        MoeGroup.start(2, TransportKind.LOCAL, PipelineConfig.of(model, 8)).block(Duration.ofSeconds(30));
+    try {
+      Flux<TokenBatch> rank0 = Flux.just(batch(0, 3, model), TokenBatch.empty(1, model.hidden()));
+      Flux<TokenBatch> rank1 = Flux.just(TokenBatch.empty(0, model.hidden()), batch(1, 8, model));
+      StepVerifier.create(group.forward(List.of(rank0, rank1)))
+          .assertNext(step -> assertThat(step).extracting(TokenBatch::tokens).containsExactly(3, 0))
+          .assertNext(step -> assertThat(step).extracting(TokenBatch::tokens).containsExactly(0, 8))
+          .verifyComplete();
+      group.close().block(Duration.ofSeconds(10));
+    } finally {
+      group.dispose();
+    }
+  }
+
+  static TokenBatch batch(long step, int tokens, ModelConfig model) {
+    float[] data = new float[tokens * model.hidden()];
+    for (int i = 0; i < data.length; i++) {
+      data[i] = (i % 17) / 17f - 0.5f;
+    }
+    return TokenBatch.of(step, tokens, model.hidden(), data);
+  }
+}

@@ -1,0 +1,272 @@
+package io.moeflux.pipeline.model;
+
+import java.util.Objects;
+
+/**
+ * The gate of one MoE layer: for each token, logits {@code x . gate + bias}, softmax over the
+ * experts, top-k logical experts by probability (ties go to the lower id), and their probabilities
+ * renormalised to sum 1.
+ *
+ * <p>With expert groups (DeepSeek-V3 grouped top-k) a token first keeps the {@code topkGroups}
+ * groups with the highest score (the sum of a group's two largest probabilities, or its only one),
+ * then picks its top-k among the experts of those groups.
+ *
+ * <p>The bias is the config's Zipf-like skew, {@code -gateSkew * ln(1 + rank_e)}, with rank_e the
+ * place of expert e in a seeded per-layer permutation. Immutable and thread-safe: all mutable state
+ * is the caller's scratch.
+ */
+public final class Router {
+  private static final long ROUTER_DOMAIN = 0x524f555445523031L;
+  private static final long SKEW_DOMAIN = 0x534b455750455231L;
+
+  private final int layer;
+  private final int hidden;
+  private final int experts;
+  private final int topK;
+  private final int groups;
+  private final int perGroup;
+  private final int keptGroups;
+
+  /** Row-major {@code hidden x experts}. */
+  private final float[] gate;
+
+  private final float[] bias;
+  private final int[] skewRank;
+
+  private Router(ModelConfig c, int layer, float[] gate, float[] bias, int[] skewRank) {
+    this.layer = layer;
+    this.hidden = c.hidden();
+    this.experts = c.experts();
+    this.topK = c.topK();
+    this.groups = c.grouped() ? c.groups() : 0;
+    this.perGroup = c.expertsPerGroup();
+    this.keptGroups = c.grouped() ? c.topkGroups() : 0;
+    this.gate = gate;
+    this.bias = bias;
+    this.skewRank = skewRank;
+  }
+
+  /** The router of {@code layer}: gate weights and skew are pure functions of (seed, layer). */
+  public static Router of(ModelConfig c, int layer) {
+    Objects.requireNonNull(c, "c");
+    Objects.checkIndex(layer, c.layers());
+    int h = c.hidden();
+    int e = c.experts();
+    long gateKey = CounterBasedRandom.key(CounterBasedRandom.key(c.seed(), ROUTER_DOMAIN), layer);
+    float amplitude = (float) (1.0 / Math.sqrt(h));
+    float[] gate = new float[h * e];
+    for (int n = 0; n < gate.length; n++) {
+      gate[n] = CounterBasedRandom.symmetric(gateKey, n, amplitude);
+    }
+    int[] rank =
+        skewRanks(CounterBasedRandom.key(CounterBasedRandom.key(c.seed(), SKEW_DOMAIN), layer), e);
+    float[] bias = new float[e];
+    for (int x = 0; x < e; x++) {
+      bias[x] = (float) (-c.gateSkew() * StrictMath.log(1.0 + rank[x]));
+    }
+    return new Router(c, layer, gate, bias, rank);
+  }
+
+  /** rank[e] = e's place in a seeded Fisher-Yates permutation of the experts. */
+  private static int[] skewRanks(long key, int experts) {
+    int[] order = new int[experts];
+    for (int x = 0; x < experts; x++) {
+      order[x] = x;
+    }
+    for (int x = experts - 1; x > 0; x--) {
+      int y = CounterBasedRandom.below(key, x, x + 1);
+      int swap = order[x];
+      order[x] = order[y];
+      order[y] = swap;
+    }
+    int[] rank = new int[experts];
+    for (int place = 0; place < experts; place++) {
+      rank[order[place]] = place;
+    }
+    return rank;
+  }
+
+  public int layer() {
+    return layer;
+  }
+
+  public int hidden() {
+    return hidden;
+  }
+
+  public int experts() {
+    return experts;
+  }
+
+  public int topK() {
+    return topK;
+  }
+
+  /**
+   * The place of {@code logicalExpert} in this layer's skew permutation: with {@code gateSkew > 0},
+   * rank 0 is the hottest expert.
+   */
+  public int skewRank(int logicalExpert) {
+    return skewRank[Objects.checkIndex(logicalExpert, experts)];
+  }
+
+  /** The bias added to {@code logicalExpert}'s logit: {@code -gateSkew * ln(1 + skewRank)}. */
+  public float bias(int logicalExpert) {
+    return bias[Objects.checkIndex(logicalExpert, experts)];
+  }
+
+  /** Floats of scratch that {@link #route} needs, whatever the number of tokens. */
+  public int scratchLength() {
+    return 2 * experts + 2 * groups;
+  }
+
+  /**
+   * Routes {@code tokens} rows of {@code hidden} (row-major, {@code hidden()} floats each) and
+   * writes {@code tokens * topK} logical ids and weights, row-major. Within a token the ids are
+   * distinct, in descending order of probability, and the weights sum to 1 (up to rounding).
+   *
+   * @param scratch at least {@link #scratchLength()} floats, contents ignored and overwritten
+   */
+  public void route(
+      float[] hidden, int tokens, int[] topkIds, float[] topkWeights, float[] scratch) {
+    Objects.requireNonNull(hidden, "hidden");
+    Objects.requireNonNull(topkIds, "topkIds");
+    Objects.requireNonNull(topkWeights, "topkWeights");
+    Objects.requireNonNull(scratch, "scratch");
+    if (tokens < 0) {
+      throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+    }
+    requireLength("hidden", hidden.length, (long) tokens * this.hidden);
+    requireLength("topkIds", topkIds.length, (long) tokens * topK);
+    requireLength("topkWeights", topkWeights.length, (long) tokens * topK);
+    requireLength("scratch", scratch.length, scratchLength());
+    for (int t = 0; t < tokens; t++) {
+      probabilities(hidden, t * this.hidden, scratch);
+      if (groups > 0) {
+        keepGroups(scratch);
+      }
+      pickTopK(scratch, topkIds, topkWeights, t * topK);
+    }
+  }
+
+  private static void requireLength(String name, int length, long needed) {
+    if (length < needed) {
+      throw new IllegalArgumentException(
+          name + " has " + length + " elements, needs at least " + needed);
+    }
+  }
+
+  /** scratch[0..E) = softmax(x . gate + bias), the dot products summed over ascending i. */
+  private void probabilities(float[] x, int offset, float[] p) {
+    int e = experts;
+    for (int n = 0; n < e; n++) {
+      p[n] = 0f;
+    }
+    for (int i = 0; i < hidden; i++) {
+      float xi = x[offset + i];
+      int w = i * e;
+      for (int n = 0; n < e; n++) {
+        p[n] += xi * gate[w + n];
+      }
+    }
+    float max = Float.NEGATIVE_INFINITY;
+    for (int n = 0; n < e; n++) {
+      p[n] += bias[n];
+      max = Math.max(max, p[n]);
+    }
+    float sum = 0f;
+    for (int n = 0; n < e; n++) {
+      p[n] = (float) StrictMath.exp(p[n] - max);
+      sum += p[n];
+    }
+    for (int n = 0; n < e; n++) {
+      p[n] /= sum;
+    }
+  }
+
+  /**
+   * Marks experts outside the kept groups as ineligible: scratch[E+n] = 1 for an ineligible or
+   * already chosen expert n. Group scores go to scratch[2E .. 2E+G), kept flags after them.
+   */
+  private void keepGroups(float[] s) {
+    int e = experts;
+    int score = 2 * e;
+    int kept = score + groups;
+    for (int g = 0; g < groups; g++) {
+      float first = Float.NEGATIVE_INFINITY;
+      float second = Float.NEGATIVE_INFINITY;
+      for (int n = g * perGroup; n < (g + 1) * perGroup; n++) {
+        float v = s[n];
+        if (v > first) {
+          second = first;
+          first = v;
+        } else if (v > second) {
+          second = v;
+        }
+      }
+      s[score + g] = perGroup == 1 ? first : first + second;
+      s[kept + g] = 0f;
+    }
+    for (int round = 0; round < keptGroups; round++) {
+      int best = -1;
+      for (int g = 0; g < groups; g++) {
+        if (s[kept + g] == 0f && (best < 0 || s[score + g] > s[score + best])) {
+          best = g;
+        }
+      }
+      s[kept + best] = 1f;
+    }
+    for (int n = 0; n < e; n++) {
+      s[e + n] = s[kept + n / perGroup] == 1f ? 0f : 1f;
+    }
+  }
+
+  /**
+   * Top-k among eligible experts (ties to the lower id), weights renormalised over the k chosen.
+   */
+  private void pickTopK(float[] s, int[] ids, float[] weights, int out) {
+    int e = experts;
+    if (groups == 0) {
+      for (int n = 0; n < e; n++) {
+        s[e + n] = 0f;
+      }
+    }
+    for (int k = 0; k < topK; k++) {
+      int best = -1;
+      for (int n = 0; n < e; n++) {
+        if (s[e + n] == 0f && (best < 0 || s[n] > s[best])) {
+          best = n;
+        }
+      }
+      s[e + best] = 1f;
+      ids[out + k] = best;
+    }
+    float sum = 0f;
+    for (int k = 0; k < topK; k++) {
+      sum += s[ids[out + k]];
+    }
+    if (!(sum > 0f)) {
+      // Every chosen probability underflowed (extreme logits): share the weight evenly rather
+      // than emit 0/0.
+      for (int k = 0; k < topK; k++) {
+        weights[out + k] = 1f / topK;
+      }
+      return;
+    }
+    for (int k = 0; k < topK; k++) {
+      weights[out + k] = s[ids[out + k]] / sum;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Router{layer="
+        + layer
+        + ", experts="
+        + experts
+        + ", topK="
+        + topK
+        + (groups > 0 ? ", groups=" + groups + ", topkGroups=" + keptGroups : "")
+        + "}";
+  }
+}

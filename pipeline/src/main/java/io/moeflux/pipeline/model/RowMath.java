@@ -1,0 +1,34 @@
+package io.moeflux.pipeline.model;
+
+/**
+ * The float steps of the combine, in one place so that the distributed pipeline and {@link
+ * ReferenceModel} add in the same order and get the same bits. Each operates on one row of {@code
+ * h} floats, element by element (no reduction across the row), which C2 vectorises without changing
+ * any result.
+ *
+ * <p>The combine of token t, for the ranks r that hold its chosen experts, in ascending r:
+ *
+ * <pre>
+ *   partial_r = 0;  for k ascending with rank(k) == r: accumulateWeighted(partial_r, w[t,k], y_k)
+ *   acc = 0;        for r ascending:                   addInto(acc, partial_r)
+ *   h'_t = h_t;                                        addInto(h'_t, acc)
+ * </pre>
+ */
+public final class RowMath {
+  private RowMath() {}
+
+  /** {@code dst[dstOff + j] += w * y[yOff + j]} for {@code j < h}. */
+  public static void accumulateWeighted(
+      float[] dst, int dstOff, float w, float[] y, int yOff, int h) {
+    for (int j = 0; j < h; j++) {
+      dst[dstOff + j] += w * y[yOff + j];
+    }
+  }
+
+  /** {@code dst[dstOff + j] += src[srcOff + j]} for {@code j < h}. */
+  public static void addInto(float[] dst, int dstOff, float[] src, int srcOff, int h) {
+    for (int j = 0; j < h; j++) {
+      dst[dstOff + j] += src[srcOff + j];
+    }
+  }
+}

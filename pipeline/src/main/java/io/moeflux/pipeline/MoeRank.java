@@ -6,6 +6,8 @@ import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.Router;
+import io.moeflux.pipeline.sync.DpMetadataSync;
+import io.moeflux.pipeline.sync.SyncDecision;
 import io.moeflux.transport.Collectives;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.RankMesh;
@@ -22,9 +24,10 @@ import reactor.core.publisher.Mono;
  * #forward} and get the MoE layers' outputs back, one batch per step, in step order.
  *
  * <p>Every rank must run every step, in step-id order, with consecutive step ids; a rank with no
- * tokens sends {@link TokenBatch#empty}. A batch over {@link PipelineConfig#maxTokensPerRank()} is
- * refused with an error on this rank, and every peer fails the same step with the reason instead
- * of waiting for it.
+ * tokens sends {@link TokenBatch#empty}. A batch this rank cannot run (wrong hidden size, or, on a
+ * rank that skips the DP metadata sync, over {@link PipelineConfig#maxTokensPerRank()} or a
+ * prefill batch) fails the step with an error on this rank, and every peer fails the same step
+ * instead of waiting for it.
  */
 public final class MoeRank implements Disposable {
   private final RankMesh mesh;
@@ -37,7 +40,8 @@ public final class MoeRank implements Disposable {
   private volatile ExpertFfn[][] experts;
   private long lastStep = -1;
 
-  private MoeRank(RankMesh mesh, PipelineConfig config, ExpertBank bank, HeatTap heatTap) {
+  private MoeRank(
+      RankMesh mesh, PipelineConfig config, SyncDecision decision, ExpertBank bank, HeatTap heatTap) {
     this.mesh = mesh;
     this.config = config;
     this.bank = bank;
@@ -48,7 +52,7 @@ public final class MoeRank implements Disposable {
     }
     this.placement = Placement.identity(model.layers(), model.experts(), mesh.worldSize());
     this.experts = localExperts(placement);
-    this.moeStep = new MoeStep(mesh, config, placement.slotsPerRank(), heatTap);
+    this.moeStep = new MoeStep(mesh, config, decision, placement.slotsPerRank(), heatTap);
   }
 
   /** Starts a rank with its own expert bank and no heat tap. */
@@ -58,7 +62,8 @@ public final class MoeRank implements Disposable {
 
   /**
    * Starts a rank: joins the mesh (the handshake compares {@link #fingerprint(PipelineConfig)}),
-   * loads this rank's experts from {@code bank}, and attaches the heat tap made from the mesh.
+   * checks that every rank made the same decision on the DP metadata sync, loads this rank's
+   * experts from {@code bank}, and attaches the heat tap made from the mesh.
    */
   public static Mono<MoeRank> start(
       MeshConfig meshConfig,
@@ -75,8 +80,15 @@ public final class MoeRank implements Disposable {
           new IllegalArgumentException(
               experts + " experts cannot be spread evenly over " + meshConfig.worldSize() + " ranks"));
     }
+    SyncDecision decision = SyncDecision.decide(config.sync(), config.maxTokensPerRank());
     return RankMesh.start(meshConfig.withFingerprint(fingerprint(config)))
-        .map(mesh -> new MoeRank(mesh, config, bank, heatTaps.apply(mesh)));
+        .flatMap(
+            mesh ->
+                DpMetadataSync.agree(mesh, decision)
+                    .doOnError(error -> mesh.dispose())
+                    .then(
+                        Mono.fromCallable(
+                            () -> new MoeRank(mesh, config, decision, bank, heatTaps.apply(mesh)))));
   }
 
   /** What ranks compare at handshake: the model and the capacity. */
@@ -105,6 +117,11 @@ public final class MoeRank implements Disposable {
     return moeStep.hiddenBytesSent();
   }
 
+  /** The step runner: comm mode, sync counters. */
+  public MoeStep step() {
+    return moeStep;
+  }
+
   public Placement placement() {
     return placement;
   }
@@ -129,12 +146,10 @@ public final class MoeRank implements Disposable {
 
   private Mono<TokenBatch> step(TokenBatch batch) {
     String refusal = refusal(batch);
-    if (refusal != null) {
-      moeStep.abort(batch.step(), refusal);
-      return Mono.error(new PipelineException(refusal));
+    if (refusal == null) {
+      lastStep = batch.step();
     }
-    lastStep = batch.step();
-    return moeStep.run(batch, placement, experts, routers);
+    return moeStep.run(batch, refusal, placement, experts, routers);
   }
 
   private String refusal(TokenBatch batch) {
@@ -145,13 +160,6 @@ public final class MoeRank implements Disposable {
           + batch.hidden()
           + " does not match the model's "
           + config.model().hidden();
-    }
-    if (batch.tokens() > config.maxTokensPerRank()) {
-      return where
-          + batch.tokens()
-          + " tokens exceed the capacity of "
-          + config.maxTokensPerRank()
-          + " tokens per rank";
     }
     if (lastStep >= 0 && batch.step() != lastStep + 1) {
       return where

@@ -2,6 +2,7 @@ package io.moeflux.pipeline;
 
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.sync.SyncOptions;
 import java.util.Objects;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -16,27 +17,31 @@ import reactor.core.scheduler.Schedulers;
  *     Schedulers#immediate()} runs it inline on the I/O thread that delivered the last frame (no
  *     thread hop: best for cheap experts); a parallel scheduler keeps heavy math off the I/O
  *     threads.
+ * @param sync the rank's role and what decides whether it skips the per-step DP metadata sync
  */
-public record PipelineConfig(ModelConfig model, int maxTokensPerRank, Scheduler expertScheduler) {
+public record PipelineConfig(
+    ModelConfig model, int maxTokensPerRank, Scheduler expertScheduler, SyncOptions sync) {
 
   public PipelineConfig {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(expertScheduler, "expertScheduler");
+    Objects.requireNonNull(sync, "sync");
     if (maxTokensPerRank < 1) {
       throw new IllegalArgumentException("maxTokensPerRank must be >= 1, got " + maxTokensPerRank);
     }
   }
 
   /**
-   * Defaults: SwiGLU experts run on {@link Schedulers#parallel()}, identity experts inline.
+   * Defaults: a decode-only rank without local recompute (the DP metadata sync is skipped); SwiGLU
+   * experts run on {@link Schedulers#parallel()}, identity experts inline.
    */
   public static PipelineConfig of(ModelConfig model, int maxTokensPerRank) {
     Scheduler scheduler =
         model.expertKind() == ExpertKind.IDENTITY ? Schedulers.immediate() : Schedulers.parallel();
-    return new PipelineConfig(model, maxTokensPerRank, scheduler);
+    return new PipelineConfig(model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly());
   }
 
   public PipelineConfig withExpertScheduler(Scheduler scheduler) {
-    return new PipelineConfig(model, maxTokensPerRank, scheduler);
+    return new PipelineConfig(model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly());
   }
 }

@@ -7,386 +7,139 @@ import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.Router;
-import io.moeflux.pipeline.model.RowMath;
-import io.moeflux.transport.FrameCodec;
-import io.moeflux.transport.FrameKind;
-import io.moeflux.transport.PeerFrames;
+import io.moeflux.pipeline.sync.CommMode;
+import io.moeflux.pipeline.sync.DpMetadata;
+import io.moeflux.pipeline.sync.DpMetadataSync;
+import io.moeflux.pipeline.sync.SyncDecision;
 import io.moeflux.transport.RankMesh;
-import io.netty.buffer.ByteBuf;
-import java.nio.FloatBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Objects;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 
 /**
- * One rank's MoE step: for every layer, route, dispatch (one frame to every peer, count 0
- * allowed), run the local experts on what arrived, combine (one frame back to every peer), and add
- * the gate-weighted sums to the hidden states. No global agreement on sizes: each frame carries
- * its count.
- *
- * <p>All working memory is allocated once, for the worst case {@code maxTokensPerRank × ranks ×
- * min(localSlots, topK)} received rows. A step runs one layer at a time and a rank runs one step
- * at a time, so the buffers are never shared between two phases in flight.
+ * One rank's MoE step with its comm mode. A step that syncs all-reduces the DP metadata first and
+ * picks {@link CommMode#VARIABLE} while the largest batch is within capacity, {@link
+ * CommMode#PADDED_ALLGATHER} beyond; every rank sees the same metadata, so every rank picks the
+ * same mode. A step that skips the sync (the checked {@link SyncDecision}) always runs {@link
+ * CommMode#VARIABLE}, and a batch that would need the sync there is refused on every rank with the
+ * reason, never run in a different mode.
  */
 public final class MoeStep {
-  private final RankMesh mesh;
-  private final HeatTap heatTap;
-  private final Scheduler expertScheduler;
   private final int rank;
-  private final int ranks;
-  private final int hidden;
-  private final int topK;
-  private final int maxTokens;
+  private final int capacity;
+  private final SyncDecision decision;
+  private final DpMetadataSync sync;
+  private final VariableDispatchStep variable;
+  private final PaddedAllGatherStep padded;
+  private volatile CommMode lastMode = CommMode.VARIABLE;
+  private volatile long syncedSteps;
+  private volatile long skippedSteps;
+  private volatile long paddedSteps;
 
-  private final float[] state;
-  private final DispatchPlan plan;
-  private final float[] routeScratch;
-
-  private final int[] sourceCount;
-  private final int[] sourceBase;
-  private final int[] rowOf;
-  private int[] slotRows;
-  private int[] slotStart;
-  private int[] slotFill;
-  private final float[] expertIn;
-  private final float[] expertOut;
-  private float[] ffnScratch = new float[0];
-  private final float[] partialOut;
-  private final float[] partialSelf;
-  private final float[] row;
-  private final float[] acc;
-
-  private long step;
-  private int tokens;
-  private volatile long hiddenBytesSent;
-  private boolean prefill;
-
-  public MoeStep(RankMesh mesh, PipelineConfig config, int slotsPerRank, HeatTap heatTap) {
-    this.mesh = Objects.requireNonNull(mesh, "mesh");
-    this.heatTap = Objects.requireNonNull(heatTap, "heatTap");
-    this.expertScheduler = config.expertScheduler();
+  public MoeStep(
+      RankMesh mesh,
+      PipelineConfig config,
+      SyncDecision decision,
+      int slotsPerRank,
+      HeatTap heatTap) {
     this.rank = mesh.rank();
-    this.ranks = mesh.worldSize();
-    this.hidden = config.model().hidden();
-    this.topK = config.model().topK();
-    this.maxTokens = config.maxTokensPerRank();
-    this.state = new float[maxTokens * hidden];
-    this.plan = new DispatchPlan(ranks, topK, maxTokens);
-    this.routeScratch = new float[Router.of(config.model(), 0).scratchLength()];
-    this.sourceCount = new int[ranks];
-    this.sourceBase = new int[ranks + 1];
-    this.rowOf = new int[maxTokens * ranks * topK];
-    int rowsCapacity = maxTokens * ranks * Math.min(slotsPerRank, topK);
-    this.expertIn = new float[rowsCapacity * hidden];
-    this.expertOut = new float[rowsCapacity * hidden];
-    this.partialOut = new float[maxTokens * hidden];
-    this.partialSelf = new float[maxTokens * hidden];
-    this.row = new float[hidden];
-    this.acc = new float[hidden];
-    resizeSlots(slotsPerRank);
-  }
-
-  private void resizeSlots(int slotsPerRank) {
-    slotRows = new int[slotsPerRank];
-    slotStart = new int[slotsPerRank];
-    slotFill = new int[slotsPerRank];
+    this.capacity = config.maxTokensPerRank();
+    this.decision = Objects.requireNonNull(decision, "decision");
+    this.sync = new DpMetadataSync(mesh);
+    this.variable = new VariableDispatchStep(mesh, config, slotsPerRank, heatTap);
+    this.padded = new PaddedAllGatherStep(mesh, config, heatTap);
   }
 
   /**
-   * Runs {@code in} through every layer. {@code experts[layer][localSlot]} are this rank's experts
-   * under {@code placement}; {@code routers[layer]} the gates.
+   * Runs {@code in} through every layer. {@code refusal}, when not null, is why this rank cannot
+   * run the batch (checked by the caller); the step then fails on every rank with that reason.
    */
   public Mono<TokenBatch> run(
-      TokenBatch in, Placement placement, ExpertFfn[][] experts, Router[] routers) {
-    return Mono.defer(
-        () -> {
-          step = in.step();
-          tokens = in.tokens();
-          prefill = in.prefill();
-          if (placement.slotsPerRank() != slotRows.length) {
-            resizeSlots(placement.slotsPerRank());
-          }
-          System.arraycopy(in.data(), 0, state, 0, tokens * hidden);
-          Mono<Void> layers = Mono.empty();
-          for (int l = 0; l < routers.length; l++) {
-            int layer = l;
-            layers = layers.then(Mono.defer(() -> layer(layer, placement, experts[layer], routers[layer])));
-          }
-          return layers.then(
-              Mono.fromSupplier(
-                  () -> {
-                    heatTap.onStepEnd(step);
-                    return output(in);
-                  }));
-        });
+      TokenBatch in, String refusal, Placement placement, ExpertFfn[][] experts, Router[] routers) {
+    long step = in.step();
+    if (decision.syncs(step)) {
+      int reported = refusal == null ? in.tokens() : -1;
+      return sync.sync(step, reported, in.prefill())
+          .flatMap(
+              metadata -> {
+                syncedSteps++;
+                if (refusal != null) {
+                  return Mono.error(new PipelineException(refusal));
+                }
+                String refused = refusedBy(metadata);
+                if (refused != null) {
+                  return Mono.error(new PipelineException(refused));
+                }
+                CommMode mode = CommMode.select(metadata.maxTokens(), capacity);
+                lastMode = mode;
+                if (mode == CommMode.VARIABLE) {
+                  return variable.run(in, placement, experts, routers);
+                }
+                paddedSteps++;
+                return padded.run(in, metadata, placement, experts, routers);
+              });
+    }
+    String skipRefusal = refusal != null ? refusal : refusalWithoutSync(in);
+    if (skipRefusal != null) {
+      variable.abort(step, skipRefusal);
+      return Mono.error(new PipelineException(skipRefusal));
+    }
+    skippedSteps++;
+    lastMode = CommMode.VARIABLE;
+    return variable.run(in, placement, experts, routers);
   }
 
-  /**
-   * Hidden-vector bytes this rank has put on the wire in dispatch and combine frames (the payload
-   * a benchmark counts; headers and top-k picks excluded).
-   */
+  private String refusedBy(DpMetadata metadata) {
+    for (int r = 0; r < metadata.counts().length; r++) {
+      if (metadata.count(r) < 0) {
+        return "rank " + rank + ": step " + metadata.step() + " refused by rank " + r
+            + " (its error says why)";
+      }
+    }
+    return null;
+  }
+
+  /** What a step that skips the sync cannot run: it would need the sync. */
+  private String refusalWithoutSync(TokenBatch in) {
+    String where = "rank " + rank + ", step " + in.step() + ": ";
+    if (in.tokens() > capacity) {
+      return where
+          + in.tokens()
+          + " tokens exceed the capacity of "
+          + capacity
+          + " tokens per rank, and this rank skips the DP metadata sync ("
+          + decision.reason()
+          + "), so the padded all-gather mode is not available";
+    }
+    if (in.prefill()) {
+      return where
+          + "a prefill batch on a rank that skips the DP metadata sync ("
+          + decision.reason()
+          + ")";
+    }
+    return null;
+  }
+
   public long hiddenBytesSent() {
-    return hiddenBytesSent;
+    return variable.hiddenBytesSent() + padded.hiddenBytesSent();
   }
 
-  /**
-   * Tells every peer that this rank refuses {@code step}, so that they fail it at once with the
-   * reason instead of waiting for frames that will never come.
-   */
-  public void abort(long step, String reason) {
-    byte[] text = reason.getBytes(StandardCharsets.UTF_8);
-    for (int peer = 0; peer < ranks; peer++) {
-      if (peer == rank) {
-        continue;
-      }
-      ByteBuf frame =
-          FrameCodec.allocate(mesh.allocator(), FrameKind.DISPATCH, step, 0, rank, -1, text.length);
-      frame.writeBytes(text);
-      mesh.send(peer, frame);
-    }
+  public CommMode lastMode() {
+    return lastMode;
   }
 
-  private TokenBatch output(TokenBatch in) {
-    float[] data = Arrays.copyOf(state, tokens * hidden);
-    int[] ids = Arrays.copyOf(plan.ids, tokens * topK);
-    float[] weights = Arrays.copyOf(plan.weights, tokens * topK);
-    return TokenBatch.routed(step, tokens, hidden, data, in.prefill(), ids, weights);
+  public long syncedSteps() {
+    return syncedSteps;
   }
 
-  private Mono<Void> layer(int layer, Placement placement, ExpertFfn[] experts, Router router) {
-    router.route(state, tokens, plan.ids, plan.weights, routeScratch);
-    plan.build(placement, layer, rank, tokens);
-    sendDispatch(layer);
-    Mono<PeerFrames> dispatched = mesh.receive(FrameKind.DISPATCH, step, layer);
-    if (expertScheduler != Schedulers.immediate()) {
-      dispatched = dispatched.publishOn(expertScheduler);
-    }
-    return dispatched
-        .flatMap(
-            frames -> {
-              try {
-                runExperts(layer, frames, experts, placement.slotsPerRank());
-              } finally {
-                frames.release();
-              }
-              return mesh.receive(FrameKind.COMBINE, step, layer);
-            })
-        .doOnNext(
-            frames -> {
-              try {
-                combine(frames);
-              } finally {
-                frames.release();
-              }
-            })
-        .doOnDiscard(PeerFrames.class, PeerFrames::release)
-        .then();
+  public long skippedSteps() {
+    return skippedSteps;
   }
 
-  private void sendDispatch(int layer) {
-    for (int dest = 0; dest < ranks; dest++) {
-      if (dest == rank) {
-        continue;
-      }
-      int count = plan.destCount[dest];
-      ByteBuf frame =
-          DispatchFrameCodec.allocate(mesh.allocator(), step, layer, rank, count, topK, hidden);
-      if (count > 0) {
-        FloatBuffer rows = DispatchFrameCodec.hidden(frame, count, topK, hidden);
-        for (int i = 0; i < count; i++) {
-          int t = plan.token(dest, i);
-          for (int k = 0; k < topK; k++) {
-            DispatchFrameCodec.setPick(
-                frame, count, i, k, topK, plan.localSlot(t, k, dest), plan.weights[t * topK + k]);
-          }
-          rows.put(i * hidden, state, t * hidden, hidden);
-        }
-      }
-      DispatchFrameCodec.finish(frame, count, topK, hidden);
-      hiddenBytesSent += (long) count * hidden * Float.BYTES;
-      mesh.send(dest, frame);
-    }
+  public long paddedSteps() {
+    return paddedSteps;
   }
 
-  /** Groups received rows per local slot, runs the experts, and sends the partial sums home. */
-  private void runExperts(int layer, PeerFrames frames, ExpertFfn[] experts, int slotsPerRank) {
-    sourceBase[0] = 0;
-    for (int s = 0; s < ranks; s++) {
-      int count = s == rank ? plan.destCount[rank] : frames.count(s);
-      if (count < 0) {
-        throw new PipelineException(
-            "rank " + rank + ": step " + step + " refused by rank " + s + ": " + abortReason(frames.frame(s)));
-      }
-      if (count > maxTokens) {
-        throw new PipelineException(
-            "rank "
-                + rank
-                + ": rank "
-                + s
-                + " dispatched "
-                + count
-                + " tokens at step "
-                + step
-                + ", over the capacity of "
-                + maxTokens
-                + " per rank");
-      }
-      sourceCount[s] = count;
-      sourceBase[s + 1] = sourceBase[s] + count;
-    }
-
-    Arrays.fill(slotRows, 0);
-    for (int s = 0; s < ranks; s++) {
-      ByteBuf frame = frames.frame(s);
-      for (int i = 0; i < sourceCount[s]; i++) {
-        for (int k = 0; k < topK; k++) {
-          int local = pickSlot(frame, s, i, k);
-          if (local >= slotsPerRank) {
-            throw new PipelineException(
-                "rank " + rank + ": rank " + s + " dispatched to local slot " + local
-                    + " of " + slotsPerRank + " at step " + step + ", layer " + layer);
-          }
-          if (local >= 0) {
-            slotRows[local]++;
-          }
-        }
-      }
-    }
-    int next = 0;
-    for (int slot = 0; slot < slotsPerRank; slot++) {
-      slotStart[slot] = next;
-      slotFill[slot] = 0;
-      next += slotRows[slot];
-    }
-    if (heatTap != HeatTap.NONE) {
-      heatTap.onDispatch(step, layer, prefill, slotRows.clone());
-    }
-
-    for (int s = 0; s < ranks; s++) {
-      ByteBuf frame = frames.frame(s);
-      int count = sourceCount[s];
-      FloatBuffer rows = s == rank ? null : DispatchFrameCodec.hidden(frame, count, topK, hidden);
-      for (int i = 0; i < count; i++) {
-        int g = sourceBase[s] + i;
-        for (int k = 0; k < topK; k++) {
-          int local = pickSlot(frame, s, i, k);
-          if (local < 0) {
-            rowOf[g * topK + k] = -1;
-            continue;
-          }
-          int r = slotStart[local] + slotFill[local]++;
-          rowOf[g * topK + k] = r;
-          if (rows == null) {
-            System.arraycopy(state, plan.token(rank, i) * hidden, expertIn, r * hidden, hidden);
-          } else {
-            rows.get(i * hidden, expertIn, r * hidden, hidden);
-          }
-        }
-      }
-    }
-
-    for (int slot = 0; slot < slotsPerRank; slot++) {
-      int rows = slotRows[slot];
-      if (rows == 0) {
-        continue;
-      }
-      ExpertFfn ffn = experts[slot];
-      int need = ffn.scratchLength(rows);
-      if (ffnScratch.length < need) {
-        ffnScratch = new float[need];
-      }
-      ffn.forward(
-          expertIn, slotStart[slot] * hidden, rows, expertOut, slotStart[slot] * hidden, ffnScratch);
-    }
-
-    for (int s = 0; s < ranks; s++) {
-      int count = sourceCount[s];
-      float[] partials = s == rank ? partialSelf : partialOut;
-      ByteBuf frame = frames.frame(s);
-      for (int i = 0; i < count; i++) {
-        int g = sourceBase[s] + i;
-        int off = i * hidden;
-        Arrays.fill(partials, off, off + hidden, 0f);
-        for (int k = 0; k < topK; k++) {
-          int r = rowOf[g * topK + k];
-          if (r >= 0) {
-            RowMath.accumulateWeighted(
-                partials, off, pickWeight(frame, s, i, k), expertOut, r * hidden, hidden);
-          }
-        }
-      }
-      if (s != rank) {
-        ByteBuf out = CombineFrameCodec.allocate(mesh.allocator(), step, layer, rank, count, hidden);
-        if (count > 0) {
-          CombineFrameCodec.partials(out, count, hidden).put(0, partialOut, 0, count * hidden);
-        }
-        CombineFrameCodec.finish(out, count, hidden);
-        hiddenBytesSent += (long) count * hidden * Float.BYTES;
-        mesh.send(s, out);
-      }
-    }
-  }
-
-  private int pickSlot(ByteBuf frame, int source, int i, int k) {
-    if (source == rank) {
-      return plan.localSlot(plan.token(rank, i), k, rank);
-    }
-    return DispatchFrameCodec.localSlot(frame, i, k, topK);
-  }
-
-  private float pickWeight(ByteBuf frame, int source, int i, int k) {
-    if (source == rank) {
-      return plan.weights[plan.token(rank, i) * topK + k];
-    }
-    return DispatchFrameCodec.weight(frame, sourceCount[source], i, k, topK);
-  }
-
-  /** Adds, per token and in ascending rank order, the partial sums that came home. */
-  private void combine(PeerFrames frames) {
-    FloatBuffer[] partials = new FloatBuffer[ranks];
-    for (int r = 0; r < ranks; r++) {
-      if (r == rank) {
-        continue;
-      }
-      int count = frames.count(r);
-      if (count != plan.destCount[r]) {
-        throw new PipelineException(
-            "rank "
-                + rank
-                + ": rank "
-                + r
-                + " combined "
-                + count
-                + " tokens at step "
-                + step
-                + " but was sent "
-                + plan.destCount[r]);
-      }
-      partials[r] = CombineFrameCodec.partials(frames.frame(r), count, hidden);
-    }
-    for (int t = 0; t < tokens; t++) {
-      Arrays.fill(acc, 0f);
-      for (int r = 0; r < ranks; r++) {
-        int pos = plan.posInDest[t * ranks + r];
-        if (pos < 0) {
-          continue;
-        }
-        if (r == rank) {
-          RowMath.addInto(acc, 0, partialSelf, pos * hidden, hidden);
-        } else {
-          partials[r].get(pos * hidden, row, 0, hidden);
-          RowMath.addInto(acc, 0, row, 0, hidden);
-        }
-      }
-      RowMath.addInto(state, t * hidden, acc, 0, hidden);
-    }
-  }
-
-  private static String abortReason(ByteBuf frame) {
-    return frame.toString(
-        FrameCodec.bodyIndex(frame), FrameCodec.bodyLength(frame), StandardCharsets.UTF_8);
+  public SyncDecision decision() {
+    return decision;
   }
 }

@@ -115,6 +115,11 @@ public final class Router {
     return bias[Objects.checkIndex(logicalExpert, experts)];
   }
 
+  /** The gate weight from hidden unit {@code i} to expert {@code e}; for tests. */
+  float gateWeight(int i, int e) {
+    return gate[Objects.checkIndex(i, hidden) * experts + Objects.checkIndex(e, experts)];
+  }
+
   /** Floats of scratch that {@link #route} needs, whatever the number of tokens. */
   public int scratchLength() {
     return 2 * experts + 2 * groups;

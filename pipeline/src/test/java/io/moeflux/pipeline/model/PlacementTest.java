@@ -1,0 +1,125 @@
+package io.moeflux.pipeline.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class PlacementTest {
+
+  /** 2 layers, 4 experts, 6 slots on 2 ranks; layer 0 replicates expert 2 and expert 0. */
+  private static Placement redundant() {
+    return Placement.of(new int[][] {{2, 0, 1, 2, 3, 0}, {0, 1, 2, 3, 3, 3}}, 4, 2, 7L);
+  }
+
+  @Test
+  void identityPutsExpertIInSlotI() {
+    Placement p = Placement.identity(3, 8, 4);
+    assertThat(p.layers()).isEqualTo(3);
+    assertThat(p.experts()).isEqualTo(8);
+    assertThat(p.slots()).isEqualTo(8);
+    assertThat(p.ranks()).isEqualTo(4);
+    assertThat(p.slotsPerRank()).isEqualTo(2);
+    assertThat(p.version()).isZero();
+    for (int l = 0; l < 3; l++) {
+      for (int e = 0; e < 8; e++) {
+        assertThat(p.logicalOf(l, e)).isEqualTo(e);
+        assertThat(p.replicas(l, e)).isEqualTo(1);
+        assertThat(p.replica(l, e, 0)).isEqualTo(e);
+        assertThat(p.physical(l, e, 12345)).isEqualTo(e);
+        assertThat(p.rankOfSlot(e)).isEqualTo(e / 2);
+      }
+    }
+    assertThatThrownBy(() -> Placement.identity(1, 6, 4))
+        .hasMessage("slots per layer (6) must be a positive multiple of ranks (4)");
+  }
+
+  @Test
+  void mapsDescribeTheRedundantExperts() {
+    Placement p = redundant();
+    assertThat(p.slots()).isEqualTo(6);
+    assertThat(p.slotsPerRank()).isEqualTo(3);
+    assertThat(p.version()).isEqualTo(7L);
+    assertThat(p.logcnt()).isDeepEqualTo(new int[][] {{2, 1, 2, 1}, {1, 1, 1, 3}});
+    assertThat(p.log2phy())
+        .isDeepEqualTo(
+            new int[][][] {
+              {{1, 5}, {2}, {0, 3}, {4}},
+              {{0}, {1}, {2}, {3, 4, 5}}
+            });
+    assertThat(p.phy2log()).isDeepEqualTo(new int[][] {{2, 0, 1, 2, 3, 0}, {0, 1, 2, 3, 3, 3}});
+    assertThat(p.replica(0, 2, 1)).isEqualTo(3);
+    assertThat(p.rankOfSlot(2)).isZero();
+    assertThat(p.rankOfSlot(3)).isEqualTo(1);
+  }
+
+  @Test
+  void physicalTakesPositionModuloReplicas() {
+    Placement p = redundant();
+    assertThat(p.physical(1, 3, 0)).isEqualTo(3);
+    assertThat(p.physical(1, 3, 1)).isEqualTo(4);
+    assertThat(p.physical(1, 3, 2)).isEqualTo(5);
+    assertThat(p.physical(1, 3, 3)).isEqualTo(3);
+    assertThat(p.physical(0, 0, 7)).isEqualTo(5);
+    assertThat(p.physical(0, 0, 8)).isEqualTo(1);
+    assertThat(p.physical(0, 1, 8)).isEqualTo(2);
+  }
+
+  @Test
+  void accessorsReturnCopies() {
+    Placement p = redundant();
+    p.phy2log()[0][0] = 3;
+    p.logcnt()[0][0] = 9;
+    p.log2phy()[0][0][0] = 4;
+    assertThat(p.logicalOf(0, 0)).isEqualTo(2);
+    assertThat(p.replicas(0, 0)).isEqualTo(2);
+    assertThat(p.replica(0, 0, 0)).isEqualTo(1);
+    int[][] source = {{0, 1}};
+    Placement q = Placement.of(source, 2, 1, 0);
+    source[0][0] = 1;
+    assertThat(q.logicalOf(0, 0)).isZero();
+  }
+
+  @Test
+  void samePlacementComparesMapsNotVersions() {
+    Placement p = redundant();
+    Placement sameMapNewVersion = Placement.of(p.phy2log(), 4, 2, 8L);
+    assertThat(p.samePlacementAs(sameMapNewVersion)).isTrue();
+    assertThat(p.samePlacementAs(Placement.of(p.phy2log(), 4, 3, 7L))).isFalse();
+    int[][] moved = p.phy2log();
+    moved[1][5] = 0;
+    assertThat(p.samePlacementAs(Placement.of(moved, 4, 2, 7L))).isFalse();
+    assertThat(p.toString()).contains("version=7").contains("[2, 0, 1, 2, 3, 0]");
+  }
+
+  @Test
+  void rejectsInvalidMaps() {
+    assertThatThrownBy(() -> Placement.of(new int[][] {{0, 1, 2}}, 3, 2, 0))
+        .hasMessage("slots per layer (3) must be a positive multiple of ranks (2)");
+    assertThatThrownBy(() -> Placement.of(new int[][] {{0, 1}, {0, 1, 1, 0}}, 2, 2, 0))
+        .hasMessage("layer 1 has 4 slots, layer 0 has 2");
+    assertThatThrownBy(() -> Placement.of(new int[][] {{0, 0}}, 2, 2, 0))
+        .hasMessage("layer 0 has no slot for logical expert 1");
+    assertThatThrownBy(() -> Placement.of(new int[][] {{0, 2}}, 2, 2, 0))
+        .hasMessage("layer 0 slot 1 holds expert 2, outside 0..1");
+    assertThatThrownBy(() -> Placement.of(new int[][] {{0, -1}}, 2, 2, 0))
+        .hasMessage("layer 0 slot 1 holds expert -1, outside 0..1");
+    assertThatThrownBy(() -> Placement.of(new int[0][], 2, 2, 0))
+        .hasMessage("phy2log has no layers");
+    assertThatThrownBy(() -> Placement.of(new int[][] {{}}, 1, 1, 0))
+        .hasMessage("slots per layer (0) must be a positive multiple of ranks (1)");
+    assertThatThrownBy(() -> Placement.of(new int[][] {{0}}, 1, 0, 0))
+        .hasMessage("ranks must be >= 1, got 0");
+    assertThatThrownBy(() -> Placement.of(new int[][] {{0}}, 0, 1, 0))
+        .hasMessage("experts must be >= 1, got 0");
+    assertThatThrownBy(() -> Placement.of(new int[][] {{0}}, 1, 1, -1))
+        .hasMessage("version must be >= 0, got -1");
+    assertThatThrownBy(() -> Placement.of(new int[][] {{0}, null}, 1, 1, 0))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("phy2log[1]");
+    Placement p = redundant();
+    assertThatThrownBy(() -> p.rankOfSlot(6)).isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> p.replica(0, 1, 1)).isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> p.physical(2, 0, 0)).isInstanceOf(IndexOutOfBoundsException.class);
+  }
+}

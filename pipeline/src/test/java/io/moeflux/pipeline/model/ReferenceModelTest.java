@@ -1,0 +1,263 @@
+package io.moeflux.pipeline.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.offset;
+
+import io.moeflux.pipeline.TokenBatch;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class ReferenceModelTest {
+
+  private static TokenBatch randomBatch(long step, int tokens, int hidden, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    float[] x = new float[tokens * hidden];
+    for (int n = 0; n < x.length; n++) {
+      x[n] = (float) (random.nextDouble() * 2 - 1);
+    }
+    return TokenBatch.of(step, tokens, hidden, x);
+  }
+
+  /** 8 experts in 12 slots on 3 ranks; hot experts 1, 4, 6 and 7 have replicas on other ranks. */
+  private static Placement redundant(int layers) {
+    int[] map = {0, 1, 2, 4, 3, 4, 5, 1, 6, 7, 6, 7};
+    int[][] phy2log = new int[layers][];
+    for (int l = 0; l < layers; l++) {
+      phy2log[l] = map.clone();
+    }
+    return Placement.of(phy2log, 8, 3, 1L);
+  }
+
+  @Test
+  void oneLayerMatchesAHandComputation() {
+    ModelConfig c = new ModelConfig(4, 3, 1, 4, 2, 0, 0, 0.0, ExpertKind.SWIGLU, 42L);
+    ExpertBank bank = new ExpertBank(c);
+    ReferenceModel model = new ReferenceModel(c, bank, Placement.identity(1, 4, 1));
+    TokenBatch in = randomBatch(3, 5, 4, 1);
+    TokenBatch out = model.forward(0, in);
+
+    int[] ids = new int[10];
+    float[] w = new float[10];
+    Router router = model.router(0);
+    router.route(in.data(), 5, ids, w, new float[router.scratchLength()]);
+    assertThat(out.topkIds()).isEqualTo(ids);
+    assertThat(out.topkWeights()).isEqualTo(w);
+    for (int t = 0; t < 5; t++) {
+      double[] expected = new double[4];
+      for (int j = 0; j < 4; j++) {
+        expected[j] = in.data()[t * 4 + j];
+      }
+      for (int k = 0; k < 2; k++) {
+        double[] y = naiveSwiglu(bank.weights(0, ids[t * 2 + k]), in.data(), t * 4);
+        for (int j = 0; j < 4; j++) {
+          expected[j] += w[t * 2 + k] * y[j];
+        }
+      }
+      for (int j = 0; j < 4; j++) {
+        assertThat((double) out.data()[t * 4 + j]).isCloseTo(expected[j], offset(1e-6));
+      }
+    }
+  }
+
+  /** down(silu(x . gate) * (x . up)) in double, straight from the definition. */
+  private static double[] naiveSwiglu(ExpertWeights weights, float[] x, int offset) {
+    int h = weights.hidden();
+    int n = weights.intermediate();
+    float[] all = new float[weights.floatCount()];
+    weights.copyTo(all, 0);
+    double[] y = new double[h];
+    for (int j = 0; j < n; j++) {
+      double g = 0;
+      double u = 0;
+      for (int i = 0; i < h; i++) {
+        g += (double) x[offset + i] * all[i * n + j];
+        u += (double) x[offset + i] * all[h * n + i * n + j];
+      }
+      double a = g / (1 + Math.exp(-g)) * u;
+      for (int k = 0; k < h; k++) {
+        y[k] += a * all[2 * h * n + j * h + k];
+      }
+    }
+    return y;
+  }
+
+  @Test
+  void followsTheDocumentedArithmeticBitForBit() {
+    ModelConfig c =
+        ModelConfig.small()
+            .withHidden(32)
+            .withIntermediate(48)
+            .withLayers(3)
+            .withTopK(4)
+            .withGateSkew(0.8);
+    ExpertBank bank = new ExpertBank(c);
+    Placement placement = redundant(3);
+    ReferenceModel model = new ReferenceModel(c, bank, placement);
+    TokenBatch in = randomBatch(9, 37, 32, 2);
+    // The rank picks replicas, hence the grouping of the sums: the bits must tell ranks apart,
+    // or this test could not see a wrong order.
+    assertThat(ExpertFfnTest.bits(model.forward(0, in).data()))
+        .isNotEqualTo(ExpertFfnTest.bits(model.forward(1, in).data()));
+    for (int rank = 0; rank < 3; rank++) {
+      TokenBatch out = model.forward(rank, in);
+      float[] expected = spelledOut(c, bank, placement, rank, in.data(), 37);
+      assertThat(ExpertFfnTest.bits(out.data()))
+          .as("rank %d", rank)
+          .isEqualTo(ExpertFfnTest.bits(expected));
+    }
+  }
+
+  /** The arithmetic of ReferenceModel's contract, written out loop by loop, one row at a time. */
+  private static float[] spelledOut(
+      ModelConfig c, ExpertBank bank, Placement placement, int rank, float[] input, int tokens) {
+    int h = c.hidden();
+    int topK = c.topK();
+    float[] state = input.clone();
+    for (int l = 0; l < c.layers(); l++) {
+      Router router = Router.of(c, l);
+      int[] ids = new int[tokens * topK];
+      float[] w = new float[tokens * topK];
+      router.route(state, tokens, ids, w, new float[router.scratchLength()]);
+      float[] next = new float[state.length];
+      for (int t = 0; t < tokens; t++) {
+        float[][] y = new float[topK][h];
+        int[] destination = new int[topK];
+        for (int k = 0; k < topK; k++) {
+          ExpertFfn ffn = bank.expert(l, ids[t * topK + k]);
+          ffn.forward(state, t * h, 1, y[k], 0, new float[ffn.scratchLength(1)]);
+          destination[k] = placement.rankOfSlot(placement.physical(l, ids[t * topK + k], t + rank));
+        }
+        float[] acc = new float[h];
+        for (int r = 0; r < placement.ranks(); r++) {
+          boolean used = false;
+          float[] partial = new float[h];
+          for (int k = 0; k < topK; k++) {
+            if (destination[k] == r) {
+              used = true;
+              for (int j = 0; j < h; j++) {
+                partial[j] += w[t * topK + k] * y[k][j];
+              }
+            }
+          }
+          if (used) {
+            for (int j = 0; j < h; j++) {
+              acc[j] += partial[j];
+            }
+          }
+        }
+        for (int j = 0; j < h; j++) {
+          next[t * h + j] = state[t * h + j] + acc[j];
+        }
+      }
+      state = next;
+    }
+    return state;
+  }
+
+  @Test
+  void identityExpertsAddTheWeightedInput() {
+    ModelConfig c =
+        ModelConfig.small().withLayers(1).withExpertKind(ExpertKind.IDENTITY).withGroups(4, 2);
+    ReferenceModel model = new ReferenceModel(c, new ExpertBank(c), Placement.identity(1, 8, 2));
+    TokenBatch in = randomBatch(0, 20, 64, 3);
+    TokenBatch out = model.forward(1, in);
+    for (int t = 0; t < 20; t++) {
+      float sum = out.topkWeights()[2 * t] + out.topkWeights()[2 * t + 1];
+      for (int j = 0; j < 64; j++) {
+        float h = in.data()[t * 64 + j];
+        assertThat(out.data()[t * 64 + j]).isCloseTo(h + h * sum, offset(1e-6f * Math.abs(h)));
+      }
+    }
+
+    ModelConfig deep = c.withLayers(3);
+    TokenBatch out3 =
+        new ReferenceModel(deep, new ExpertBank(deep), Placement.identity(3, 8, 1)).forward(0, in);
+    for (int n = 0; n < in.data().length; n++) {
+      assertThat(out3.data()[n])
+          .isCloseTo(8 * in.data()[n], offset(1e-5f * Math.abs(in.data()[n])));
+    }
+  }
+
+  @Test
+  void outputCarriesTheLastLayersRouting() {
+    ModelConfig two = ModelConfig.small().withGateSkew(0.5);
+    ModelConfig one = two.withLayers(1);
+    TokenBatch in = randomBatch(4, 11, 64, 4);
+    TokenBatch afterOne =
+        new ReferenceModel(one, new ExpertBank(one), Placement.identity(1, 8, 2)).forward(1, in);
+    TokenBatch afterTwo =
+        new ReferenceModel(two, new ExpertBank(two), Placement.identity(2, 8, 2)).forward(1, in);
+    int[] ids = new int[22];
+    float[] w = new float[22];
+    Router last = Router.of(two, 1);
+    last.route(afterOne.data(), 11, ids, w, new float[last.scratchLength()]);
+    assertThat(afterTwo.topkIds()).isEqualTo(ids);
+    assertThat(ExpertFfnTest.bits(afterTwo.topkWeights())).isEqualTo(ExpertFfnTest.bits(w));
+    assertThat(afterTwo.step()).isEqualTo(4);
+    assertThat(afterTwo.tokens()).isEqualTo(11);
+  }
+
+  @Test
+  void aTokensResultDoesNotDependOnItsBatchOnAnIdentityPlacement() {
+    ModelConfig c = ModelConfig.small().withTopK(3);
+    ReferenceModel model = new ReferenceModel(c, new ExpertBank(c), Placement.identity(2, 8, 4));
+    TokenBatch in = randomBatch(1, 9, 64, 5);
+    TokenBatch out = model.forward(2, in);
+    for (int t = 0; t < 9; t++) {
+      float[] row = Arrays.copyOfRange(in.data(), t * 64, (t + 1) * 64);
+      TokenBatch alone = model.forward(3, TokenBatch.of(1, 1, 64, row));
+      assertThat(ExpertFfnTest.bits(alone.data()))
+          .isEqualTo(ExpertFfnTest.bits(Arrays.copyOfRange(out.data(), t * 64, (t + 1) * 64)));
+    }
+  }
+
+  @Test
+  void theRankOnlyChangesRounding() {
+    ModelConfig c = ModelConfig.small().withTopK(4).withLayers(2);
+    ReferenceModel model = new ReferenceModel(c, new ExpertBank(c), redundant(2));
+    TokenBatch in = randomBatch(2, 16, 64, 6);
+    TokenBatch zero = model.forward(0, in);
+    TokenBatch one = model.forward(1, in);
+    assertThat(one.topkIds()).isEqualTo(zero.topkIds());
+    for (int n = 0; n < zero.data().length; n++) {
+      assertThat(one.data()[n]).isCloseTo(zero.data()[n], offset(1e-5f));
+    }
+  }
+
+  @Test
+  void leavesTheInputAloneAndKeepsStepAndStage() {
+    ModelConfig c = ModelConfig.small();
+    ReferenceModel model = new ReferenceModel(c, new ExpertBank(c), Placement.identity(2, 8, 2));
+    TokenBatch plain = randomBatch(5, 3, 64, 7);
+    TokenBatch in = TokenBatch.of(5, 3, 64, plain.data().clone(), true);
+    TokenBatch out = model.forward(0, in);
+    assertThat(in.sameHiddenAs(plain)).isTrue();
+    assertThat(out.prefill()).isTrue();
+    assertThat(out.step()).isEqualTo(5);
+    assertThat(out.data()).isNotSameAs(in.data());
+
+    TokenBatch empty = model.forward(1, TokenBatch.empty(6, 64));
+    assertThat(empty.tokens()).isZero();
+    assertThat(empty.step()).isEqualTo(6);
+    assertThat(empty.topkIds()).isEmpty();
+  }
+
+  @Test
+  void rejectsMismatchedParts() {
+    ModelConfig c = ModelConfig.small();
+    ExpertBank bank = new ExpertBank(c);
+    assertThatThrownBy(
+            () -> new ReferenceModel(c, new ExpertBank(c.withSeed(1)), Placement.identity(2, 8, 2)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("bank was built for config");
+    assertThatThrownBy(() -> new ReferenceModel(c, bank, Placement.identity(3, 8, 2)))
+        .hasMessage("placement has 3 layers of 8 experts, the model 2 of 8");
+    ReferenceModel model = new ReferenceModel(c, bank, Placement.identity(2, 8, 2));
+    assertThatThrownBy(() -> model.forward(2, TokenBatch.empty(0, 64)))
+        .isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> model.forward(0, TokenBatch.empty(0, 32)))
+        .hasMessage("batch hidden size 32 differs from the model's 64");
+  }
+}

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -32,26 +33,53 @@ public final class MoeGroup implements Disposable {
     return start(size, transport, config, rank -> HeatTap.NONE);
   }
 
-  /**
-   * Starts {@code size} ranks concurrently (each waits for its peers) and completes when all have
-   * joined the mesh.
-   */
   public static Mono<MoeGroup> start(
       int size,
       TransportKind transport,
       PipelineConfig config,
       Function<RankMesh, HeatTap> heatTaps) {
-    Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(config, "config");
-    String fingerprint = MoeRank.fingerprint(config);
+    return start(size, transport, rank -> config, heatTaps);
+  }
+
+  /**
+   * Starts {@code size} ranks concurrently (each waits for its peers) and completes when all have
+   * joined the mesh. {@code configs} gives each rank its configuration: the model and capacity
+   * must match (the handshake checks), the sync options may differ (start-up checks that the
+   * decisions agree).
+   */
+  public static Mono<MoeGroup> start(
+      int size,
+      TransportKind transport,
+      IntFunction<PipelineConfig> configs,
+      Function<RankMesh, HeatTap> heatTaps) {
+    Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(configs, "configs");
+    Objects.requireNonNull(heatTaps, "heatTaps");
+    String fingerprint = MoeRank.fingerprint(configs.apply(0));
     List<MeshConfig> meshes =
         transport == TransportKind.TCP
             ? MeshConfigs.loopbackTcp(size, fingerprint)
             : MeshConfigs.local(UUID.randomUUID().toString(), size, fingerprint);
-    ExpertBank bank = new ExpertBank(config.model());
+    return start(meshes, configs, heatTaps);
+  }
+
+  /**
+   * Starts one rank per mesh configuration (in rank order), e.g. with addresses that route through
+   * a proxy.
+   */
+  public static Mono<MoeGroup> start(
+      List<MeshConfig> meshes,
+      IntFunction<PipelineConfig> configs,
+      Function<RankMesh, HeatTap> heatTaps) {
+    Objects.requireNonNull(meshes, "meshes");
+    Objects.requireNonNull(configs, "configs");
+    Objects.requireNonNull(heatTaps, "heatTaps");
+    ExpertBank bank = new ExpertBank(configs.apply(0).model());
     return Flux.fromIterable(meshes)
-        .flatMap(mesh -> MoeRank.start(mesh, config, bank, heatTaps), size)
+        .flatMap(mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), bank, heatTaps), meshes.size())
         .collectSortedList((a, b) -> Integer.compare(a.rank(), b.rank()))
+        .doOnDiscard(MoeRank.class, MoeRank::dispose)
         .map(started -> new MoeGroup(started, bank));
   }
 

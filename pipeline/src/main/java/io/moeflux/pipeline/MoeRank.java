@@ -6,6 +6,9 @@ import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.Router;
+import io.moeflux.pipeline.placement.PlacementGate;
+import io.moeflux.pipeline.placement.PlacementSource;
+import io.moeflux.pipeline.placement.PreparedPlacement;
 import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncDecision;
 import io.moeflux.transport.Collectives;
@@ -36,6 +39,8 @@ public final class MoeRank implements Disposable {
   private final Router[] routers;
   private final MoeStep moeStep;
   private final AtomicBoolean running = new AtomicBoolean();
+  private final PlacementGate gate;
+  private volatile PlacementSource placementSource = PlacementSource.NONE;
   private volatile Placement placement;
   private volatile ExpertFfn[][] experts;
   private long lastStep = -1;
@@ -52,6 +57,7 @@ public final class MoeRank implements Disposable {
     }
     this.placement = Placement.identity(model.layers(), model.experts(), mesh.worldSize());
     this.experts = localExperts(placement);
+    this.gate = new PlacementGate(mesh);
     this.moeStep = new MoeStep(mesh, config, decision, placement.slotsPerRank(), heatTap);
   }
 
@@ -91,9 +97,15 @@ public final class MoeRank implements Disposable {
                             () -> new MoeRank(mesh, config, decision, bank, heatTaps.apply(mesh)))));
   }
 
-  /** What ranks compare at handshake: the model and the capacity. */
+  /** What ranks compare at handshake: the model, the capacity and the switch schedule. */
   public static String fingerprint(PipelineConfig config) {
-    return config.model().fingerprint() + "/cap" + config.maxTokensPerRank();
+    return config.model().fingerprint()
+        + "/cap"
+        + config.maxTokensPerRank()
+        + "/switch"
+        + config.switches().interval()
+        + "+"
+        + config.switches().delay();
   }
 
   public int rank() {
@@ -149,7 +161,39 @@ public final class MoeRank implements Disposable {
     if (refusal == null) {
       lastStep = batch.step();
     }
-    return moeStep.run(batch, refusal, placement, experts, routers);
+    if (!config.switches().isSwitchStep(batch.step())) {
+      return moeStep.run(batch, refusal, placement, experts, routers);
+    }
+    PlacementSource source = placementSource;
+    PreparedPlacement prepared = source.preparedFor(batch.step());
+    return gate.decide(batch.step(), prepared)
+        .flatMap(
+            decision -> {
+              if (decision.apply()) {
+                placement = prepared.placement();
+                experts = prepared.localExperts();
+              }
+              source.switched(batch.step(), decision.apply() ? prepared : null, decision.why());
+              return moeStep.run(batch, refusal, placement, experts, routers);
+            });
+  }
+
+  /**
+   * Where new placements come from; set it before {@link #forward}. At every switch step of
+   * {@link PipelineConfig#switches()} the ranks agree whether to apply what it prepared.
+   */
+  public void placementSource(PlacementSource source) {
+    this.placementSource = Objects.requireNonNull(source, "source");
+  }
+
+  /** This rank's expert for a local slot under the placement in force. */
+  public ExpertFfn localExpert(int layer, int localSlot) {
+    return experts[layer][localSlot];
+  }
+
+  /** The bank this rank loads initial experts from. */
+  public ExpertBank bank() {
+    return bank;
   }
 
   private String refusal(TokenBatch batch) {

@@ -2,6 +2,7 @@ package io.moeflux.pipeline;
 
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.pipeline.sync.SyncOptions;
 import java.util.Objects;
 import reactor.core.scheduler.Scheduler;
@@ -18,14 +19,20 @@ import reactor.core.scheduler.Schedulers;
  *     thread hop: best for cheap experts); a parallel scheduler keeps heavy math off the I/O
  *     threads.
  * @param sync the rank's role and what decides whether it skips the per-step DP metadata sync
+ * @param switches the steps at which ranks may switch to a new expert placement
  */
 public record PipelineConfig(
-    ModelConfig model, int maxTokensPerRank, Scheduler expertScheduler, SyncOptions sync) {
+    ModelConfig model,
+    int maxTokensPerRank,
+    Scheduler expertScheduler,
+    SyncOptions sync,
+    SwitchSchedule switches) {
 
   public PipelineConfig {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(expertScheduler, "expertScheduler");
     Objects.requireNonNull(sync, "sync");
+    Objects.requireNonNull(switches, "switches");
     if (maxTokensPerRank < 1) {
       throw new IllegalArgumentException("maxTokensPerRank must be >= 1, got " + maxTokensPerRank);
     }
@@ -38,10 +45,12 @@ public record PipelineConfig(
   public static PipelineConfig of(ModelConfig model, int maxTokensPerRank) {
     Scheduler scheduler =
         model.expertKind() == ExpertKind.IDENTITY ? Schedulers.immediate() : Schedulers.parallel();
-    return new PipelineConfig(model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly());
+    return new PipelineConfig(
+        model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly(), SwitchSchedule.none());
   }
 
   public PipelineConfig withExpertScheduler(Scheduler scheduler) {
-    return new PipelineConfig(model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly());
+    return new PipelineConfig(
+        model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly(), SwitchSchedule.none());
   }
 }

@@ -125,8 +125,12 @@ public final class ExpertFfn {
         float xi = x[xOffset + b * h + i];
         int g = 2 * b * n;
         int u = g + n;
+        // One store stream per loop: C2 vectorises that more readily than two streams into the
+        // same array, whose independence it cannot always prove.
         for (int j = 0; j < n; j++) {
           scratch[g + j] += xi * gate[w + j];
+        }
+        for (int j = 0; j < n; j++) {
           scratch[u + j] += xi * up[w + j];
         }
       }

@@ -55,7 +55,7 @@ public final class MoeRank implements Disposable {
     for (int l = 0; l < routers.length; l++) {
       routers[l] = Router.of(model, l);
     }
-    this.placement = Placement.identity(model.layers(), model.experts(), mesh.worldSize());
+    this.placement = config.initialPlacement(mesh.worldSize());
     this.experts = localExperts(placement);
     this.gate = new PlacementGate(mesh);
     this.moeStep = new MoeStep(mesh, config, decision, placement.slotsPerRank(), heatTap);
@@ -97,7 +97,7 @@ public final class MoeRank implements Disposable {
                             () -> new MoeRank(mesh, config, decision, bank, heatTaps.apply(mesh)))));
   }
 
-  /** What ranks compare at handshake: the model, the capacity and the switch schedule. */
+  /** What ranks compare at handshake: model, capacity, switch schedule and redundant slots. */
   public static String fingerprint(PipelineConfig config) {
     return config.model().fingerprint()
         + "/cap"
@@ -105,7 +105,9 @@ public final class MoeRank implements Disposable {
         + "/switch"
         + config.switches().interval()
         + "+"
-        + config.switches().delay();
+        + config.switches().delay()
+        + "/redundant"
+        + config.redundantSlots();
   }
 
   public int rank() {

@@ -2,6 +2,7 @@ package io.moeflux.pipeline;
 
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.pipeline.sync.SyncOptions;
 import java.util.Objects;
@@ -20,19 +21,25 @@ import reactor.core.scheduler.Schedulers;
  *     threads.
  * @param sync the rank's role and what decides whether it skips the per-step DP metadata sync
  * @param switches the steps at which ranks may switch to a new expert placement
+ * @param redundantSlots physical expert slots beyond one per logical expert, spread evenly over the
+ *     ranks (replicas for load balancing); see {@link Placement#withRedundancy}
  */
 public record PipelineConfig(
     ModelConfig model,
     int maxTokensPerRank,
     Scheduler expertScheduler,
     SyncOptions sync,
-    SwitchSchedule switches) {
+    SwitchSchedule switches,
+    int redundantSlots) {
 
   public PipelineConfig {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(expertScheduler, "expertScheduler");
     Objects.requireNonNull(sync, "sync");
     Objects.requireNonNull(switches, "switches");
+    if (redundantSlots < 0) {
+      throw new IllegalArgumentException("redundantSlots must be >= 0, got " + redundantSlots);
+    }
     if (maxTokensPerRank < 1) {
       throw new IllegalArgumentException("maxTokensPerRank must be >= 1, got " + maxTokensPerRank);
     }
@@ -46,11 +53,11 @@ public record PipelineConfig(
     Scheduler scheduler =
         model.expertKind() == ExpertKind.IDENTITY ? Schedulers.immediate() : Schedulers.parallel();
     return new PipelineConfig(
-        model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly(), SwitchSchedule.none());
+        model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly(), SwitchSchedule.none(), 0);
   }
 
   public PipelineConfig withExpertScheduler(Scheduler scheduler) {
     return new PipelineConfig(
-        model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly(), SwitchSchedule.none());
+        model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly(), SwitchSchedule.none(), 0);
   }
 }

@@ -3,7 +3,6 @@ package io.moeflux.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeflux.pipeline.model.ModelConfig;
-import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.ReferenceModel;
 import io.moeflux.pipeline.sync.CommMode;
 import io.moeflux.pipeline.sync.RankRole;
@@ -164,7 +163,7 @@ class CommModeReferenceTest {
       MoeGroup group, ModelConfig model, SyntheticWorkload workload, int steps) {
     int ranks = group.size();
     ReferenceModel reference =
-        new ReferenceModel(model, group.bank(), Placement.identity(model.layers(), model.experts(), ranks));
+        new ReferenceModel(model, group.bank(), group.rank(0).config().initialPlacement(ranks));
     List<Flux<TokenBatch>> inputs = new ArrayList<>();
     for (int r = 0; r < ranks; r++) {
       inputs.add(workload.batches(r, 0, steps));

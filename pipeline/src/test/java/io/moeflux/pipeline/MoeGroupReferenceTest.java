@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ModelConfig;
-import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.ReferenceModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.TransportKind;
@@ -53,22 +52,31 @@ class MoeGroupReferenceTest {
           new ModelConfig(
               hidden, 8 + random.nextInt(56), layers, experts, topK, 0, 0, random.nextDouble(), kind,
               random.nextLong());
-      cases.add(Arguments.of(i, transport, ranks, model, maxTokens, random.nextLong()));
+      int redundantPerRank = random.nextInt(Math.min(2, experts - expertsPerRank) + 1);
+      cases.add(
+          Arguments.of(
+              i, transport, ranks, model, maxTokens, redundantPerRank * ranks, random.nextLong()));
     }
     return cases.stream();
   }
 
-  @ParameterizedTest(name = "[{0}] {1} ranks={2} {3} cap={4}")
+  @ParameterizedTest(name = "[{0}] {1} ranks={2} {3} cap={4} redundant={5}")
   @MethodSource("randomConfigurations")
   void distributedOutputsEqualTheReference(
-      int index, TransportKind transport, int ranks, ModelConfig model, int maxTokens, long seed) {
+      int index,
+      TransportKind transport,
+      int ranks,
+      ModelConfig model,
+      int maxTokens,
+      int redundantSlots,
+      long seed) {
     int steps = 6;
-    PipelineConfig config = PipelineConfig.of(model, maxTokens);
+    PipelineConfig config = PipelineConfig.of(model, maxTokens).withRedundantSlots(redundantSlots);
     SyntheticWorkload workload = SyntheticWorkload.random(seed, model.hidden(), maxTokens, 0.2);
     MoeGroup group = MoeGroup.start(ranks, transport, config).block(Duration.ofSeconds(60));
     try {
       ReferenceModel reference =
-          new ReferenceModel(model, group.bank(), Placement.identity(model.layers(), model.experts(), ranks));
+          new ReferenceModel(model, group.bank(), config.initialPlacement(ranks));
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < ranks; r++) {
         inputs.add(workload.batches(r, 0, steps));

@@ -4,7 +4,6 @@ import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ModelConfig;
-import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.ReferenceModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import java.io.PrintWriter;
@@ -58,8 +57,7 @@ final class VerifyCommand implements Callable<Integer> {
     MoeGroup moe = MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
     try {
       ReferenceModel reference =
-          new ReferenceModel(
-              model, moe.bank(), Placement.identity(model.layers(), model.experts(), group.ranks));
+          new ReferenceModel(model, moe.bank(), config.initialPlacement(group.ranks));
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < group.ranks; r++) {
         inputs.add(workload.batches(r, 0, steps));

@@ -48,6 +48,40 @@ public final class Placement {
     }
   }
 
+  /**
+   * The start placement with {@code redundantSlots} extra slots spread evenly over the ranks: rank r
+   * holds its own experts {@code r×E/R ..} first, then one replica each of the experts that follow
+   * (those of the next ranks), so no rank holds two replicas of one expert. Version 0; with 0
+   * redundant slots it equals {@link #identity}.
+   */
+  public static Placement withRedundancy(int layers, int experts, int ranks, int redundantSlots) {
+    if (ranks < 1 || experts < 1 || experts % ranks != 0) {
+      throw new IllegalArgumentException(
+          experts + " experts cannot be spread evenly over " + ranks + " ranks");
+    }
+    if (redundantSlots < 0 || redundantSlots % ranks != 0) {
+      throw new IllegalArgumentException(
+          "redundant slots must be a multiple of the " + ranks + " ranks, got " + redundantSlots);
+    }
+    int own = experts / ranks;
+    int extra = redundantSlots / ranks;
+    if (extra > experts - own) {
+      throw new IllegalArgumentException(
+          extra + " redundant slots per rank exceed the " + (experts - own)
+              + " experts a rank does not already hold");
+    }
+    int slotsPerRank = own + extra;
+    int[][] map = new int[layers][ranks * slotsPerRank];
+    for (int[] layer : map) {
+      for (int r = 0; r < ranks; r++) {
+        for (int i = 0; i < slotsPerRank; i++) {
+          layer[r * slotsPerRank + i] = (r * own + i) % experts;
+        }
+      }
+    }
+    return of(map, experts, ranks, 0);
+  }
+
   /** Slot i holds expert i on every layer; needs {@code experts % ranks == 0}. Version 0. */
   public static Placement identity(int layers, int experts, int ranks) {
     if (layers < 1) {

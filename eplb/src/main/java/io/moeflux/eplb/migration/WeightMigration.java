@@ -1,0 +1,217 @@
+package io.moeflux.eplb.migration;
+
+import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.model.ExpertFfn;
+import io.moeflux.pipeline.model.ExpertKind;
+import io.moeflux.pipeline.model.ExpertWeights;
+import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.placement.PreparedPlacement;
+import io.moeflux.transport.FrameCodec;
+import io.moeflux.transport.FrameKind;
+import io.moeflux.transport.PeerFrames;
+import io.moeflux.transport.RankMesh;
+import io.netty.buffer.ByteBuf;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Objects;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Moves the expert weights a {@link MigrationPlan} needs over the mesh's BULK lane, while the
+ * pipeline keeps running on the DATA lane. The weights a rank sends to one peer form one stream
+ * (the plan's transfers in order, each expert's gate, up and down matrices); streams go in rounds
+ * of at most {@link #CHUNK_FLOATS} floats per peer, one frame to every peer per round (empty when
+ * there is nothing left), so at most one chunk per peer is ever in flight ahead of decode frames.
+ * Every rank derives the round count from the plan alone.
+ */
+public final class WeightMigration {
+  /** 1 MiB of weights per frame. */
+  public static final int CHUNK_FLOATS = 256 * 1024;
+
+  private final MoeRank rank;
+  private final RankMesh mesh;
+  private final ModelConfig model;
+
+  public WeightMigration(MoeRank rank) {
+    this.rank = Objects.requireNonNull(rank, "rank");
+    this.mesh = rank.mesh();
+    this.model = rank.config().model();
+  }
+
+  /** Floats one expert's weights take on the wire (0 for identity experts). */
+  public int expertFloats() {
+    return model.expertKind() == ExpertKind.IDENTITY
+        ? 0
+        : 3 * model.hidden() * model.intermediate();
+  }
+
+  /**
+   * Runs the plan's transfers for this rank; {@code tag} (the plan's version) keeps frames of
+   * different migrations apart. Completes with this rank's experts under {@code plan.to()}.
+   */
+  public Mono<PreparedPlacement> migrate(MigrationPlan plan, long tag) {
+    return Mono.defer(
+        () -> {
+          if (!plan.from().samePlacementAs(rank.placement())) {
+            return Mono.error(
+                new IllegalStateException(
+                    "rank "
+                        + rank.rank()
+                        + ": the plan migrates from placement v"
+                        + plan.from().version()
+                        + " but v"
+                        + rank.placement().version()
+                        + " is in force"));
+          }
+          int ranks = mesh.worldSize();
+          int self = mesh.rank();
+          int per = expertFloats();
+          float[][] outgoing = new float[ranks][];
+          float[][] incoming = new float[ranks][];
+          long rounds = 0;
+          for (int source = 0; source < ranks; source++) {
+            for (int target = 0; target < ranks; target++) {
+              if (source == target) {
+                continue;
+              }
+              long floats = (long) plan.between(source, target).size() * per;
+              rounds = Math.max(rounds, (floats + CHUNK_FLOATS - 1) / CHUNK_FLOATS);
+              if (source == self) {
+                outgoing[target] = stream(plan.between(self, target), per);
+              } else if (target == self) {
+                incoming[source] = new float[Math.toIntExact(floats)];
+              }
+            }
+          }
+          return Flux.range(0, Math.toIntExact(rounds))
+              .concatMap(round -> round(tag, round, outgoing, incoming))
+              .then(Mono.fromCallable(() -> prepared(plan, incoming, per)));
+        });
+  }
+
+  private float[] stream(List<MigrationPlan.Transfer> transfers, int per) {
+    float[] stream = new float[transfers.size() * per];
+    for (int i = 0; i < transfers.size(); i++) {
+      MigrationPlan.Transfer t = transfers.get(i);
+      ExpertWeights weights = heldWeights(t.layer(), t.logical());
+      if (weights != null) {
+        weights.copyTo(stream, i * per);
+      }
+    }
+    return stream;
+  }
+
+  /** This rank's copy of an expert it holds now (null for identity experts). */
+  private ExpertWeights heldWeights(int layer, int logical) {
+    Placement now = rank.placement();
+    int base = mesh.rank() * now.slotsPerRank();
+    for (int i = 0; i < now.slotsPerRank(); i++) {
+      if (now.logicalOf(layer, base + i) == logical) {
+        return rank.localExpert(layer, i).weights();
+      }
+    }
+    throw new IllegalStateException(
+        "rank " + mesh.rank() + " is asked to send expert " + logical + " of layer " + layer
+            + " which it does not hold");
+  }
+
+  private Mono<Void> round(long tag, int round, float[][] outgoing, float[][] incoming) {
+    int self = mesh.rank();
+    for (int peer = 0; peer < outgoing.length; peer++) {
+      if (peer == self) {
+        continue;
+      }
+      float[] stream = outgoing[peer];
+      int from = Math.min(stream.length, round * CHUNK_FLOATS);
+      int count = Math.min(CHUNK_FLOATS, stream.length - from);
+      ByteBuf frame =
+          FrameCodec.allocate(
+              mesh.allocator(), FrameKind.MIGRATION, tag, round, self, count, count * Float.BYTES);
+      if (count > 0) {
+        frame
+            .nioBuffer(FrameCodec.HEADER_BYTES, count * Float.BYTES)
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .asFloatBuffer()
+            .put(stream, from, count);
+      }
+      frame.writerIndex(FrameCodec.HEADER_BYTES + count * Float.BYTES);
+      mesh.send(peer, frame);
+    }
+    return mesh.receive(FrameKind.MIGRATION, tag, round)
+        .doOnNext(
+            frames -> {
+              try {
+                absorb(round, frames, incoming);
+              } finally {
+                frames.release();
+              }
+            })
+        .then();
+  }
+
+  private void absorb(int round, PeerFrames frames, float[][] incoming) {
+    for (int source = 0; source < incoming.length; source++) {
+      if (source == mesh.rank()) {
+        continue;
+      }
+      int count = frames.count(source);
+      int offset = round * CHUNK_FLOATS;
+      float[] stream = incoming[source];
+      if (count < 0 || offset + count > stream.length || (count == 0 && offset < stream.length)) {
+        throw new IllegalStateException(
+            "rank " + mesh.rank() + ": migration round " + round + " from rank " + source
+                + " carried " + count + " floats, expected " + Math.max(0, Math.min(CHUNK_FLOATS, stream.length - offset)));
+      }
+      if (count > 0) {
+        ByteBuf frame = frames.frame(source);
+        frame
+            .nioBuffer(FrameCodec.bodyIndex(frame), count * Float.BYTES)
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .asFloatBuffer()
+            .get(stream, offset, count);
+      }
+    }
+  }
+
+  private PreparedPlacement prepared(MigrationPlan plan, float[][] incoming, int per) {
+    Placement to = plan.to();
+    int self = mesh.rank();
+    int slotsPerRank = to.slotsPerRank();
+    ExpertFfn[][] local = new ExpertFfn[to.layers()][slotsPerRank];
+    for (int layer = 0; layer < to.layers(); layer++) {
+      for (int i = 0; i < slotsPerRank; i++) {
+        int logical = to.logicalOf(layer, self * slotsPerRank + i);
+        local[layer][i] = expertFor(plan, incoming, per, layer, logical);
+      }
+    }
+    return new PreparedPlacement(to, local);
+  }
+
+  private ExpertFfn expertFor(
+      MigrationPlan plan, float[][] incoming, int per, int layer, int logical) {
+    Placement now = plan.from();
+    int self = mesh.rank();
+    for (int i = 0; i < now.slotsPerRank(); i++) {
+      if (now.logicalOf(layer, self * now.slotsPerRank() + i) == logical) {
+        return rank.localExpert(layer, i);
+      }
+    }
+    if (model.expertKind() == ExpertKind.IDENTITY) {
+      return ExpertFfn.identity(model.hidden());
+    }
+    for (int source = 0; source < incoming.length; source++) {
+      List<MigrationPlan.Transfer> received = plan.between(source, self);
+      for (int j = 0; j < received.size(); j++) {
+        MigrationPlan.Transfer t = received.get(j);
+        if (t.layer() == layer && t.logical() == logical) {
+          return ExpertFfn.swiglu(
+              ExpertWeights.copyOf(model.hidden(), model.intermediate(), incoming[source], j * per));
+        }
+      }
+    }
+    throw new IllegalStateException(
+        "rank " + self + " neither holds nor received expert " + logical + " of layer " + layer);
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * Expert weight migration: which weights move where between two placements, and moving them over
+ * the mesh in bounded chunks while decode steps go on.
+ */
+package io.moeflux.eplb.migration;

@@ -47,12 +47,12 @@ final class DispatchBenchCommand implements Callable<Integer> {
 
   private static GroupOptions benchDefaults() {
     GroupOptions options = new GroupOptions();
-    options.maxTokens = 128;
-    options.hidden = 1024;
-    options.topK = 8;
-    options.expertsPerRank = 8;
-    options.layers = 1;
-    options.expertKind = ExpertKind.IDENTITY;
+    options.model.maxTokens = 128;
+    options.model.hidden = 1024;
+    options.model.topK = 8;
+    options.model.expertsPerRank = 8;
+    options.model.layers = 1;
+    options.model.expertKind = ExpertKind.IDENTITY;
     return options;
   }
 
@@ -68,7 +68,7 @@ final class DispatchBenchCommand implements Callable<Integer> {
     long[] stepNanos = new long[steps];
     long[] marks = new long[4];
     try {
-      SyntheticWorkload workload = SyntheticWorkload.full(group.seed, hidden, tokens);
+      SyntheticWorkload workload = SyntheticWorkload.full(group.model.seed, hidden, tokens);
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < group.ranks; r++) {
         // A few distinct batches per rank, reused with fresh step ids: input generation stays out
@@ -114,14 +114,14 @@ final class DispatchBenchCommand implements Callable<Integer> {
       JsonLine json =
           new JsonLine()
               .put("bench", "dispatch")
-              .put("experts", group.expertKind.name().toLowerCase())
+              .put("experts", group.model.expertKind.name().toLowerCase())
               .put("transport", group.transport.name())
               .put("ranks", group.ranks)
               .put("tokens", tokens)
               .put("hidden", hidden)
-              .put("topk", group.topK)
-              .put("experts_per_rank", group.expertsPerRank)
-              .put("layers", group.layers)
+              .put("topk", group.model.topK)
+              .put("experts_per_rank", group.model.expertsPerRank)
+              .put("layers", group.model.layers)
               .put("steps", measured)
               .put("step_p50_us", p.at(50) / 1000)
               .put("step_p99_us", p.at(99) / 1000)
@@ -137,7 +137,7 @@ final class DispatchBenchCommand implements Callable<Integer> {
             group.ranks,
             tokens,
             hidden,
-            group.topK,
+            group.model.topK,
             json.get("experts"),
             p.at(50) / 1000,
             p.at(99) / 1000,

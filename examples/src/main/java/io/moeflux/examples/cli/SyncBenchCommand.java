@@ -61,12 +61,12 @@ final class SyncBenchCommand implements Callable<Integer> {
 
   private static GroupOptions syncDefaults() {
     GroupOptions options = new GroupOptions();
-    options.maxTokens = 16;
-    options.hidden = 256;
-    options.topK = 2;
-    options.expertsPerRank = 4;
-    options.layers = 2;
-    options.expertKind = ExpertKind.IDENTITY;
+    options.model.maxTokens = 16;
+    options.model.hidden = 256;
+    options.model.topK = 2;
+    options.model.expertsPerRank = 4;
+    options.model.layers = 2;
+    options.model.expertKind = ExpertKind.IDENTITY;
     return options;
   }
 
@@ -91,7 +91,7 @@ final class SyncBenchCommand implements Callable<Integer> {
         long[] syncTimes = new long[steps];
         long[] skipTimes = new long[steps];
         SyntheticWorkload workload =
-            SyntheticWorkload.random(group.seed, group.hidden, group.maxTokens, 0);
+            SyntheticWorkload.random(group.model.seed, group.model.hidden, group.model.maxTokens, 0);
         for (int first = 0; first < steps; first += BLOCK) {
           int count = Math.min(BLOCK, steps - first);
           run(withSync, workload, first, count, syncTimes);

@@ -51,7 +51,7 @@ final class VerifyCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
     }
     SyntheticWorkload workload =
-        SyntheticWorkload.random(group.seed, model.hidden(), config.maxTokensPerRank(), idleSteps);
+        SyntheticWorkload.random(group.model.seed, model.hidden(), config.maxTokensPerRank(), idleSteps);
     OutputCheck check = new OutputCheck();
     long started = System.nanoTime();
     MoeGroup moe = MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));

@@ -44,9 +44,9 @@ public final class MoeGroup implements Disposable {
 
   /**
    * Starts {@code size} ranks concurrently (each waits for its peers) and completes when all have
-   * joined the mesh. {@code configs} gives each rank its configuration: the model and capacity
-   * must match (the handshake checks), the sync options may differ (start-up checks that the
-   * decisions agree).
+   * joined the mesh. {@code configs} gives each rank its configuration: the model and capacity must
+   * match (the handshake checks), the sync options may differ (start-up checks that the decisions
+   * agree).
    */
   public static Mono<MoeGroup> start(
       int size,
@@ -77,7 +77,8 @@ public final class MoeGroup implements Disposable {
     Objects.requireNonNull(heatTaps, "heatTaps");
     ExpertBank bank = new ExpertBank(configs.apply(0).model());
     return Flux.fromIterable(meshes)
-        .flatMap(mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), bank, heatTaps), meshes.size())
+        .flatMap(
+            mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), bank, heatTaps), meshes.size())
         .collectSortedList((a, b) -> Integer.compare(a.rank(), b.rank()))
         .doOnDiscard(MoeRank.class, MoeRank::dispose)
         .map(started -> new MoeGroup(started, bank));
@@ -107,19 +108,25 @@ public final class MoeGroup implements Disposable {
     if (inputs.size() != ranks.size()) {
       return Flux.error(
           new IllegalArgumentException(
-              "need one input stream per rank: " + ranks.size() + " ranks, " + inputs.size() + " streams"));
+              "need one input stream per rank: "
+                  + ranks.size()
+                  + " ranks, "
+                  + inputs.size()
+                  + " streams"));
     }
     List<Flux<TokenBatch>> outputs = new ArrayList<>(ranks.size());
     for (int r = 0; r < ranks.size(); r++) {
       outputs.add(ranks.get(r).forward(inputs.get(r)));
     }
-    return Flux.zip(outputs, values -> {
-      List<TokenBatch> step = new ArrayList<>(values.length);
-      for (Object v : values) {
-        step.add((TokenBatch) v);
-      }
-      return step;
-    });
+    return Flux.zip(
+        outputs,
+        values -> {
+          List<TokenBatch> step = new ArrayList<>(values.length);
+          for (Object v : values) {
+            step.add((TokenBatch) v);
+          }
+          return step;
+        });
   }
 
   /** Closes every rank after a final barrier, so no frame is cut off. */

@@ -28,9 +28,9 @@ import reactor.core.publisher.Mono;
  *
  * <p>Every rank must run every step, in step-id order, with consecutive step ids; a rank with no
  * tokens sends {@link TokenBatch#empty}. A batch this rank cannot run (wrong hidden size, or, on a
- * rank that skips the DP metadata sync, over {@link PipelineConfig#maxTokensPerRank()} or a
- * prefill batch) fails the step with an error on this rank, and every peer fails the same step
- * instead of waiting for it.
+ * rank that skips the DP metadata sync, over {@link PipelineConfig#maxTokensPerRank()} or a prefill
+ * batch) fails the step with an error on this rank, and every peer fails the same step instead of
+ * waiting for it.
  */
 public final class MoeRank implements Disposable {
   private final RankMesh mesh;
@@ -46,7 +46,11 @@ public final class MoeRank implements Disposable {
   private long lastStep = -1;
 
   private MoeRank(
-      RankMesh mesh, PipelineConfig config, SyncDecision decision, ExpertBank bank, HeatTap heatTap) {
+      RankMesh mesh,
+      PipelineConfig config,
+      SyncDecision decision,
+      ExpertBank bank,
+      HeatTap heatTap) {
     this.mesh = mesh;
     this.config = config;
     this.bank = bank;
@@ -84,7 +88,10 @@ public final class MoeRank implements Disposable {
     if (experts % meshConfig.worldSize() != 0) {
       return Mono.error(
           new IllegalArgumentException(
-              experts + " experts cannot be spread evenly over " + meshConfig.worldSize() + " ranks"));
+              experts
+                  + " experts cannot be spread evenly over "
+                  + meshConfig.worldSize()
+                  + " ranks"));
     }
     SyncDecision decision = SyncDecision.decide(config.sync(), config.maxTokensPerRank());
     return RankMesh.start(meshConfig.withFingerprint(fingerprint(config)))
@@ -94,7 +101,8 @@ public final class MoeRank implements Disposable {
                     .doOnError(error -> mesh.dispose())
                     .then(
                         Mono.fromCallable(
-                            () -> new MoeRank(mesh, config, decision, bank, heatTaps.apply(mesh)))));
+                            () ->
+                                new MoeRank(mesh, config, decision, bank, heatTaps.apply(mesh)))));
   }
 
   /** What ranks compare at handshake: model, capacity, switch schedule and redundant slots. */
@@ -181,8 +189,8 @@ public final class MoeRank implements Disposable {
   }
 
   /**
-   * Where new placements come from; set it before {@link #forward}. At every switch step of
-   * {@link PipelineConfig#switches()} the ranks agree whether to apply what it prepared.
+   * Where new placements come from; set it before {@link #forward}. At every switch step of {@link
+   * PipelineConfig#switches()} the ranks agree whether to apply what it prepared.
    */
   public void placementSource(PlacementSource source) {
     this.placementSource = Objects.requireNonNull(source, "source");
@@ -208,10 +216,7 @@ public final class MoeRank implements Disposable {
           + config.model().hidden();
     }
     if (lastStep >= 0 && batch.step() != lastStep + 1) {
-      return where
-          + "expected step "
-          + (lastStep + 1)
-          + ": every rank runs every step in order";
+      return where + "expected step " + (lastStep + 1) + ": every rank runs every step in order";
     }
     return null;
   }
@@ -228,11 +233,11 @@ public final class MoeRank implements Disposable {
   }
 
   /**
-   * Waits until every rank has reached this point (so that frames still queued reach their
-   * peers), then leaves the mesh. Every rank of the group must call it.
+   * Waits until every rank has reached this point (so that frames still queued reach their peers),
+   * then leaves the mesh. Every rank of the group must call it.
    */
   public Mono<Void> close() {
-    return Collectives.barrier(mesh, Long.MAX_VALUE).then(Mono.fromRunnable(mesh::dispose));
+    return Collectives.barrier(mesh, Long.MAX_VALUE).then(mesh.leave());
   }
 
   @Override

@@ -13,8 +13,8 @@ import reactor.core.scheduler.Schedulers;
  * How one rank runs the MoE step.
  *
  * @param model the model every rank runs (its fingerprint is checked at handshake)
- * @param maxTokensPerRank capacity: the most tokens one rank may bring to one step; receive
- *     buffers are sized once for the worst case it implies
+ * @param maxTokensPerRank capacity: the most tokens one rank may bring to one step; receive buffers
+ *     are sized once for the worst case it implies
  * @param expertScheduler where expert math runs once a dispatch phase completes. {@link
  *     Schedulers#immediate()} runs it inline on the I/O thread that delivered the last frame (no
  *     thread hop: best for cheap experts); a parallel scheduler keeps heavy math off the I/O
@@ -57,7 +57,25 @@ public record PipelineConfig(
   }
 
   public PipelineConfig withExpertScheduler(Scheduler scheduler) {
+    return new PipelineConfig(model, maxTokensPerRank, scheduler, sync, switches, redundantSlots);
+  }
+
+  public PipelineConfig withSync(SyncOptions options) {
     return new PipelineConfig(
-        model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly(), SwitchSchedule.none(), 0);
+        model, maxTokensPerRank, expertScheduler, options, switches, redundantSlots);
+  }
+
+  public PipelineConfig withSwitches(SwitchSchedule schedule) {
+    return new PipelineConfig(
+        model, maxTokensPerRank, expertScheduler, sync, schedule, redundantSlots);
+  }
+
+  public PipelineConfig withRedundantSlots(int slots) {
+    return new PipelineConfig(model, maxTokensPerRank, expertScheduler, sync, switches, slots);
+  }
+
+  /** The placement every rank starts from. */
+  public Placement initialPlacement(int ranks) {
+    return Placement.withRedundancy(model.layers(), model.experts(), ranks, redundantSlots);
   }
 }

@@ -45,12 +45,7 @@ public final class TokenBatch {
     Objects.requireNonNull(data, "data");
     if ((long) tokens * hidden != data.length) {
       throw new IllegalArgumentException(
-          "data has "
-              + data.length
-              + " floats, expected tokens*hidden = "
-              + tokens
-              + "*"
-              + hidden);
+          "data has " + data.length + " floats, expected tokens*hidden = " + tokens + "*" + hidden);
     }
     if (topkIds.length != topkWeights.length) {
       throw new IllegalArgumentException("topkIds and topkWeights differ in length");

@@ -50,7 +50,8 @@ class CommModeReferenceTest {
               .withExperts(experts)
               .withTopK(topK)
               .withSeed(random.nextLong());
-      cases.add(Arguments.of(i, i % 3 == 2 ? TransportKind.TCP : TransportKind.LOCAL, ranks, model));
+      cases.add(
+          Arguments.of(i, i % 3 == 2 ? TransportKind.TCP : TransportKind.LOCAL, ranks, model));
     }
     return cases.stream();
   }
@@ -63,7 +64,8 @@ class CommModeReferenceTest {
     int capacity = 4;
     PipelineConfig config = PipelineConfig.of(model, capacity).withSync(SyncOptions.mixed());
     SyntheticWorkload workload =
-        SyntheticWorkload.random(index, model.hidden(), 3 * capacity, 0.1).withPrefillProbability(0.3);
+        SyntheticWorkload.random(index, model.hidden(), 3 * capacity, 0.1)
+            .withPrefillProbability(0.3);
     MoeGroup group = MoeGroup.start(ranks, transport, config).block(Duration.ofSeconds(60));
     try {
       runAgainstReference(group, model, workload, 8);
@@ -104,7 +106,8 @@ class CommModeReferenceTest {
   @Test
   void warmupStepsSyncThenTheDecodeRanksSkip() {
     ModelConfig model = ModelConfig.small();
-    PipelineConfig config = PipelineConfig.of(model, 6).withSync(SyncOptions.decodeOnly().withWarmupSteps(3));
+    PipelineConfig config =
+        PipelineConfig.of(model, 6).withSync(SyncOptions.decodeOnly().withWarmupSteps(3));
     MoeGroup group = MoeGroup.start(2, TransportKind.LOCAL, config).block(Duration.ofSeconds(30));
     try {
       runAgainstReference(group, model, SyntheticWorkload.random(5, model.hidden(), 6, 0), 7);
@@ -120,16 +123,24 @@ class CommModeReferenceTest {
   void aPrefillBatchOnARankThatSkipsTheSyncIsRefusedEverywhere() {
     ModelConfig model = ModelConfig.small();
     MoeGroup group =
-        MoeGroup.start(3, TransportKind.LOCAL, PipelineConfig.of(model, 4)).block(Duration.ofSeconds(30));
+        MoeGroup.start(3, TransportKind.LOCAL, PipelineConfig.of(model, 4))
+            .block(Duration.ofSeconds(30));
     try {
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < 3; r++) {
         boolean prefill = r == 2;
-        inputs.add(Flux.just(TokenBatch.of(0, 1, model.hidden(), new float[model.hidden()], prefill)));
+        inputs.add(
+            Flux.just(TokenBatch.of(0, 1, model.hidden(), new float[model.hidden()], prefill)));
       }
       List<Throwable> errors =
           Flux.range(0, 3)
-              .flatMap(r -> group.rank(r).forward(inputs.get(r)).then(Mono.<Throwable>empty()).onErrorResume(Mono::just))
+              .flatMap(
+                  r ->
+                      group
+                          .rank(r)
+                          .forward(inputs.get(r))
+                          .then(Mono.<Throwable>empty())
+                          .onErrorResume(Mono::just))
               .collectList()
               .block(Duration.ofSeconds(20));
       assertThat(errors)
@@ -138,7 +149,8 @@ class CommModeReferenceTest {
               error ->
                   assertThat(error)
                       .isInstanceOf(PipelineException.class)
-                      .hasMessageContaining("rank 2, step 0: a prefill batch on a rank that skips"));
+                      .hasMessageContaining(
+                          "rank 2, step 0: a prefill batch on a rank that skips"));
     } finally {
       group.dispose();
     }
@@ -150,7 +162,8 @@ class CommModeReferenceTest {
     PipelineConfig decode = PipelineConfig.of(model, 4);
     PipelineConfig mixed = decode.withSync(SyncOptions.mixed());
     StepVerifier.create(
-            MoeGroup.start(2, TransportKind.LOCAL, rank -> rank == 0 ? decode : mixed, mesh -> HeatTap.NONE))
+            MoeGroup.start(
+                2, TransportKind.LOCAL, rank -> rank == 0 ? decode : mixed, mesh -> HeatTap.NONE))
         .expectErrorSatisfies(
             error ->
                 assertThat(error)

@@ -50,7 +50,15 @@ class MoeGroupReferenceTest {
       TransportKind transport = i % 4 == 3 ? TransportKind.TCP : TransportKind.LOCAL;
       ModelConfig model =
           new ModelConfig(
-              hidden, 8 + random.nextInt(56), layers, experts, topK, 0, 0, random.nextDouble(), kind,
+              hidden,
+              8 + random.nextInt(56),
+              layers,
+              experts,
+              topK,
+              0,
+              0,
+              random.nextDouble(),
+              kind,
               random.nextLong());
       int redundantPerRank = random.nextInt(Math.min(2, experts - expertsPerRank) + 1);
       cases.add(
@@ -123,7 +131,8 @@ class MoeGroupReferenceTest {
   void aStreamOfBatchesTakesAFewLines() {
     ModelConfig model = ModelConfig.small();
     MoeGroup group =
-        MoeGroup.start(2, TransportKind.LOCAL, PipelineConfig.of(model, 8)).block(Duration.ofSeconds(30));
+        MoeGroup.start(2, TransportKind.LOCAL, PipelineConfig.of(model, 8))
+            .block(Duration.ofSeconds(30));
     try {
       Flux<TokenBatch> rank0 = Flux.just(batch(0, 3, model), TokenBatch.empty(1, model.hidden()));
       Flux<TokenBatch> rank1 = Flux.just(TokenBatch.empty(0, model.hidden()), batch(1, 8, model));

@@ -31,10 +31,15 @@ class MoeRankFailureTest {
     MoeGroup group =
         MoeGroup.start(3, transport, PipelineConfig.of(model, 4)).block(Duration.ofSeconds(30));
     try {
-      Flux<TokenBatch> ok0 = Flux.just(MoeGroupReferenceTest.batch(0, 2, model), MoeGroupReferenceTest.batch(1, 2, model));
-      Flux<TokenBatch> ok2 = Flux.just(MoeGroupReferenceTest.batch(0, 4, model), MoeGroupReferenceTest.batch(1, 1, model));
+      Flux<TokenBatch> ok0 =
+          Flux.just(
+              MoeGroupReferenceTest.batch(0, 2, model), MoeGroupReferenceTest.batch(1, 2, model));
+      Flux<TokenBatch> ok2 =
+          Flux.just(
+              MoeGroupReferenceTest.batch(0, 4, model), MoeGroupReferenceTest.batch(1, 1, model));
       Flux<TokenBatch> over =
-          Flux.just(MoeGroupReferenceTest.batch(0, 1, model), MoeGroupReferenceTest.batch(1, 5, model));
+          Flux.just(
+              MoeGroupReferenceTest.batch(0, 1, model), MoeGroupReferenceTest.batch(1, 5, model));
       List<Flux<TokenBatch>> inputs = List.of(ok0, over, ok2);
       List<Throwable> errors =
           Flux.range(0, 3)
@@ -68,8 +73,7 @@ class MoeRankFailureTest {
       Sinks.Many<TokenBatch> in0 = Sinks.many().unicast().onBackpressureBuffer();
       Sinks.Many<TokenBatch> in1 = Sinks.many().unicast().onBackpressureBuffer();
       Sinks.Many<TokenBatch> in2 = Sinks.many().unicast().onBackpressureBuffer();
-      var out =
-          group.forward(List.of(in0.asFlux(), in1.asFlux(), in2.asFlux()));
+      var out = group.forward(List.of(in0.asFlux(), in1.asFlux(), in2.asFlux()));
       StepVerifier.create(out)
           .then(
               () -> {

@@ -51,6 +51,14 @@ public interface RankMesh extends Disposable {
   Mono<PeerFrames> receive(FrameKind kind, long step, int layer);
 
   /**
+   * Leaves the mesh gracefully: stops sending (every frame already sent is still delivered, since
+   * completing a lane travels behind its frames), waits until every peer has left too (or the phase
+   * timeout passes), then disposes. Peers that leave are not failures. Every rank of a group calls
+   * it once it has run its last step.
+   */
+  Mono<Void> leave();
+
+  /**
    * Completes when this mesh closes: empty after {@link #dispose()}, with the error when the mesh
    * failed.
    */

@@ -27,13 +27,7 @@ public final class DispatchFrameCodec {
   public static ByteBuf allocate(
       ByteBufAllocator alloc, long step, int layer, int source, int count, int topK, int hidden) {
     return FrameCodec.allocate(
-        alloc,
-        FrameKind.DISPATCH,
-        step,
-        layer,
-        source,
-        count,
-        bodyBytes(count, topK, hidden));
+        alloc, FrameKind.DISPATCH, step, layer, source, count, bodyBytes(count, topK, hidden));
   }
 
   static int slotIndex(ByteBuf frame, int token, int k, int topK) {

@@ -29,6 +29,8 @@ final class FloatViews {
         copy.release();
       }
     }
-    return buf.nioBuffer(index, floats * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    return buf.nioBuffer(index, floats * Float.BYTES)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .asFloatBuffer();
   }
 }

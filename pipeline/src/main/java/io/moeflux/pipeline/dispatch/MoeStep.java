@@ -91,7 +91,12 @@ public final class MoeStep {
   private String refusedBy(DpMetadata metadata) {
     for (int r = 0; r < metadata.counts().length; r++) {
       if (metadata.count(r) < 0) {
-        return "rank " + rank + ": step " + metadata.step() + " refused by rank " + r
+        return "rank "
+            + rank
+            + ": step "
+            + metadata.step()
+            + " refused by rank "
+            + r
             + " (its error says why)";
       }
     }

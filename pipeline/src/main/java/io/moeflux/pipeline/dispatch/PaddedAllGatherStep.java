@@ -102,7 +102,8 @@ final class PaddedAllGatherStep {
             int layer = l;
             layers =
                 layers.then(
-                    Mono.defer(() -> layer(layer, metadata, placement, experts[layer], routers[layer])));
+                    Mono.defer(
+                        () -> layer(layer, metadata, placement, experts[layer], routers[layer])));
           }
           return layers.then(
               Mono.fromSupplier(
@@ -191,7 +192,8 @@ final class PaddedAllGatherStep {
     if (padded > 0) {
       FloatBuffer rows = FloatViews.of(frame, rowsIndex, padded * hidden);
       rows.put(0, state, 0, tokens * hidden);
-      frame.setZero(rowsIndex + tokens * hidden * Float.BYTES, (padded - tokens) * hidden * Float.BYTES);
+      frame.setZero(
+          rowsIndex + tokens * hidden * Float.BYTES, (padded - tokens) * hidden * Float.BYTES);
     }
     frame.writerIndex(FrameCodec.HEADER_BYTES + bodyBytes);
     hiddenBytesSent += (long) padded * hidden * Float.BYTES;
@@ -295,7 +297,12 @@ final class PaddedAllGatherStep {
         ffnScratch = new float[need];
       }
       experts[slot].forward(
-          expertIn, slotStart[slot] * hidden, rows, expertOut, slotStart[slot] * hidden, ffnScratch);
+          expertIn,
+          slotStart[slot] * hidden,
+          rows,
+          expertOut,
+          slotStart[slot] * hidden,
+          ffnScratch);
     }
     for (int s = 0; s < ranks; s++) {
       int count = sourceCount[s];
@@ -314,7 +321,8 @@ final class PaddedAllGatherStep {
         }
       }
       if (s != rank) {
-        ByteBuf out = CombineFrameCodec.allocate(mesh.allocator(), step, layer, rank, count, hidden);
+        ByteBuf out =
+            CombineFrameCodec.allocate(mesh.allocator(), step, layer, rank, count, hidden);
         if (count > 0) {
           CombineFrameCodec.partials(out, count, hidden).put(0, partialOut, 0, count * hidden);
         }
@@ -331,8 +339,16 @@ final class PaddedAllGatherStep {
       if (r != rank) {
         if (frames.count(r) != tokens) {
           throw new PipelineException(
-              "rank " + rank + ": rank " + r + " combined " + frames.count(r) + " tokens at step "
-                  + step + " but was sent " + tokens);
+              "rank "
+                  + rank
+                  + ": rank "
+                  + r
+                  + " combined "
+                  + frames.count(r)
+                  + " tokens at step "
+                  + step
+                  + " but was sent "
+                  + tokens);
         }
         partials[r] = CombineFrameCodec.partials(frames.frame(r), tokens, hidden);
       }

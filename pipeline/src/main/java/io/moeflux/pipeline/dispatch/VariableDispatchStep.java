@@ -28,8 +28,8 @@ import reactor.core.scheduler.Schedulers;
  * agreement on sizes: each frame carries its count.
  *
  * <p>All working memory is allocated once, for the worst case {@code maxTokensPerRank × ranks ×
- * min(localSlots, topK)} received rows. A step runs one layer at a time and a rank runs one step
- * at a time, so the buffers are never shared between two phases in flight.
+ * min(localSlots, topK)} received rows. A step runs one layer at a time and a rank runs one step at
+ * a time, so the buffers are never shared between two phases in flight.
  */
 final class VariableDispatchStep {
   private final RankMesh mesh;
@@ -113,7 +113,9 @@ final class VariableDispatchStep {
           Mono<Void> layers = Mono.empty();
           for (int l = 0; l < routers.length; l++) {
             int layer = l;
-            layers = layers.then(Mono.defer(() -> layer(layer, placement, experts[layer], routers[layer])));
+            layers =
+                layers.then(
+                    Mono.defer(() -> layer(layer, placement, experts[layer], routers[layer])));
           }
           return layers.then(
               Mono.fromSupplier(
@@ -125,8 +127,8 @@ final class VariableDispatchStep {
   }
 
   /**
-   * Hidden-vector bytes this rank has put on the wire in dispatch and combine frames (the payload
-   * a benchmark counts; headers and top-k picks excluded).
+   * Hidden-vector bytes this rank has put on the wire in dispatch and combine frames (the payload a
+   * benchmark counts; headers and top-k picks excluded).
    */
   long hiddenBytesSent() {
     return hiddenBytesSent;
@@ -218,7 +220,14 @@ final class VariableDispatchStep {
       int count = s == rank ? plan.destCount[rank] : frames.count(s);
       if (count < 0) {
         throw new PipelineException(
-            "rank " + rank + ": step " + step + " refused by rank " + s + ": " + abortReason(frames.frame(s)));
+            "rank "
+                + rank
+                + ": step "
+                + step
+                + " refused by rank "
+                + s
+                + ": "
+                + abortReason(frames.frame(s)));
       }
       if (count > maxTokens) {
         throw new PipelineException(
@@ -246,8 +255,18 @@ final class VariableDispatchStep {
           int local = pickSlot(frame, s, i, k);
           if (local >= slotsPerRank) {
             throw new PipelineException(
-                "rank " + rank + ": rank " + s + " dispatched to local slot " + local
-                    + " of " + slotsPerRank + " at step " + step + ", layer " + layer);
+                "rank "
+                    + rank
+                    + ": rank "
+                    + s
+                    + " dispatched to local slot "
+                    + local
+                    + " of "
+                    + slotsPerRank
+                    + " at step "
+                    + step
+                    + ", layer "
+                    + layer);
           }
           if (local >= 0) {
             slotRows[local]++;
@@ -299,7 +318,12 @@ final class VariableDispatchStep {
         ffnScratch = new float[need];
       }
       ffn.forward(
-          expertIn, slotStart[slot] * hidden, rows, expertOut, slotStart[slot] * hidden, ffnScratch);
+          expertIn,
+          slotStart[slot] * hidden,
+          rows,
+          expertOut,
+          slotStart[slot] * hidden,
+          ffnScratch);
     }
 
     for (int s = 0; s < ranks; s++) {
@@ -319,7 +343,8 @@ final class VariableDispatchStep {
         }
       }
       if (s != rank) {
-        ByteBuf out = CombineFrameCodec.allocate(mesh.allocator(), step, layer, rank, count, hidden);
+        ByteBuf out =
+            CombineFrameCodec.allocate(mesh.allocator(), step, layer, rank, count, hidden);
         if (count > 0) {
           CombineFrameCodec.partials(out, count, hidden).put(0, partialOut, 0, count * hidden);
         }

@@ -49,10 +49,10 @@ public final class Placement {
   }
 
   /**
-   * The start placement with {@code redundantSlots} extra slots spread evenly over the ranks: rank r
-   * holds its own experts {@code r×E/R ..} first, then one replica each of the experts that follow
-   * (those of the next ranks), so no rank holds two replicas of one expert. Version 0; with 0
-   * redundant slots it equals {@link #identity}.
+   * The start placement with {@code redundantSlots} extra slots spread evenly over the ranks: rank
+   * r holds its own experts {@code r×E/R ..} first, then one replica each of the experts that
+   * follow (those of the next ranks), so no rank holds two replicas of one expert. Version 0; with
+   * 0 redundant slots it equals {@link #identity}.
    */
   public static Placement withRedundancy(int layers, int experts, int ranks, int redundantSlots) {
     if (ranks < 1 || experts < 1 || experts % ranks != 0) {
@@ -67,7 +67,9 @@ public final class Placement {
     int extra = redundantSlots / ranks;
     if (extra > experts - own) {
       throw new IllegalArgumentException(
-          extra + " redundant slots per rank exceed the " + (experts - own)
+          extra
+              + " redundant slots per rank exceed the "
+              + (experts - own)
               + " experts a rank does not already hold");
     }
     int slotsPerRank = own + extra;

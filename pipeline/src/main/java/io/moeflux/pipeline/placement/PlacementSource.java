@@ -1,8 +1,8 @@
 package io.moeflux.pipeline.placement;
 
 /**
- * Where a rank's new placements come from (the EPLB loop). Called on the main path at switch
- * steps: implementations answer from what they already have and never block.
+ * Where a rank's new placements come from (the EPLB loop). Called on the main path at switch steps:
+ * implementations answer from what they already have and never block.
  */
 public interface PlacementSource {
   /** A source that never proposes anything. */

@@ -1,5 +1,5 @@
 /**
- * The DP metadata sync (a per-step all-reduce of token counts and the prefill flag), the comm
- * modes it selects between, and the checked rule that lets decode-only ranks skip it.
+ * The DP metadata sync (a per-step all-reduce of token counts and the prefill flag), the comm modes
+ * it selects between, and the checked rule that lets decode-only ranks skip it.
  */
 package io.moeflux.pipeline.sync;

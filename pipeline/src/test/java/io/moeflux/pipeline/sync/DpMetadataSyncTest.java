@@ -24,17 +24,21 @@ class DpMetadataSyncTest {
 
   @Test
   void everyRankSeesEveryCountTheMaxAndThePrefillFlag() {
-    meshes = MeshConfigs.startAll(MeshConfigs.local(UUID.randomUUID().toString(), 3, "f"))
-        .block(Duration.ofSeconds(20));
+    meshes =
+        MeshConfigs.startAll(MeshConfigs.local(UUID.randomUUID().toString(), 3, "f"))
+            .block(Duration.ofSeconds(20));
     int[][] counts = {{5, 0, 7}, {0, 0, 0}, {1, 2, 3}};
     boolean[][] prefill = {{false, false, false}, {false, true, false}, {false, false, false}};
     List<DpMetadataSync> syncs = meshes.stream().map(DpMetadataSync::new).toList();
     for (int other = 1; other < 3; other++) {
       int r = other;
-      Flux.range(0, 3).concatMap(step -> syncs.get(r).sync(step, counts[step][r], prefill[step][r])).subscribe();
+      Flux.range(0, 3)
+          .concatMap(step -> syncs.get(r).sync(step, counts[step][r], prefill[step][r]))
+          .subscribe();
     }
     StepVerifier.create(
-            Flux.range(0, 3).concatMap(step -> syncs.get(0).sync(step, counts[step][0], prefill[step][0])))
+            Flux.range(0, 3)
+                .concatMap(step -> syncs.get(0).sync(step, counts[step][0], prefill[step][0])))
         .assertNext(
             m -> {
               assertThat(m.counts()).containsExactly(5, 0, 7);
@@ -58,11 +62,15 @@ class DpMetadataSyncTest {
 
   @Test
   void ranksThatDecideDifferentlyRefuseToStart() {
-    meshes = MeshConfigs.startAll(MeshConfigs.local(UUID.randomUUID().toString(), 2, "f"))
-        .block(Duration.ofSeconds(20));
+    meshes =
+        MeshConfigs.startAll(MeshConfigs.local(UUID.randomUUID().toString(), 2, "f"))
+            .block(Duration.ofSeconds(20));
     SyncDecision skip = SyncDecision.decide(SyncOptions.decodeOnly(), 8);
     SyncDecision run = SyncDecision.decide(SyncOptions.mixed(), 8);
-    StepVerifier.create(Flux.merge(DpMetadataSync.agree(meshes.get(0), skip), DpMetadataSync.agree(meshes.get(1), run)))
+    StepVerifier.create(
+            Flux.merge(
+                DpMetadataSync.agree(meshes.get(0), skip),
+                DpMetadataSync.agree(meshes.get(1), run)))
         .expectErrorSatisfies(
             error ->
                 assertThat(error)

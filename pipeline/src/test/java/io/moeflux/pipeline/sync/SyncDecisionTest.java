@@ -7,7 +7,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class SyncDecisionTest {
 
-  /** The skip rule's truth table: only decode, no recompute, variable mode for the largest batch. */
+  /**
+   * The skip rule's truth table: only decode, no recompute, variable mode for the largest batch.
+   */
   @ParameterizedTest(name = "{0} recompute={1} largest={2} cap=64 -> skip={3}")
   @CsvSource({
     "DECODE,  false, 0,   true",
@@ -23,8 +25,7 @@ class SyncDecisionTest {
   })
   void skipsOnlyWhenEveryConditionHolds(
       RankRole role, boolean recompute, int largest, boolean skip) {
-    SyncDecision decision =
-        SyncDecision.decide(new SyncOptions(role, recompute, largest, 0), 64);
+    SyncDecision decision = SyncDecision.decide(new SyncOptions(role, recompute, largest, 0), 64);
     assertThat(decision.skip()).isEqualTo(skip);
     assertThat(decision.reason()).isNotBlank();
     assertThat(decision.syncs(1_000)).isEqualTo(!skip);

@@ -1,0 +1,9 @@
+package io.moeflux.transport;
+
+/** One collective phase: a (kind, step, layer) every rank sends one frame for. */
+record PhaseKey(FrameKind kind, long step, int layer) {
+  @Override
+  public String toString() {
+    return kind + "(step " + step + ", layer " + layer + ")";
+  }
+}

@@ -98,7 +98,7 @@ public final class MoeRank implements Disposable {
         .flatMap(
             mesh ->
                 DpMetadataSync.agree(mesh, decision)
-                    .doOnError(error -> mesh.dispose())
+                    .onErrorResume(error -> mesh.leave().then(Mono.error(error)))
                     .then(
                         Mono.fromCallable(
                             () ->

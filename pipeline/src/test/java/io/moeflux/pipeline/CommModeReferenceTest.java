@@ -121,7 +121,7 @@ class CommModeReferenceTest {
 
   @Test
   void aPrefillBatchOnARankThatSkipsTheSyncIsRefusedEverywhere() {
-    ModelConfig model = ModelConfig.small();
+    ModelConfig model = ModelConfig.small().withExperts(6);
     MoeGroup group =
         MoeGroup.start(3, TransportKind.LOCAL, PipelineConfig.of(model, 4))
             .block(Duration.ofSeconds(30));

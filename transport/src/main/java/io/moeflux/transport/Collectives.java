@@ -32,7 +32,11 @@ public final class Collectives {
         });
   }
 
-  /** Sends the same frame to every peer (ownership moves in) and receives theirs. */
+  /**
+   * Sends the same frame to every peer (ownership moves in) and receives theirs. Each peer gets its
+   * own copy: collectives that use it are small, and a buffer shared between connections would have
+   * no single owner to release it.
+   */
   public static Mono<PeerFrames> allGather(
       RankMesh mesh, FrameKind kind, long step, int layer, ByteBuf frame) {
     Objects.requireNonNull(frame, "frame");
@@ -41,7 +45,7 @@ public final class Collectives {
           try {
             for (int peer = 0; peer < mesh.worldSize(); peer++) {
               if (peer != mesh.rank()) {
-                mesh.send(peer, frame.retainedDuplicate());
+                mesh.send(peer, frame.copy());
               }
             }
           } finally {

@@ -22,6 +22,7 @@ final class Inbox {
   private final Consumer<MeshException> onProtocolError;
   private final ConcurrentHashMap<PhaseKey, Phase> phases = new ConcurrentHashMap<>();
   private volatile MeshException failure;
+  private final String[] departed;
 
   private final class Phase {
     final PhaseKey key;
@@ -62,6 +63,12 @@ final class Inbox {
     this.worldSize = worldSize;
     this.timeoutNanos = timeoutNanos;
     this.onProtocolError = onProtocolError;
+    this.departed = new String[worldSize];
+  }
+
+  /** A peer left the mesh: every frame it sent has arrived, and no more will come. */
+  void departed(int peer, String description) {
+    departed[peer] = description;
   }
 
   /** Takes ownership of {@code frame}, which came from {@code source}. */
@@ -112,58 +119,77 @@ final class Inbox {
     if (worldSize == 1) {
       return Mono.fromSupplier(() -> new PeerFrames(self, new ByteBuf[1]));
     }
-    return Mono.create(
-        sink -> {
-          MeshException failed = failure;
-          if (failed != null) {
-            sink.error(failed);
-            return;
-          }
-          Phase phase = phases.computeIfAbsent(key, Phase::new);
-          PeerFrames ready = null;
-          String error = null;
-          synchronized (phase) {
-            if (phase.claimed || phase.done) {
-              error = "rank " + self + ": " + key + " was asked for twice";
-            } else {
-              phase.claimed = true;
-              if (phase.arrived == worldSize - 1) {
-                ready = phase.take();
-              } else {
-                phase.waiter = sink;
-                phase.deadline = System.nanoTime() + timeoutNanos;
+    return Mono.<PeerFrames>create(
+            sink -> {
+              MeshException failed = failure;
+              if (failed != null) {
+                sink.error(failed);
+                return;
               }
-            }
-          }
-          if (error != null) {
-            sink.error(new MeshException(error));
-            return;
-          }
-          if (ready != null) {
-            sink.success(ready);
-            return;
-          }
-          sink.onCancel(
-              () -> {
-                synchronized (phase) {
-                  if (!phase.done) {
-                    phase.drop();
+              Phase phase = phases.computeIfAbsent(key, Phase::new);
+              PeerFrames ready = null;
+              String error = null;
+              synchronized (phase) {
+                if (phase.claimed || phase.done) {
+                  error = "rank " + self + ": " + key + " was asked for twice";
+                } else {
+                  phase.claimed = true;
+                  if (phase.arrived == worldSize - 1) {
+                    ready = phase.take();
+                  } else {
+                    phase.waiter = sink;
+                    phase.deadline = System.nanoTime() + timeoutNanos;
                   }
                 }
-              });
-          failed = failure;
-          if (failed != null) {
-            failWaiter(phase, failed);
-          }
-        });
+              }
+              if (error != null) {
+                sink.error(new MeshException(error));
+                return;
+              }
+              if (ready != null) {
+                sink.success(ready);
+                return;
+              }
+              sink.onCancel(
+                  () -> {
+                    synchronized (phase) {
+                      if (!phase.done) {
+                        phase.drop();
+                      }
+                    }
+                  });
+              failed = failure;
+              if (failed != null) {
+                failWaiter(phase, failed);
+              }
+            })
+        // frames completed into a receive that was cancelled meanwhile are released, not lost
+        .doOnDiscard(PeerFrames.class, PeerFrames::release);
   }
 
-  /** Fails phases whose receive waited longer than the phase timeout. */
+  /**
+   * Fails phases whose receive waited longer than the phase timeout, or that wait for a peer that
+   * has left.
+   */
   void sweep(long now) {
     for (Phase phase : phases.values()) {
       String missing = null;
       synchronized (phase) {
-        if (phase.waiter != null && !phase.done && now - phase.deadline > 0) {
+        if (phase.waiter != null && !phase.done) {
+          for (int r = 0; r < worldSize; r++) {
+            if (r != self && phase.frames[r] == null && departed[r] != null) {
+              missing =
+                  "rank "
+                      + self
+                      + ": "
+                      + departed[r]
+                      + " left the mesh while "
+                      + phase.key
+                      + " still waits for its frame";
+            }
+          }
+        }
+        if (missing == null && phase.waiter != null && !phase.done && now - phase.deadline > 0) {
           List<Integer> absent = new ArrayList<>();
           for (int r = 0; r < worldSize; r++) {
             if (r != self && phase.frames[r] == null) {

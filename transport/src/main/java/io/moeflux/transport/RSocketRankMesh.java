@@ -257,8 +257,11 @@ final class RSocketRankMesh implements RankMesh {
     synchronized (goodbyes) {
       gone = ++goodbyes[source] == FrameKind.Lane.values().length;
     }
-    if (gone && peersGone.incrementAndGet() == config.worldSize() - 1) {
-      everyoneLeft.tryEmitEmpty();
+    if (gone) {
+      inbox.departed(source, describe(source));
+      if (peersGone.incrementAndGet() == config.worldSize() - 1) {
+        everyoneLeft.tryEmitEmpty();
+      }
     }
   }
 
@@ -454,14 +457,11 @@ final class RSocketRankMesh implements RankMesh {
     closed.tryEmitEmpty();
   }
 
+  /**
+   * Closes abruptly: lanes are not completed (peers must see a lost connection, not a goodbye);
+   * frames still queued are released as the connections cancel them.
+   */
   private void closeConnections() {
-    for (OutboundLane[] peerLanes : lanes) {
-      for (OutboundLane lane : peerLanes) {
-        if (lane != null) {
-          lane.complete();
-        }
-      }
-    }
     for (RSocket client : clients) {
       if (client != null) {
         client.dispose();

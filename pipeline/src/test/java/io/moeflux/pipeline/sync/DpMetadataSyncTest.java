@@ -18,7 +18,7 @@ class DpMetadataSyncTest {
 
   @AfterEach
   void close() {
-    meshes.forEach(RankMesh::dispose);
+    Flux.fromIterable(meshes).flatMap(RankMesh::leave).blockLast(Duration.ofSeconds(20));
     LeakRecorder.assertNoLeaks();
   }
 

@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Which expert weights move where when switching from one placement to another. Every rank
- * computes the same plan from the same two placements, so no plan needs to be sent.
+ * Which expert weights move where when switching from one placement to another. Every rank computes
+ * the same plan from the same two placements, so no plan needs to be sent.
  *
  * <p>A rank that will hold logical expert e in layer l and does not hold it now receives it from
  * the lowest rank that holds it now; an expert that stays on a rank is copied locally, and an
@@ -69,8 +69,14 @@ public final class MigrationPlan {
   }
 
   private static String describe(Placement p) {
-    return p.layers() + " layers × " + p.slots() + " slots of " + p.experts() + " experts on "
-        + p.ranks() + " ranks";
+    return p.layers()
+        + " layers × "
+        + p.slots()
+        + " slots of "
+        + p.experts()
+        + " experts on "
+        + p.ranks()
+        + " ranks";
   }
 
   public Placement from() {

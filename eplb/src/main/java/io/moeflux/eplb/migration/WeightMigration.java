@@ -113,7 +113,12 @@ public final class WeightMigration {
       }
     }
     throw new IllegalStateException(
-        "rank " + mesh.rank() + " is asked to send expert " + logical + " of layer " + layer
+        "rank "
+            + mesh.rank()
+            + " is asked to send expert "
+            + logical
+            + " of layer "
+            + layer
             + " which it does not hold");
   }
 
@@ -161,8 +166,16 @@ public final class WeightMigration {
       float[] stream = incoming[source];
       if (count < 0 || offset + count > stream.length || (count == 0 && offset < stream.length)) {
         throw new IllegalStateException(
-            "rank " + mesh.rank() + ": migration round " + round + " from rank " + source
-                + " carried " + count + " floats, expected " + Math.max(0, Math.min(CHUNK_FLOATS, stream.length - offset)));
+            "rank "
+                + mesh.rank()
+                + ": migration round "
+                + round
+                + " from rank "
+                + source
+                + " carried "
+                + count
+                + " floats, expected "
+                + Math.max(0, Math.min(CHUNK_FLOATS, stream.length - offset)));
       }
       if (count > 0) {
         ByteBuf frame = frames.frame(source);
@@ -207,7 +220,8 @@ public final class WeightMigration {
         MigrationPlan.Transfer t = received.get(j);
         if (t.layer() == layer && t.logical() == logical) {
           return ExpertFfn.swiglu(
-              ExpertWeights.copyOf(model.hidden(), model.intermediate(), incoming[source], j * per));
+              ExpertWeights.copyOf(
+                  model.hidden(), model.intermediate(), incoming[source], j * per));
         }
       }
     }

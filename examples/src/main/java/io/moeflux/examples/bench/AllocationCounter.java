@@ -10,8 +10,7 @@ public final class AllocationCounter {
   private AllocationCounter() {}
 
   public static long allocatedBytes() {
-    if (!(ManagementFactory.getThreadMXBean()
-        instanceof com.sun.management.ThreadMXBean threads)) {
+    if (!(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean threads)) {
       return -1;
     }
     long total = 0;

@@ -17,8 +17,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A loopback TCP proxy that delays every byte by a fixed one-way latency, standing in for a link
  * between hosts (this kernel has no netem). Each accepted connection gets a connection to the
- * target; each direction is a reader thread stamping chunks and a writer thread releasing them
- * when their time has come, so throughput is not limited by the delay.
+ * target; each direction is a reader thread stamping chunks and a writer thread releasing them when
+ * their time has come, so throughput is not limited by the delay.
  */
 public final class LinkDelayProxy implements AutoCloseable {
   private static final int CHUNK = 64 * 1024;

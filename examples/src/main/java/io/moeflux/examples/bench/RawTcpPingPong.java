@@ -2,15 +2,14 @@ package io.moeflux.examples.bench;
 
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 
 /**
- * The reference for small collectives: a 24-byte loopback TCP ping-pong between two threads,
- * round trip per iteration.
+ * The reference for small collectives: a 24-byte loopback TCP ping-pong between two threads, round
+ * trip per iteration.
  */
 public final class RawTcpPingPong {
   private static final int MESSAGE = 24;
@@ -18,7 +17,8 @@ public final class RawTcpPingPong {
   private RawTcpPingPong() {}
 
   /** Round-trip times in nanoseconds, warm-up excluded. */
-  public static long[] roundTrips(int iterations, int warmup) throws IOException, InterruptedException {
+  public static long[] roundTrips(int iterations, int warmup)
+      throws IOException, InterruptedException {
     try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
         Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
         Socket peer = server.accept()) {
@@ -58,5 +58,4 @@ public final class RawTcpPingPong {
       return times;
     }
   }
-
 }

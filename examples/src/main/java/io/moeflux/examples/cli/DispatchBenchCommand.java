@@ -16,9 +16,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 import reactor.core.publisher.Flux;
 
 /**
@@ -64,7 +64,8 @@ final class DispatchBenchCommand implements Callable<Integer> {
     int tokens = config.maxTokensPerRank();
     double rawTcp = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
 
-    MoeGroup moe = MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
+    MoeGroup moe =
+        MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
     long[] stepNanos = new long[steps];
     long[] marks = new long[4];
     try {

@@ -41,10 +41,13 @@ final class ModelOptions {
 
   @Option(
       names = "--redundant-slots",
-      description = "Extra expert slots for replicas, a multiple of the ranks (default: ${DEFAULT-VALUE}).")
+      description =
+          "Extra expert slots for replicas, a multiple of the ranks (default: ${DEFAULT-VALUE}).")
   int redundantSlots = 0;
 
-  @Option(names = "--seed", description = "Seed for weights and tokens (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      description = "Seed for weights and tokens (default: ${DEFAULT-VALUE}).")
   long seed = 1;
 
   ModelConfig model(int ranks) {
@@ -55,7 +58,16 @@ final class ModelOptions {
       throw new IllegalArgumentException("--experts-per-rank must be >= 1, got " + expertsPerRank);
     }
     return new ModelConfig(
-        hidden, intermediate, layers, expertsPerRank * ranks, topK, 0, 0, gateSkew, expertKind, seed);
+        hidden,
+        intermediate,
+        layers,
+        expertsPerRank * ranks,
+        topK,
+        0,
+        0,
+        gateSkew,
+        expertKind,
+        seed);
   }
 
   PipelineConfig pipeline(int ranks) {

@@ -27,7 +27,9 @@ public final class MoefluxCommand implements Runnable {
     CommandLine cli = new CommandLine(new MoefluxCommand());
     cli.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> {
-          commandLine.getErr().println("moeflux " + commandLine.getCommandName() + ": " + message(ex));
+          commandLine
+              .getErr()
+              .println("moeflux " + commandLine.getCommandName() + ": " + message(ex));
           return ex instanceof IllegalArgumentException ? 2 : 1;
         });
     return cli;

@@ -3,8 +3,8 @@ package io.moeflux.examples.cli;
 import io.moeflux.pipeline.TokenBatch;
 
 /**
- * Compares pipeline outputs with the reference: an output mismatches when any value differs by
- * more than 1e-5 relative (absolute below magnitude 1), or its shape or step differs.
+ * Compares pipeline outputs with the reference: an output mismatches when any value differs by more
+ * than 1e-5 relative (absolute below magnitude 1), or its shape or step differs.
  */
 final class OutputCheck {
   static final double TOLERANCE = 1e-5;

@@ -13,13 +13,13 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * One rank as its own process, on this host or another: joins the mesh, runs the seeded workload
- * of {@code verify} for its rank, and checks its own outputs against the reference.
+ * One rank as its own process, on this host or another: joins the mesh, runs the seeded workload of
+ * {@code verify} for its rank, and checks its own outputs against the reference.
  */
 @Command(
     name = "rank",
@@ -52,7 +52,8 @@ final class RankCommand implements Callable<Integer> {
 
   @Option(
       names = "--idle-steps",
-      description = "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
+      description =
+          "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
   double idleSteps = 0.1;
 
   @Option(
@@ -108,7 +109,13 @@ final class RankCommand implements Callable<Integer> {
     double seconds = (System.nanoTime() - started) / 1e9;
     out.printf(
         "rank %d of %d: %d steps, %d tokens, %d mismatches, max |diff| %.3g, %.1f s%n",
-        rank, world, check.outputs(), check.tokens(), check.mismatches(), check.maxAbsDiff(), seconds);
+        rank,
+        world,
+        check.outputs(),
+        check.tokens(),
+        check.mismatches(),
+        check.maxAbsDiff(),
+        seconds);
     out.println(
         new JsonLine()
             .put("rank", rank)

@@ -14,9 +14,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 import reactor.core.publisher.Flux;
 
 /** A rank group in this JVM plus an RSocket front that external clients drive it through. */
@@ -45,14 +45,20 @@ final class ServeCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
     PipelineConfig config = group.pipeline();
-    MoeGroup moe = MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
+    MoeGroup moe =
+        MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
     StepDriver driver = new StepDriver(moe);
     MoeRoutes routes = new MoeRoutes(driver, Flux::empty, () -> status(driver));
     CloseableChannel server =
         RSocketServer.create(routes).bind(TcpServerTransport.create(bind, port)).block();
     out.printf(
         "serving %d ranks (hidden %d, capacity %d tokens/rank) on rsocket://%s:%d, routes %s%n",
-        group.ranks, config.model().hidden(), config.maxTokensPerRank(), bind, server.address().getPort(), MoeRoutes.ROUTES);
+        group.ranks,
+        config.model().hidden(),
+        config.maxTokensPerRank(),
+        bind,
+        server.address().getPort(),
+        MoeRoutes.ROUTES);
     out.flush();
     try {
       if (seconds > 0) {

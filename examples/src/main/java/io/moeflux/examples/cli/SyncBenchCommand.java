@@ -3,6 +3,7 @@ package io.moeflux.examples.cli;
 import io.moeflux.examples.bench.LinkDelayProxy;
 import io.moeflux.examples.bench.Percentiles;
 import io.moeflux.examples.bench.RawTcpPingPong;
+import io.moeflux.pipeline.HeatTap;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
@@ -10,7 +11,6 @@ import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncOptions;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
-import io.moeflux.pipeline.HeatTap;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.RankMesh;
@@ -23,9 +23,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 import reactor.core.publisher.Flux;
 
 /**
@@ -45,7 +45,9 @@ final class SyncBenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin GroupOptions group = syncDefaults();
 
-  @Option(names = "--iterations", description = "All-reduce iterations (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--iterations",
+      description = "All-reduce iterations (default: ${DEFAULT-VALUE}).")
   int iterations = 2000;
 
   @Option(names = "--steps", description = "Decode steps per mode (default: ${DEFAULT-VALUE}).")
@@ -76,7 +78,8 @@ final class SyncBenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("bench sync measures TCP links; --transport must be TCP");
     }
     if (iterations < 1 || steps < 1 || linkDelayMicros < 0) {
-      throw new IllegalArgumentException("--iterations and --steps must be >= 1, --link-delay-us >= 0");
+      throw new IllegalArgumentException(
+          "--iterations and --steps must be >= 1, --link-delay-us >= 0");
     }
     PrintWriter out = spec.commandLine().getOut();
     Percentiles pingPong = new Percentiles(RawTcpPingPong.roundTrips(iterations, 200), iterations);
@@ -85,13 +88,18 @@ final class SyncBenchCommand implements Callable<Integer> {
       Percentiles allReduce = allReduceAlone(proxies);
       PipelineConfig decode = group.pipeline().withSync(SyncOptions.decodeOnly());
       PipelineConfig syncing = decode.withSync(SyncOptions.mixed());
-      MoeGroup withSync = MoeGroup.start(delayed(proxies), rank -> syncing, mesh -> HeatTap.NONE).block(Duration.ofMinutes(1));
-      MoeGroup withoutSync = MoeGroup.start(delayed(proxies), rank -> decode, mesh -> HeatTap.NONE).block(Duration.ofMinutes(1));
+      MoeGroup withSync =
+          MoeGroup.start(delayed(proxies), rank -> syncing, mesh -> HeatTap.NONE)
+              .block(Duration.ofMinutes(1));
+      MoeGroup withoutSync =
+          MoeGroup.start(delayed(proxies), rank -> decode, mesh -> HeatTap.NONE)
+              .block(Duration.ofMinutes(1));
       try {
         long[] syncTimes = new long[steps];
         long[] skipTimes = new long[steps];
         SyntheticWorkload workload =
-            SyntheticWorkload.random(group.model.seed, group.model.hidden, group.model.maxTokens, 0);
+            SyntheticWorkload.random(
+                group.model.seed, group.model.hidden, group.model.maxTokens, 0);
         for (int first = 0; first < steps; first += BLOCK) {
           int count = Math.min(BLOCK, steps - first);
           run(withSync, workload, first, count, syncTimes);
@@ -238,5 +246,4 @@ final class SyncBenchCommand implements Callable<Integer> {
   private static double ratio(long a, long b) {
     return b == 0 ? 0 : Math.round(1000.0 * a / b) / 1000.0;
   }
-
 }

@@ -13,14 +13,14 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 import reactor.core.publisher.Flux;
 
 /**
- * Runs a rank group in this JVM on random per-rank token counts and checks every output against
- * the single-process reference.
+ * Runs a rank group in this JVM on random per-rank token counts and checks every output against the
+ * single-process reference.
  */
 @Command(
     name = "verify",
@@ -39,7 +39,8 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Option(
       names = "--idle-steps",
-      description = "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
+      description =
+          "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
   double idleSteps = 0.1;
 
   @Override
@@ -51,10 +52,12 @@ final class VerifyCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
     }
     SyntheticWorkload workload =
-        SyntheticWorkload.random(group.model.seed, model.hidden(), config.maxTokensPerRank(), idleSteps);
+        SyntheticWorkload.random(
+            group.model.seed, model.hidden(), config.maxTokensPerRank(), idleSteps);
     OutputCheck check = new OutputCheck();
     long started = System.nanoTime();
-    MoeGroup moe = MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
+    MoeGroup moe =
+        MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
     try {
       ReferenceModel reference =
           new ReferenceModel(model, moe.bank(), config.initialPlacement(group.ranks));

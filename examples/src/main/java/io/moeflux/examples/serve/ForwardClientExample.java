@@ -16,8 +16,8 @@ import java.util.Random;
 import reactor.core.publisher.Flux;
 
 /**
- * A plain rsocket-java client of {@code moeflux serve}: it knows only the routes and the
- * documented wire format, none of moeflux's pipeline classes.
+ * A plain rsocket-java client of {@code moeflux serve}: it knows only the routes and the documented
+ * wire format, none of moeflux's pipeline classes.
  *
  * <pre>
  * java -cp examples/target/moeflux.jar io.moeflux.examples.serve.ForwardClientExample 127.0.0.1 7000 256
@@ -37,7 +37,10 @@ public final class ForwardClientExample {
             .block();
     try {
       String status =
-          client.requestResponse(routed("moe.status", new byte[0])).map(Payload::getDataUtf8).block();
+          client
+              .requestResponse(routed("moe.status", new byte[0]))
+              .map(Payload::getDataUtf8)
+              .block();
       System.out.println("status: " + status);
       Random random = new Random(1);
       Flux<Payload> batches =
@@ -50,7 +53,8 @@ public final class ForwardClientExample {
                       data[j] = random.nextFloat() * 2 - 1;
                     }
                     ByteBuf request =
-                        ForwardWire.encodeRequest(ByteBufAllocator.DEFAULT, -1, tokens, hidden, data);
+                        ForwardWire.encodeRequest(
+                            ByteBufAllocator.DEFAULT, -1, tokens, hidden, data);
                     return routed("moe.forward", request);
                   });
       client
@@ -76,7 +80,9 @@ public final class ForwardClientExample {
 
   public static Payload routed(String route, ByteBuf data) {
     CompositeByteBuf metadata = ByteBufAllocator.DEFAULT.compositeBuffer();
-    ByteBuf routing = TaggingMetadataCodec.createRoutingMetadata(ByteBufAllocator.DEFAULT, List.of(route)).getContent();
+    ByteBuf routing =
+        TaggingMetadataCodec.createRoutingMetadata(ByteBufAllocator.DEFAULT, List.of(route))
+            .getContent();
     CompositeMetadataCodec.encodeAndAddMetadata(
         metadata, ByteBufAllocator.DEFAULT, WellKnownMimeType.MESSAGE_RSOCKET_ROUTING, routing);
     return ByteBufPayload.create(data, metadata);

@@ -68,7 +68,8 @@ public final class ForwardWire {
     return new Request(rank, tokens, hidden, values);
   }
 
-  public static ByteBuf encodeRequest(ByteBufAllocator alloc, int rank, int tokens, int hidden, float[] data) {
+  public static ByteBuf encodeRequest(
+      ByteBufAllocator alloc, int rank, int tokens, int hidden, float[] data) {
     ByteBuf buf = alloc.buffer(REQUEST_HEADER + data.length * Float.BYTES);
     buf.writeIntLE(VERSION).writeIntLE(rank).writeIntLE(tokens).writeIntLE(hidden);
     for (float v : data) {

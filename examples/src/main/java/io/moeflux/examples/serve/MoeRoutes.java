@@ -38,8 +38,8 @@ import reactor.core.publisher.Mono;
  *   <li>{@code moe.status} request-response: the group's state, JSON.
  * </ul>
  *
- * An unknown route or a malformed payload gets an error frame with a clear message; the
- * connection and the server stay up.
+ * An unknown route or a malformed payload gets an error frame with a clear message; the connection
+ * and the server stay up.
  */
 public final class MoeRoutes implements SocketAcceptor {
   public static final List<String> ROUTES =
@@ -163,8 +163,7 @@ public final class MoeRoutes implements SocketAcceptor {
               out -> {
                 int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
                 ByteBuf data =
-                    ForwardWire.encodeResponse(
-                        ByteBufAllocator.DEFAULT, request.rank(), out, topK);
+                    ForwardWire.encodeResponse(ByteBufAllocator.DEFAULT, request.rank(), out, topK);
                 return ByteBufPayload.create(data);
               });
     }
@@ -200,7 +199,11 @@ public final class MoeRoutes implements SocketAcceptor {
         return new IllegalArgumentException("unknown route '" + route + "': one of " + ROUTES);
       }
       return new IllegalArgumentException(
-          "route '" + route + "' does not answer " + interaction + " (moe.forward: request-channel,"
+          "route '"
+              + route
+              + "' does not answer "
+              + interaction
+              + " (moe.forward: request-channel,"
               + " moe.heat: request-stream, moe.placement and moe.status: request-response)");
     }
   }

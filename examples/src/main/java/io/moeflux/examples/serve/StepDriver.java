@@ -15,10 +15,10 @@ import reactor.core.publisher.Sinks;
 
 /**
  * Turns client requests into group steps. A request is one batch of tokens for one rank (or for
- * whichever rank has the least queued); each step packs, per rank, the queued requests that fit
- * its capacity, runs the step on every rank (ranks without requests run an empty batch), and hands
- * each request its rows of the output. One step is in flight at a time; the group idles when
- * nothing is queued.
+ * whichever rank has the least queued); each step packs, per rank, the queued requests that fit its
+ * capacity, runs the step on every rank (ranks without requests run an empty batch), and hands each
+ * request its rows of the output. One step is in flight at a time; the group idles when nothing is
+ * queued.
  */
 public final class StepDriver implements Disposable {
   private record Request(int rank, int tokens, float[] data, Sinks.One<TokenBatch> result) {}
@@ -124,7 +124,11 @@ public final class StepDriver implements Disposable {
       }
     }
     for (int r = 0; r < batches.size(); r++) {
-      inputs.get(r).emitNext(batches.get(r), Sinks.EmitFailureHandler.busyLooping(java.time.Duration.ofSeconds(1)));
+      inputs
+          .get(r)
+          .emitNext(
+              batches.get(r),
+              Sinks.EmitFailureHandler.busyLooping(java.time.Duration.ofSeconds(1)));
     }
   }
 

@@ -10,9 +10,10 @@ Spawns N local processes joined by the gloo backend on 127.0.0.1 and measures, w
      random top-k routing, each token's float32 hidden vector sent once to every other rank that
      holds one of its experts, then the same rows sent back and summed at home.
 
-In the same run it measures a raw loopback TCP echo (one socket pair, 64 KiB chunks) so that the
-throughput can be quoted as a machine-independent ratio:
+In the same run, before the ranks start, it measures a raw loopback TCP echo (one socket pair,
+64 KiB chunks) so that the throughput can be quoted as a machine-independent ratio:
   efficiency = payload_bytes_per_s / raw_tcp_bytes_per_s.
+A second echo after the ranks have finished shows how much the machine drifted during the run.
 A human line is printed first, then, as the last line, one JSON object with every figure.
 """
 
@@ -301,6 +302,8 @@ def main(argv):
             break
     if r is None:
         r = results.get()
+    # A second echo after the ranks are gone: how far the machine drifted during the run.
+    raw_tcp_after = raw_tcp_bytes_per_s(args.tcp_seconds)
 
     ar, st = r["allreduce_ns"], r["step_ns"]
     payload_per_s = r["payload_bytes"] / (r["wall_ns"] / 1e9)
@@ -325,12 +328,14 @@ def main(argv):
         "payload_bytes_per_s": round(payload_per_s),
         "raw_tcp_bytes_per_s": round(raw_tcp),
         "efficiency": round(payload_per_s / raw_tcp, 3),
+        "raw_tcp_after_bytes_per_s": round(raw_tcp_after),
     }
     if not args.json:
         print(
             "gloo %d ranks: metadata all-reduce (%d int32) p50 %.1f us, p99 %.1f us; "
             "dispatch+combine %d tokens/rank, hidden %d, top-%d: step p50 %.1f us, p99 %.1f us; "
             "%.1f MB/s payload vs %.1f MB/s raw TCP echo -> efficiency %.3f"
+            " (echo after the run: %.1f MB/s)"
             % (
                 args.ranks,
                 args.ranks + 1,
@@ -344,6 +349,7 @@ def main(argv):
                 payload_per_s / 1e6,
                 raw_tcp / 1e6,
                 figures["efficiency"],
+                raw_tcp_after / 1e6,
             )
         )
     print(json.dumps(figures), flush=True)

@@ -1,6 +1,6 @@
 /**
- * Expert-parallel load balancing: {@code heat} collects and aggregates expert load, {@code
- * policy} plans placements with redundant experts, {@code migration} moves expert weights, and
- * {@code rebalance} ties them into the online loop.
+ * Expert-parallel load balancing: {@code heat} collects and aggregates expert load, {@code policy}
+ * plans placements with redundant experts, {@code migration} moves expert weights, and {@code
+ * rebalance} ties them into the online loop.
  */
 package io.moeflux.eplb;

@@ -439,7 +439,7 @@ final class RSocketRankMesh implements RankMesh {
                   }
                 }
               }
-              if (config.worldSize() == 1 || failure != null) {
+              if (config.worldSize() == 1 || failure != null || disposed.get()) {
                 return Mono.empty();
               }
               return everyoneLeft.asMono().timeout(config.phaseTimeout(), Mono.empty());

@@ -1,6 +1,8 @@
 package io.moeflux.eplb.heat;
 
-/** The heat stream's meters, tagged with {@code rank} (and {@code layer} for the per-layer ones). */
+/**
+ * The heat stream's meters, tagged with {@code rank} (and {@code layer} for the per-layer ones).
+ */
 public enum HeatMeters {
   /** Counter: (step, layer) samples accepted from the main path. */
   SAMPLES("moeflux.heat.samples"),

@@ -100,17 +100,26 @@ public final class HeatSnapshot {
   }
 
   /**
-   * Load per logical expert, {@code [layers × experts]}, under the placement that was in force
-   * over the snapshot's steps: a slot's count goes to the logical expert it holds.
+   * Load per logical expert, {@code [layers × experts]}, under the placement that was in force over
+   * the snapshot's steps: a slot's count goes to the logical expert it holds.
    */
   public double[][] logicalLoad(Placement placement) {
     if (placement.layers() != layers
         || placement.ranks() != ranks
         || placement.slotsPerRank() != slots) {
       throw new IllegalArgumentException(
-          "placement " + placement.layers() + "×" + placement.ranks() + "×"
-              + placement.slotsPerRank() + " does not match the heat " + layers + "×" + ranks
-              + "×" + slots);
+          "placement "
+              + placement.layers()
+              + "×"
+              + placement.ranks()
+              + "×"
+              + placement.slotsPerRank()
+              + " does not match the heat "
+              + layers
+              + "×"
+              + ranks
+              + "×"
+              + slots);
     }
     double[][] load = new double[layers][placement.experts()];
     for (int l = 0; l < layers; l++) {
@@ -125,7 +134,14 @@ public final class HeatSnapshot {
 
   @Override
   public String toString() {
-    return "HeatSnapshot{steps " + fromStep + ".." + toStep + ", " + totalTokens()
-        + " tokens, balancedness " + String.format("%.3f", meanBalancedness()) + "}";
+    return "HeatSnapshot{steps "
+        + fromStep
+        + ".."
+        + toStep
+        + ", "
+        + totalTokens()
+        + " tokens, balancedness "
+        + String.format("%.3f", meanBalancedness())
+        + "}";
   }
 }

@@ -35,9 +35,9 @@ import reactor.util.concurrent.Queues;
  * window's end is a marker the main path enqueues after that window's last step, behind all of its
  * samples. So every rank's snapshot of window k covers exactly the same steps, whatever the timing.
  *
- * <p><b>Aggregation.</b> At each window end the last {@code window/interval} windows are summed
- * and all-gathered over the mesh's CONTROL lane into a buffer allocated once; all-gathers run one
- * at a time, and each snapshot is copied out of that buffer, so a snapshot is immutable.
+ * <p><b>Aggregation.</b> At each window end the last {@code window/interval} windows are summed and
+ * all-gathered over the mesh's CONTROL lane into a buffer allocated once; all-gathers run one at a
+ * time, and each snapshot is copied out of that buffer, so a snapshot is immutable.
  */
 public final class HeatStream implements HeatTap, Disposable {
   private record Sample(long step, int layer, int[] counts) {}
@@ -106,10 +106,12 @@ public final class HeatStream implements HeatTap, Disposable {
     this.snapshotsCounter = registry.counter(HeatMeters.SNAPSHOTS.meterName(), "rank", rank);
     for (int l = 0; l < config.layers(); l++) {
       int layer = l;
-      Gauge.builder(HeatMeters.BALANCEDNESS.meterName(), latest, s -> layerValue(s.get(), layer, false))
+      Gauge.builder(
+              HeatMeters.BALANCEDNESS.meterName(), latest, s -> layerValue(s.get(), layer, false))
           .tags("rank", rank, "layer", Integer.toString(l))
           .register(registry);
-      Gauge.builder(HeatMeters.PEAK_TO_AVERAGE.meterName(), latest, s -> layerValue(s.get(), layer, true))
+      Gauge.builder(
+              HeatMeters.PEAK_TO_AVERAGE.meterName(), latest, s -> layerValue(s.get(), layer, true))
           .tags("rank", rank, "layer", Integer.toString(l))
           .register(registry);
     }
@@ -144,7 +146,9 @@ public final class HeatStream implements HeatTap, Disposable {
     }
     if (countsPerLocalSlot.length != config.localSlots()) {
       throw new IllegalArgumentException(
-          countsPerLocalSlot.length + " slot counts, the heat stream expects " + config.localSlots());
+          countsPerLocalSlot.length
+              + " slot counts, the heat stream expects "
+              + config.localSlots());
     }
     handOver(new Sample(step, layer, countsPerLocalSlot));
   }

@@ -1,5 +1,5 @@
 /**
- * Expert heat: a race-free stream from the dispatch tap to per-window snapshots aggregated over
- * the mesh, with balancedness and peak-to-average per layer.
+ * Expert heat: a race-free stream from the dispatch tap to per-window snapshots aggregated over the
+ * mesh, with balancedness and peak-to-average per layer.
  */
 package io.moeflux.eplb.heat;

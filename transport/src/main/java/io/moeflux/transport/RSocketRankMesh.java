@@ -3,6 +3,7 @@ package io.moeflux.transport;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelOption;
 import io.netty.util.ReferenceCountUtil;
 import io.rsocket.Closeable;
 import io.rsocket.ConnectionSetupPayload;
@@ -32,6 +33,8 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
+import reactor.netty.tcp.TcpClient;
+import reactor.netty.tcp.TcpServer;
 import reactor.util.retry.Retry;
 
 /**
@@ -126,7 +129,12 @@ final class RSocketRankMesh implements RankMesh {
       return LocalServerTransport.create(localName(config.rank()));
     }
     String[] hostPort = hostPort(config.rank());
-    return TcpServerTransport.create(hostPort[0], Integer.parseInt(hostPort[1]));
+    return TcpServerTransport.create(
+        TcpServer.create()
+            .runOn(MeshLoops.shared())
+            .host(hostPort[0])
+            .port(Integer.parseInt(hostPort[1]))
+            .childOption(ChannelOption.TCP_NODELAY, true));
   }
 
   private ClientTransport clientTransport(int peer) {
@@ -134,7 +142,12 @@ final class RSocketRankMesh implements RankMesh {
       return LocalClientTransport.create(localName(peer));
     }
     String[] hostPort = hostPort(peer);
-    return TcpClientTransport.create(hostPort[0], Integer.parseInt(hostPort[1]));
+    return TcpClientTransport.create(
+        TcpClient.create()
+            .runOn(MeshLoops.shared())
+            .host(hostPort[0])
+            .port(Integer.parseInt(hostPort[1]))
+            .option(ChannelOption.TCP_NODELAY, true));
   }
 
   private String localName(int rank) {

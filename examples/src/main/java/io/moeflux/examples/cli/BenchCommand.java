@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Benchmarks, each measured against a reference in the same run.",
-    subcommands = {DispatchBenchCommand.class, SyncBenchCommand.class})
+    subcommands = {DispatchBenchCommand.class, SyncBenchCommand.class, HeatBenchCommand.class})
 final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -1,12 +1,12 @@
 package io.moeflux.examples.cli;
 
+import io.moeflux.examples.bench.GroupSteps;
 import io.moeflux.examples.bench.LinkDelayProxy;
 import io.moeflux.examples.bench.Percentiles;
 import io.moeflux.examples.bench.RawTcpPingPong;
 import io.moeflux.pipeline.HeatTap;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
-import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncOptions;
@@ -52,6 +52,12 @@ final class SyncBenchCommand implements Callable<Integer> {
 
   @Option(names = "--steps", description = "Decode steps per mode (default: ${DEFAULT-VALUE}).")
   int steps = 400;
+
+  @Option(
+      names = "--warmup",
+      description =
+          "All-reduces before measuring, so the JIT has compiled the path (default: ${DEFAULT-VALUE}).")
+  int warmup = 10_000;
 
   @Option(
       names = "--link-delay-us",
@@ -102,8 +108,8 @@ final class SyncBenchCommand implements Callable<Integer> {
                 group.model.seed, group.model.hidden, group.model.maxTokens, 0);
         for (int first = 0; first < steps; first += BLOCK) {
           int count = Math.min(BLOCK, steps - first);
-          run(withSync, workload, first, count, syncTimes);
-          run(withoutSync, workload, first, count, skipTimes);
+          GroupSteps.run(withSync, workload, first, count, syncTimes);
+          GroupSteps.run(withoutSync, workload, first, count, skipTimes);
         }
         withSync.close().block(Duration.ofSeconds(30));
         withoutSync.close().block(Duration.ofSeconds(30));
@@ -151,7 +157,6 @@ final class SyncBenchCommand implements Callable<Integer> {
   private Percentiles allReduceAlone(List<LinkDelayProxy> proxies) {
     List<RankMesh> meshes = MeshConfigs.startAll(delayed(proxies)).block(Duration.ofMinutes(1));
     try {
-      int warmup = Math.min(200, iterations);
       int total = warmup + iterations;
       for (int r = 1; r < meshes.size(); r++) {
         DpMetadataSync sync = new DpMetadataSync(meshes.get(r));
@@ -216,27 +221,6 @@ final class SyncBenchCommand implements Callable<Integer> {
               config.keepAliveMaxLifetime()));
     }
     return configs;
-  }
-
-  private void run(MoeGroup moe, SyntheticWorkload workload, int first, int count, long[] times) {
-    List<Flux<TokenBatch>> inputs = new ArrayList<>();
-    for (int r = 0; r < moe.size(); r++) {
-      List<TokenBatch> batches = new ArrayList<>();
-      for (int i = 0; i < count; i++) {
-        batches.add(workload.batch(r, first + i));
-      }
-      inputs.add(Flux.fromIterable(batches));
-    }
-    long[] last = {System.nanoTime()};
-    int[] index = {first};
-    moe.forward(inputs)
-        .doOnNext(
-            outputs -> {
-              long now = System.nanoTime();
-              times[index[0]++] = now - last[0];
-              last[0] = now;
-            })
-        .blockLast(Duration.ofMinutes(5));
   }
 
   private static double micros(long nanos) {

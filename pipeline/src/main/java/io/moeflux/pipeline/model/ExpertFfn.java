@@ -166,9 +166,12 @@ public final class ExpertFfn {
     }
   }
 
-  /** {@code z / (1 + exp(-z))}; StrictMath so that every JVM and CPU gives the same bits. */
+  /**
+   * {@code z / (1 + exp(-z))}; Math.exp is one stub for interpreted and compiled code, so a JVM
+   * gives the same bits wherever it runs the row.
+   */
   static float silu(float z) {
-    return z / (1f + (float) StrictMath.exp(-z));
+    return z / (1f + (float) Math.exp(-z));
   }
 
   @Override

@@ -16,6 +16,9 @@ import java.util.Objects;
  * is the caller's scratch.
  */
 public final class Router {
+  /** Tokens whose gate logits are computed together. */
+  private static final int BLOCK = 64;
+
   private static final long ROUTER_DOMAIN = 0x524f555445523031L;
   private static final long SKEW_DOMAIN = 0x534b455750455231L;
 
@@ -122,6 +125,11 @@ public final class Router {
 
   /** Floats of scratch that {@link #route} needs, whatever the number of tokens. */
   public int scratchLength() {
+    // per token: probabilities and top-k work; per block: the inputs transposed and the logits
+    return tokenArea() + BLOCK * hidden + BLOCK * experts;
+  }
+
+  private int tokenArea() {
     return 2 * experts + 2 * groups;
   }
 
@@ -145,12 +153,47 @@ public final class Router {
     requireLength("topkIds", topkIds.length, (long) tokens * topK);
     requireLength("topkWeights", topkWeights.length, (long) tokens * topK);
     requireLength("scratch", scratch.length, scratchLength());
-    for (int t = 0; t < tokens; t++) {
-      probabilities(hidden, t * this.hidden, scratch);
-      if (groups > 0) {
-        keepGroups(scratch);
+    for (int first = 0; first < tokens; first += BLOCK) {
+      int block = Math.min(BLOCK, tokens - first);
+      logits(hidden, first, block, scratch);
+      for (int b = 0; b < block; b++) {
+        probabilities(scratch, b, block);
+        if (groups > 0) {
+          keepGroups(scratch);
+        }
+        pickTopK(scratch, topkIds, topkWeights, (first + b) * topK);
       }
-      pickTopK(scratch, topkIds, topkWeights, t * topK);
+    }
+  }
+
+  /**
+   * Gate logits of {@code block} tokens into the scratch's logits area, {@code [expert][token]}.
+   * The inputs are transposed first so that the innermost loop runs over tokens (long and
+   * contiguous, which the JIT vectorises); each logit is still summed over ascending input index,
+   * the same order as token by token.
+   */
+  private void logits(float[] x, int first, int block, float[] scratch) {
+    int h = hidden;
+    int e = experts;
+    int xt = tokenArea();
+    int lt = xt + BLOCK * h;
+    for (int b = 0; b < block; b++) {
+      int row = (first + b) * h;
+      for (int i = 0; i < h; i++) {
+        scratch[xt + i * block + b] = x[row + i];
+      }
+    }
+    java.util.Arrays.fill(scratch, lt, lt + e * block, 0f);
+    for (int i = 0; i < h; i++) {
+      int w = i * e;
+      int in = xt + i * block;
+      for (int n = 0; n < e; n++) {
+        float g = gate[w + n];
+        int out = lt + n * block;
+        for (int b = 0; b < block; b++) {
+          scratch[out + b] += scratch[in + b] * g;
+        }
+      }
     }
   }
 
@@ -162,17 +205,12 @@ public final class Router {
   }
 
   /** scratch[0..E) = softmax(x . gate + bias), the dot products summed over ascending i. */
-  private void probabilities(float[] x, int offset, float[] p) {
+  /** Softmax of token {@code b}'s biased logits into {@code p[0 .. experts)}. */
+  private void probabilities(float[] p, int b, int block) {
     int e = experts;
+    int lt = tokenArea() + BLOCK * hidden;
     for (int n = 0; n < e; n++) {
-      p[n] = 0f;
-    }
-    for (int i = 0; i < hidden; i++) {
-      float xi = x[offset + i];
-      int w = i * e;
-      for (int n = 0; n < e; n++) {
-        p[n] += xi * gate[w + n];
-      }
+      p[n] = p[lt + n * block + b];
     }
     float max = Float.NEGATIVE_INFINITY;
     for (int n = 0; n < e; n++) {
@@ -181,7 +219,7 @@ public final class Router {
     }
     float sum = 0f;
     for (int n = 0; n < e; n++) {
-      p[n] = (float) StrictMath.exp(p[n] - max);
+      p[n] = (float) Math.exp(p[n] - max);
       sum += p[n];
     }
     for (int n = 0; n < e; n++) {

@@ -234,7 +234,7 @@ class RouterTest {
     assertThatThrownBy(() -> router.route(x, 2, ids, new float[1], scratch))
         .hasMessage("topkWeights has 1 elements, needs at least 8");
     assertThatThrownBy(() -> router.route(x, 2, ids, w, new float[1]))
-        .hasMessage("scratch has 1 elements, needs at least 32");
+        .hasMessage("scratch has 1 elements, needs at least " + router.scratchLength());
     assertThatThrownBy(() -> router.route(x, -1, ids, w, scratch))
         .hasMessage("tokens must be >= 0, got -1");
     assertThatThrownBy(() -> Router.of(config, 2)).isInstanceOf(IndexOutOfBoundsException.class);

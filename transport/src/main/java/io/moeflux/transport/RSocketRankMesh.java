@@ -55,6 +55,7 @@ final class RSocketRankMesh implements RankMesh {
   private final RSocket[] clients;
   private final AtomicInteger inboundChannels = new AtomicInteger();
   private final Sinks.Empty<Void> inboundReady = Sinks.empty();
+  private final Sinks.Empty<Void> refusedAtStart = Sinks.empty();
   private final Sinks.Empty<Void> closed = Sinks.empty();
   private final AtomicBoolean disposed = new AtomicBoolean();
   private final AtomicBoolean leaving = new AtomicBoolean();
@@ -91,7 +92,13 @@ final class RSocketRankMesh implements RankMesh {
                                   + ": the mesh did not come up within "
                                   + config.connectTimeout()
                                   + " (peers not reachable or not started)")))
-              .doOnError(error -> mesh.dispose())
+              // linger briefly before closing, so that a peer this rank refused receives the
+              // refusal (and reports what differs) instead of a closed connection
+              .onErrorResume(
+                  error ->
+                      Mono.delay(Duration.ofMillis(500))
+                          .then(Mono.fromRunnable(mesh::dispose))
+                          .then(Mono.error(error)))
               .doOnCancel(mesh::dispose)
               .thenReturn((RankMesh) mesh);
         });
@@ -121,7 +128,9 @@ final class RSocketRankMesh implements RankMesh {
         connections.add(connect(peer));
       }
     }
-    return bind.then(Mono.when(connections)).then(inboundReady.asMono());
+    // a handshake this rank's server refuses fails the start here too: refused on both sides
+    return Mono.firstWithSignal(
+        bind.then(Mono.when(connections)).then(inboundReady.asMono()), refusedAtStart.asMono());
   }
 
   private ServerTransport<? extends Closeable> serverTransport() {
@@ -182,9 +191,9 @@ final class RSocketRankMesh implements RankMesh {
     }
     String mismatch = Handshake.mismatch(self, peer);
     if (mismatch != null) {
-      return Mono.error(
-          new RejectedSetupException(
-              "rank " + config.rank() + " refused rank " + peer.rank() + ": " + mismatch));
+      String refusal = "rank " + config.rank() + " refused rank " + peer.rank() + ": " + mismatch;
+      refusedAtStart.tryEmitError(new MeshException(refusal));
+      return Mono.error(new RejectedSetupException(refusal));
     }
     int source = peer.rank();
     sendingSocket
@@ -328,6 +337,25 @@ final class RSocketRankMesh implements RankMesh {
               }
               return socket;
             })
+        .onErrorResume(
+            error -> !(error instanceof MeshException),
+            error ->
+                // the peer hung up mid-handshake: if this rank's server refused that peer, that
+                // refusal is the reason worth reporting
+                refusedAtStart
+                    .asMono()
+                    .timeout(
+                        Duration.ofSeconds(1),
+                        Mono.error(
+                            new MeshException(
+                                "rank "
+                                    + config.rank()
+                                    + ": handshake with "
+                                    + describe(peer)
+                                    + " failed: "
+                                    + error,
+                                error)))
+                    .then(Mono.empty()))
         .doOnError(error -> socket.dispose());
   }
 

@@ -1,0 +1,6 @@
+/**
+ * Placement policies: from per-layer expert load to physical slots with redundant replicas
+ * (DeepSeek's algorithm as the baseline, a balanced policy that never does worse, a
+ * minimal-movement policy), their validation and their migration cost.
+ */
+package io.moeflux.eplb.policy;

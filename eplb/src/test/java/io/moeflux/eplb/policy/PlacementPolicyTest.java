@@ -1,0 +1,177 @@
+package io.moeflux.eplb.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class PlacementPolicyTest {
+  /** DeepSeek EPLB's README example: 2 layers, 12 experts, 16 slots, 4 groups, 2 nodes, 8 ranks. */
+  static final double[][] README_LOAD = {
+    {90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86},
+    {20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27}
+  };
+
+  static final PlacementProblem README = new PlacementProblem(README_LOAD, 16, 8, 4, 2);
+
+  @Test
+  void theDeepSeekPortReproducesItsReadmeFigures() {
+    PlacementPlan plan = new DeepSeekPolicy().plan(README);
+    assertThat(plan.balancedness()[0]).isCloseTo(0.83, within(0.01));
+    assertThat(plan.balancedness()[1]).isCloseTo(0.81, within(0.01));
+  }
+
+  @Test
+  void theBalancedPolicyBeatsDeepSeekOnItsOwnExample() {
+    PlacementPlan deepSeek = new DeepSeekPolicy().plan(README);
+    PlacementPlan ours = new BalancedPolicy().plan(README);
+    PlanValidator.validate(README, ours);
+    for (int l = 0; l < 2; l++) {
+      assertThat(ours.balancedness()[l]).isGreaterThanOrEqualTo(deepSeek.balancedness()[l]);
+    }
+    assertThat(ours.meanBalancedness()).isGreaterThan(deepSeek.meanBalancedness());
+  }
+
+  static Stream<Arguments> randomProblems() {
+    SplittableRandom random = new SplittableRandom(11);
+    List<Arguments> cases = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      int ranks = 1 + random.nextInt(16);
+      int nodes = 0;
+      int groups = 0;
+      int experts = 4 + random.nextInt(61);
+      if (random.nextBoolean()) {
+        nodes = divisorOf(ranks, random);
+        groups = nodes * (1 + random.nextInt(4));
+        experts = groups * Math.max(1, experts / groups);
+      }
+      int spare = ranks * random.nextInt(3);
+      int replicas = ((experts + ranks - 1) / ranks) * ranks + spare;
+      replicas = Math.min(replicas, experts * (ranks / Math.max(1, nodes)) * Math.max(1, nodes));
+      double[][] load = new double[1 + random.nextInt(4)][experts];
+      int hot = random.nextInt(experts);
+      for (double[] layer : load) {
+        for (int e = 0; e < experts; e++) {
+          layer[e] = random.nextInt(5) == 0 ? 0 : random.nextDouble() * 100;
+        }
+        layer[hot] *= 1 + random.nextInt(20);
+      }
+      try {
+        cases.add(Arguments.of(new PlacementProblem(load, replicas, ranks, groups, nodes)));
+      } catch (IllegalArgumentException infeasible) {
+        // not every random shape is a valid problem
+      }
+    }
+    return cases.stream();
+  }
+
+  private static int divisorOf(int n, SplittableRandom random) {
+    List<Integer> divisors = new ArrayList<>();
+    for (int d = 1; d <= n; d++) {
+      if (n % d == 0) {
+        divisors.add(d);
+      }
+    }
+    return divisors.get(random.nextInt(divisors.size()));
+  }
+
+  @ParameterizedTest
+  @MethodSource("randomProblems")
+  void balancedPlansAreValidAndNeverWorseThanDeepSeek(PlacementProblem problem) {
+    PlacementPlan ours = new BalancedPolicy().plan(problem);
+    PlanValidator.validate(problem, ours);
+    PlacementPlan deepSeek = new DeepSeekPolicy().plan(problem);
+    for (int l = 0; l < problem.layers(); l++) {
+      if (!distinctPerRank(deepSeek.phy2log()[l], problem.slotsPerRank())) {
+        continue; // DeepSeek broke the one-replica-per-rank rule here: not a comparable plan
+      }
+      assertThat(ours.balancedness()[l])
+          .as("layer %d", l)
+          .isGreaterThanOrEqualTo(deepSeek.balancedness()[l] - 1e-12);
+    }
+  }
+
+  static boolean distinctPerRank(int[] phy2log, int slotsPerRank) {
+    for (int r = 0; r < phy2log.length / slotsPerRank; r++) {
+      java.util.Set<Integer> seen = new java.util.HashSet<>();
+      for (int i = 0; i < slotsPerRank; i++) {
+        if (!seen.add(phy2log[r * slotsPerRank + i])) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  @Test
+  void minimalMovementMovesLessAndStaysWithinTolerance() {
+    SplittableRandom random = new SplittableRandom(5);
+    double[][] load = new double[3][32];
+    for (double[] layer : load) {
+      for (int e = 0; e < 32; e++) {
+        layer[e] = 10 + random.nextDouble() * 100;
+      }
+      layer[3] = 900;
+    }
+    PlacementProblem problem = new PlacementProblem(load, 40, 8, 0, 0);
+    int[][] current = new int[3][40];
+    for (int[] layer : current) {
+      for (int s = 0; s < 40; s++) {
+        layer[s] = (s / 5 * 4 + s % 5) % 32;
+      }
+    }
+    PlacementPlan best = new BalancedPolicy().plan(problem);
+    PlacementPlan minimal = new MinimalMovementPolicy(current, 0.05).plan(problem);
+    PlanValidator.validate(problem, minimal);
+    long bestBytes = MigrationCost.bytesToMove(current, best.phy2log(), 8, 1);
+    long minimalBytes = MigrationCost.bytesToMove(current, minimal.phy2log(), 8, 1);
+    assertThat(minimalBytes).isLessThan(bestBytes);
+    for (int l = 0; l < 3; l++) {
+      assertThat(minimal.balancedness()[l]).isGreaterThanOrEqualTo(best.balancedness()[l] - 0.05);
+    }
+  }
+
+  @Test
+  void badProblemsSayWhatIsWrong() {
+    assertThatThrownBy(() -> new PlacementProblem(new double[0][], 4, 2, 0, 0))
+        .hasMessageContaining("empty");
+    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2}, {1}}, 4, 2, 0, 0))
+        .hasMessageContaining("ragged");
+    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, -2}}, 4, 2, 0, 0))
+        .hasMessageContaining("non-negative");
+    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, Double.NaN}}, 4, 2, 0, 0))
+        .hasMessageContaining("non-negative");
+    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2, 3}}, 2, 2, 0, 0))
+        .hasMessageContaining("at least the number of experts");
+    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2, 3}}, 5, 2, 0, 0))
+        .hasMessageContaining("multiple of ranks");
+    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2, 3}}, 4, 2, 2, 0))
+        .hasMessageContaining("must divide the number of experts");
+    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2, 3, 4}}, 6, 3, 2, 2))
+        .hasMessageContaining("must divide ranks");
+  }
+
+  @Test
+  void theValidatorNamesTheFirstViolation() {
+    PlacementProblem problem = new PlacementProblem(new double[][] {{1, 2, 3, 4}}, 4, 2, 0, 0);
+    assertThatThrownBy(
+            () ->
+                PlanValidator.validate(
+                    problem, PlacementPlan.of(problem, new int[][] {{0, 0, 1, 2}})))
+        .hasMessageContaining("expert 3 has no replica");
+    PlacementProblem spare = new PlacementProblem(new double[][] {{1, 2, 3, 4}}, 6, 2, 0, 0);
+    assertThatThrownBy(
+            () ->
+                PlanValidator.validate(
+                    spare, PlacementPlan.of(spare, new int[][] {{0, 0, 1, 2, 3, 1}})))
+        .hasMessageContaining("rank 0 holds two replicas of expert 0");
+  }
+}

@@ -9,7 +9,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "moeflux 0.1.0",
     description = "Expert-parallel MoE inference as Reactor streams over RSocket.",
-    subcommands = {VerifyCommand.class, RankCommand.class, ServeCommand.class, BenchCommand.class})
+    subcommands = {
+      VerifyCommand.class,
+      RankCommand.class,
+      ServeCommand.class,
+      RebalanceCommand.class,
+      BenchCommand.class
+    })
 public final class MoefluxCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -1,0 +1,195 @@
+package io.moeflux.eplb.rebalance;
+
+import io.moeflux.eplb.heat.HeatSnapshot;
+import io.moeflux.eplb.heat.HeatStream;
+import io.moeflux.eplb.migration.MigrationPlan;
+import io.moeflux.eplb.migration.WeightMigration;
+import io.moeflux.eplb.policy.PlacementPlan;
+import io.moeflux.eplb.policy.PlacementProblem;
+import io.moeflux.eplb.policy.PlanValidator;
+import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.placement.PlacementSource;
+import io.moeflux.pipeline.placement.PreparedPlacement;
+import io.moeflux.pipeline.placement.SwitchSchedule;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * The online EPLB loop of one rank: heat snapshot → plan (on the planner scheduler) → validate →
+ * migrate the changed expert weights over the mesh → offer the prepared placement at the next
+ * switch step, where every rank switches together or none does.
+ *
+ * <p>Every rank sees the same snapshot (the heat all-gather is a consistent cut) and runs the same
+ * deterministic policy, so every rank reaches the same decision and joins the same migration
+ * without a plan being sent. One plan is in flight at a time; a plan is only ever offered at the
+ * switch step it was made for. A window that contains a switch mixes two placements and is not
+ * planned on: the heat window restarts after a switch.
+ */
+public final class Rebalancer implements PlacementSource, Disposable {
+  private record Pending(long switchStep, long version) {}
+
+  private final MoeRank rank;
+  private final RebalanceOptions options;
+  private final SwitchSchedule schedule;
+  private final Scheduler planner;
+  private final WeightMigration migration;
+  private final Sinks.Many<RebalanceEvent> events = Sinks.many().replay().all();
+  private final Disposable subscription;
+  private final AtomicLong switches = new AtomicLong();
+  private final AtomicLong bytesMigrated = new AtomicLong();
+  private volatile Pending pending;
+  private volatile PreparedPlacement ready;
+  private volatile long readyFor = -1;
+  private volatile long lastSwitch = -1;
+
+  public Rebalancer(MoeRank rank, HeatStream heat, RebalanceOptions options, Scheduler planner) {
+    this.rank = Objects.requireNonNull(rank, "rank");
+    this.options = Objects.requireNonNull(options, "options");
+    this.planner = Objects.requireNonNull(planner, "planner");
+    this.schedule = rank.config().switches();
+    if (!schedule.enabled()) {
+      throw new IllegalArgumentException("the rank's switch schedule is off: nothing to switch at");
+    }
+    this.migration = new WeightMigration(rank);
+    rank.placementSource(this);
+    this.subscription =
+        heat.snapshots()
+            .publishOn(planner)
+            .concatMap(this::onSnapshot)
+            .subscribe(null, error -> emit(RebalanceEvent.Kind.FAILED, -1, error.toString()));
+  }
+
+  private Mono<Void> onSnapshot(HeatSnapshot snapshot) {
+    long end = snapshot.toStep();
+    if (pending != null) {
+      return skip(end, "a plan is still pending for step " + pending.switchStep());
+    }
+    if (lastSwitch >= snapshot.fromStep()) {
+      return skip(end, "the window mixes two placements (switch at step " + lastSwitch + ")");
+    }
+    double before = snapshot.meanBalancedness();
+    if (before >= options.balancedEnough()) {
+      return skip(end, String.format("balanced enough (%.3f)", before));
+    }
+    Placement now = rank.placement();
+    PlacementPlan plan;
+    Placement next;
+    try {
+      PlacementProblem problem =
+          new PlacementProblem(snapshot.logicalLoad(now), now.slots(), now.ranks(), 0, 0);
+      plan = options.policy().plan(problem);
+      PlanValidator.validate(problem, plan);
+      next = Placement.of(plan.phy2log(), now.experts(), now.ranks(), end);
+    } catch (IllegalArgumentException invalid) {
+      emit(RebalanceEvent.Kind.REJECTED, end, invalid.getMessage());
+      return Mono.empty();
+    }
+    if (plan.meanBalancedness() < before + options.minimumGain()) {
+      return skip(
+          end,
+          String.format(
+              "the plan would reach %.3f from %.3f, less than the minimum gain",
+              plan.meanBalancedness(), before));
+    }
+    long switchStep = schedule.nextSwitchStepAfter(end - 1);
+    Pending mine = new Pending(switchStep, end);
+    pending = mine;
+    MigrationPlan moves = MigrationPlan.between(now, next);
+    long bytes = moves.transfers().size() * (long) migration.expertFloats() * Float.BYTES;
+    emit(
+        RebalanceEvent.Kind.MIGRATING,
+        end,
+        String.format(
+            "balancedness %.3f -> %.3f planned; %d expert copies (%d bytes) move for step %d",
+            before, plan.meanBalancedness(), moves.transfers().size(), bytes, switchStep));
+    // The migration runs on the mesh's bulk lane; the planner only waits for it to finish.
+    migration
+        .migrate(moves, end)
+        .subscribe(
+            prepared -> {
+              if (pending == mine) {
+                ready = prepared;
+                readyFor = switchStep;
+                bytesMigrated.addAndGet(bytes);
+                emit(RebalanceEvent.Kind.READY, end, "weights in place for step " + switchStep);
+              }
+            },
+            error ->
+                emit(RebalanceEvent.Kind.FAILED, end, "migration failed: " + error.getMessage()));
+    return Mono.empty();
+  }
+
+  private Mono<Void> skip(long step, String why) {
+    emit(RebalanceEvent.Kind.SKIPPED, step, why);
+    return Mono.empty();
+  }
+
+  private void emit(RebalanceEvent.Kind kind, long step, String detail) {
+    emit(new RebalanceEvent(kind, step, detail, null));
+  }
+
+  private void emit(RebalanceEvent event) {
+    synchronized (events) {
+      events.tryEmitNext(event);
+    }
+  }
+
+  // ---- PlacementSource, on the main path
+
+  @Override
+  public PreparedPlacement preparedFor(long switchStep) {
+    return readyFor == switchStep ? ready : null;
+  }
+
+  @Override
+  public void switched(long step, PreparedPlacement applied, String why) {
+    Pending mine = pending;
+    if (mine == null || mine.switchStep() != step) {
+      return;
+    }
+    pending = null;
+    ready = null;
+    readyFor = -1;
+    if (applied != null) {
+      lastSwitch = step;
+      switches.incrementAndGet();
+      emit(new RebalanceEvent(RebalanceEvent.Kind.SWITCHED, step, why, applied.placement()));
+    } else {
+      emit(RebalanceEvent.Kind.KEPT, step, why);
+    }
+  }
+
+  /** Everything this balancer did, replayed to late subscribers. */
+  public Flux<RebalanceEvent> events() {
+    return events.asFlux();
+  }
+
+  public long switches() {
+    return switches.get();
+  }
+
+  public long bytesMigrated() {
+    return bytesMigrated.get();
+  }
+
+  /** The step of the last switch, or -1. */
+  public long lastSwitch() {
+    return lastSwitch;
+  }
+
+  @Override
+  public void dispose() {
+    subscription.dispose();
+  }
+
+  @Override
+  public boolean isDisposed() {
+    return subscription.isDisposed();
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * The online EPLB loop: heat snapshots to plans to weight migration to a switch that every rank
+ * makes at the same step.
+ */
+package io.moeflux.eplb.rebalance;

@@ -1,0 +1,202 @@
+package io.moeflux.eplb.rebalance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moeflux.eplb.heat.HeatConfig;
+import io.moeflux.eplb.heat.HeatSnapshot;
+import io.moeflux.eplb.heat.HeatStream;
+import io.moeflux.eplb.policy.BalancedPolicy;
+import io.moeflux.pipeline.HeatTap;
+import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.model.ReferenceModel;
+import io.moeflux.pipeline.placement.SwitchSchedule;
+import io.moeflux.pipeline.workload.SyntheticWorkload;
+import io.moeflux.transport.MeshException;
+import io.moeflux.transport.TransportKind;
+import io.moeflux.transport.testkit.LeakRecorder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/** The whole loop in a running group: skewed routing, heat, a plan, migration, one switch. */
+class RebalanceLoopTest {
+  private final Scheduler heatScheduler = Schedulers.newSingle("heat");
+  private final Scheduler planner = Schedulers.newSingle("planner");
+  private final List<HeatStream> heats = new CopyOnWriteArrayList<>();
+  private final List<Rebalancer> balancers = new ArrayList<>();
+
+  @AfterEach
+  void close() {
+    balancers.forEach(Rebalancer::dispose);
+    heats.forEach(HeatStream::dispose);
+    heatScheduler.dispose();
+    planner.dispose();
+    LeakRecorder.assertNoLeaks();
+  }
+
+  private MoeGroup start(int ranks, ModelConfig model, PipelineConfig config, int interval) {
+    int slotsPerRank = config.initialPlacement(ranks).slotsPerRank();
+    Map<Integer, HeatStream> byRank = new ConcurrentHashMap<>();
+    MoeGroup group =
+        MoeGroup.start(
+                ranks,
+                TransportKind.LOCAL,
+                config,
+                mesh -> {
+                  HeatStream heat =
+                      new HeatStream(
+                          HeatConfig.every(model.layers(), slotsPerRank, interval),
+                          mesh,
+                          heatScheduler,
+                          new SimpleMeterRegistry());
+                  heats.add(heat);
+                  byRank.put(mesh.rank(), heat);
+                  return (HeatTap) heat;
+                })
+            .block(Duration.ofSeconds(30));
+    for (MoeRank rank : group.ranks()) {
+      balancers.add(
+          new Rebalancer(
+              rank,
+              byRank.get(rank.rank()),
+              new RebalanceOptions(new BalancedPolicy(), 0.99, 0.0),
+              planner));
+    }
+    return group;
+  }
+
+  @Test
+  void skewedRoutingIsRebalancedAndOutputsStayEqualToTheReference() {
+    int ranks = 4;
+    int interval = 10;
+    ModelConfig model =
+        ModelConfig.small().withExperts(8).withTopK(2).withLayers(2).withGateSkew(3.0).withSeed(9);
+    PipelineConfig config =
+        PipelineConfig.of(model, 12)
+            .withRedundantSlots(4)
+            .withSwitches(new SwitchSchedule(interval, 4));
+    MoeGroup group = start(ranks, model, config, interval);
+    List<HeatSnapshot> snapshots = new CopyOnWriteArrayList<>();
+    heats.get(0).snapshots().subscribe(snapshots::add, error -> {});
+    SyntheticWorkload workload = SyntheticWorkload.random(3, model.hidden(), 12, 0);
+    int steps = 60;
+    List<Flux<TokenBatch>> inputs = new ArrayList<>();
+    for (int r = 0; r < ranks; r++) {
+      inputs.add(workload.batches(r, 0, steps));
+    }
+    List<List<TokenBatch>> outputs =
+        group.forward(inputs).collectList().block(Duration.ofSeconds(60));
+    group.close().block(Duration.ofSeconds(20));
+
+    assertThat(balancers).allSatisfy(b -> assertThat(b.switches()).isPositive());
+    long firstSwitch = balancers.get(0).lastSwitch();
+    List<RebalanceEvent> events =
+        balancers.get(0).events().take(Duration.ofMillis(200)).collectList().block();
+    TreeMap<Long, Placement> history = new TreeMap<>();
+    history.put(0L, config.initialPlacement(ranks));
+    for (RebalanceEvent event : events) {
+      if (event.kind() == RebalanceEvent.Kind.SWITCHED) {
+        history.put(event.step(), event.placement());
+      }
+    }
+    assertThat(history).hasSizeGreaterThan(1);
+    // every rank switched at the same steps, to the same maps
+    for (Rebalancer other : balancers) {
+      assertThat(other.lastSwitch()).isEqualTo(balancers.get(0).lastSwitch());
+    }
+    for (MoeRank rank : group.ranks()) {
+      assertThat(rank.placement().samePlacementAs(group.rank(0).placement())).isTrue();
+      assertThat(rank.placement().version()).isPositive();
+    }
+    // outputs bitwise equal to the reference under the placement in force at each step
+    for (List<TokenBatch> step : outputs) {
+      for (int r = 0; r < ranks; r++) {
+        TokenBatch actual = step.get(r);
+        Placement placement = history.floorEntry(actual.step()).getValue();
+        TokenBatch expected =
+            new ReferenceModel(model, group.bank(), placement)
+                .forward(r, workload.batch(r, actual.step()));
+        assertThat(actual.data())
+            .as("step %d rank %d", actual.step(), r)
+            .containsExactly(expected.data());
+      }
+    }
+    // balancedness before the first switch vs a window entirely after it
+    double before =
+        snapshots.stream()
+            .filter(s -> s.toStep() <= firstSwitch)
+            .reduce((a, b) -> b)
+            .orElseThrow()
+            .meanBalancedness();
+    long switchStep = history.higherKey(0L);
+    double after =
+        snapshots.stream()
+            .filter(s -> s.fromStep() > switchStep)
+            .findFirst()
+            .orElseThrow()
+            .meanBalancedness();
+    assertThat(after).isGreaterThan(before);
+  }
+
+  @Test
+  void aPeerThatDiesMidMigrationLeavesTheOldPlacementOnEverySurvivor() {
+    int ranks = 3;
+    int interval = 8;
+    ModelConfig model =
+        ModelConfig.small()
+            .withExperts(6)
+            .withTopK(2)
+            .withLayers(1)
+            .withGateSkew(3.0)
+            .withIntermediate(512);
+    PipelineConfig config =
+        PipelineConfig.of(model, 12)
+            .withRedundantSlots(3)
+            .withSwitches(new SwitchSchedule(interval, 6));
+    MoeGroup group = start(ranks, model, config, interval);
+    // rank 2 dies as soon as its weights start to move
+    balancers
+        .get(2)
+        .events()
+        .filter(e -> e.kind() == RebalanceEvent.Kind.MIGRATING)
+        .next()
+        .subscribe(e -> group.rank(2).dispose());
+    SyntheticWorkload workload = SyntheticWorkload.random(4, model.hidden(), 12, 0);
+    List<Throwable> errors =
+        Flux.range(0, ranks)
+            .flatMap(
+                r ->
+                    group
+                        .rank(r)
+                        .forward(workload.batches(r, 0, 40))
+                        .then(Mono.<Throwable>empty())
+                        .onErrorResume(Mono::just))
+            .collectList()
+            .block(Duration.ofSeconds(60));
+    assertThat(errors).isNotEmpty();
+    for (int r = 0; r < 2; r++) {
+      assertThat(group.rank(r).placement().version())
+          .as("rank %d keeps the start placement", r)
+          .isZero();
+      assertThat(balancers.get(r).switches()).isZero();
+    }
+    assertThat(errors).anySatisfy(error -> assertThat(error).isInstanceOf(MeshException.class));
+    group.dispose();
+  }
+}

@@ -164,7 +164,8 @@ public final class WeightMigration {
       int count = frames.count(source);
       int offset = round * CHUNK_FLOATS;
       float[] stream = incoming[source];
-      if (count < 0 || offset + count > stream.length || (count == 0 && offset < stream.length)) {
+      int expected = Math.max(0, Math.min(CHUNK_FLOATS, stream.length - offset));
+      if (count != expected) {
         throw new IllegalStateException(
             "rank "
                 + mesh.rank()
@@ -175,7 +176,7 @@ public final class WeightMigration {
                 + " carried "
                 + count
                 + " floats, expected "
-                + Math.max(0, Math.min(CHUNK_FLOATS, stream.length - offset)));
+                + expected);
       }
       if (count > 0) {
         ByteBuf frame = frames.frame(source);

@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     version = "moeflux 0.1.0",
     description = "Expert-parallel MoE inference as Reactor streams over RSocket.",
     subcommands = {
+      DemoCommand.class,
       VerifyCommand.class,
       RankCommand.class,
       ServeCommand.class,

@@ -1,17 +1,12 @@
 package io.moeflux.examples.cli;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.moeflux.eplb.heat.HeatConfig;
 import io.moeflux.eplb.heat.HeatSnapshot;
-import io.moeflux.eplb.heat.HeatStream;
 import io.moeflux.eplb.rebalance.RebalanceEvent;
-import io.moeflux.eplb.rebalance.RebalanceOptions;
-import io.moeflux.eplb.rebalance.Rebalancer;
 import io.moeflux.examples.bench.Percentiles;
 import io.moeflux.examples.picture.HeatPicture;
-import io.moeflux.pipeline.HeatTap;
+import io.moeflux.examples.serve.BalancedGroup;
 import io.moeflux.pipeline.MoeGroup;
-import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ModelConfig;
@@ -24,9 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import picocli.CommandLine.Command;
@@ -35,8 +28,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import reactor.core.publisher.Flux;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * The whole thing in one run: a rank group over loopback TCP with skewed routing, heat collected on
@@ -90,7 +81,6 @@ final class DemoCommand implements Callable<Integer> {
         group.pipeline().withSwitches(new SwitchSchedule(interval, Math.max(1, interval / 4)));
     ModelConfig model = config.model();
     int ranks = group.ranks;
-    int slotsPerRank = config.initialPlacement(ranks).slotsPerRank();
     out.printf(
         "moeflux demo: %d ranks over %s, %d experts (+%d replicas) of hidden %d, top-%d, %d layers,"
             + " gate skew %.1f%n",
@@ -104,39 +94,18 @@ final class DemoCommand implements Callable<Integer> {
         model.gateSkew());
     out.flush();
 
-    Scheduler heatScheduler = Schedulers.newSingle("moeflux-heat");
-    Scheduler planner = Schedulers.newSingle("moeflux-planner");
-    Map<Integer, HeatStream> heats = new ConcurrentHashMap<>();
     long started = System.nanoTime();
-    MoeGroup moe =
-        MoeGroup.start(
-                ranks,
-                group.transport,
-                config,
-                mesh -> {
-                  HeatStream heat =
-                      new HeatStream(
-                          HeatConfig.every(model.layers(), slotsPerRank, interval),
-                          mesh,
-                          heatScheduler,
-                          new SimpleMeterRegistry());
-                  heats.put(mesh.rank(), heat);
-                  return (HeatTap) heat;
-                })
-            .block(Duration.ofMinutes(1));
+    BalancedGroup balanced =
+        BalancedGroup.start(ranks, group.transport, config, new SimpleMeterRegistry());
+    MoeGroup moe = balanced.group();
     out.printf("[start] mesh up in %.1f s%n", (System.nanoTime() - started) / 1e9);
-    List<Rebalancer> balancers = new ArrayList<>();
     ConcurrentSkipListMap<Long, Placement> history = new ConcurrentSkipListMap<>();
     history.put(0L, config.initialPlacement(ranks));
     List<HeatSnapshot> snapshots = new CopyOnWriteArrayList<>();
     try {
-      for (MoeRank rank : moe.ranks()) {
-        balancers.add(
-            new Rebalancer(rank, heats.get(rank.rank()), RebalanceOptions.defaults(), planner));
-      }
-      heats.get(0).snapshots().subscribe(snapshots::add, error -> {});
-      balancers
-          .get(0)
+      balanced.heat(0).snapshots().subscribe(snapshots::add, error -> {});
+      balanced
+          .balancer(0)
           .events()
           .subscribe(
               event -> {
@@ -243,7 +212,7 @@ final class DemoCommand implements Callable<Integer> {
           tokens,
           tokens / runSeconds,
           p.at(50) / 1000.0,
-          balancers.get(0).switches(),
+          balanced.balancer(0).switches(),
           balancedBefore,
           balancedAfter,
           check.mismatches(),
@@ -258,8 +227,8 @@ final class DemoCommand implements Callable<Integer> {
               .put("tokens_per_s", Math.round(tokens / runSeconds))
               .put("step_p50_us", p.at(50) / 1000)
               .put("step_p99_us", p.at(99) / 1000)
-              .put("rebalances", balancers.get(0).switches())
-              .put("bytes_migrated", balancers.get(0).bytesMigrated())
+              .put("rebalances", balanced.balancer(0).switches())
+              .put("bytes_migrated", balanced.balancer(0).bytesMigrated())
               .put("balancedness_before", balancedBefore)
               .put("balancedness_after", balancedAfter)
               .put("mismatches", check.mismatches())
@@ -268,11 +237,7 @@ final class DemoCommand implements Callable<Integer> {
       boolean ok = check.mismatches() == 0 && balancedAfter > balancedBefore && written != null;
       return ok ? 0 : 1;
     } finally {
-      balancers.forEach(Rebalancer::dispose);
-      heats.values().forEach(HeatStream::dispose);
-      moe.dispose();
-      heatScheduler.dispose();
-      planner.dispose();
+      balanced.dispose();
     }
   }
 

@@ -1,23 +1,30 @@
 package io.moeflux.examples.cli;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.moeflux.eplb.heat.HeatSnapshot;
+import io.moeflux.examples.picture.HeatPicture;
+import io.moeflux.examples.serve.BalancedGroup;
 import io.moeflux.examples.serve.MoeRoutes;
+import io.moeflux.examples.serve.StatusHttpServer;
 import io.moeflux.examples.serve.StepDriver;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.rsocket.core.RSocketServer;
 import io.rsocket.transport.netty.server.CloseableChannel;
 import io.rsocket.transport.netty.server.TcpServerTransport;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import reactor.core.publisher.Flux;
+import reactor.netty.DisposableServer;
 
 /** A rank group in this JVM plus an RSocket front that external clients drive it through. */
 @Command(
@@ -41,24 +48,53 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--seconds", description = "Stop after this many seconds (0: run until killed).")
   int seconds = 0;
 
+  @Option(
+      names = "--http-port",
+      description = "Serve /status, /metrics and /heat.svg over HTTP on this port (default: off).")
+  int httpPort = -1;
+
+  @Option(
+      names = "--interval",
+      description = "Heat window and placement switch interval, steps (default: ${DEFAULT-VALUE}).")
+  int interval = 100;
+
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
-    PipelineConfig config = group.pipeline();
-    MoeGroup moe =
-        MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
-    StepDriver driver = new StepDriver(moe);
-    MoeRoutes routes = new MoeRoutes(driver, Flux::empty, () -> status(driver));
+    PipelineConfig config =
+        group.pipeline().withSwitches(new SwitchSchedule(interval, Math.max(1, interval / 4)));
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    BalancedGroup balanced = BalancedGroup.start(group.ranks, group.transport, config, registry);
+    StepDriver driver = new StepDriver(balanced.group(), registry);
+    Supplier<Map<String, Object>> status = () -> status(driver, balanced);
+    MoeRoutes routes =
+        new MoeRoutes(
+            driver, () -> balanced.heat(0).snapshots().map(ServeCommand::heatFields), status);
     CloseableChannel server =
         RSocketServer.create(routes).bind(TcpServerTransport.create(bind, port)).block();
+    DisposableServer http =
+        httpPort < 0
+            ? null
+            : StatusHttpServer.start(
+                bind,
+                httpPort,
+                status,
+                registry,
+                () -> {
+                  HeatSnapshot heat = balanced.latestHeat();
+                  return heat == null
+                      ? "<svg xmlns=\"http://www.w3.org/2000/svg\"><text y=\"20\">no heat yet</text></svg>"
+                      : HeatPicture.svg("moeflux: live expert heat", new String[] {"latest"}, heat);
+                });
     out.printf(
-        "serving %d ranks (hidden %d, capacity %d tokens/rank) on rsocket://%s:%d, routes %s%n",
+        "serving %d ranks (hidden %d, capacity %d tokens/rank) on rsocket://%s:%d, routes %s%s%n",
         group.ranks,
         config.model().hidden(),
         config.maxTokensPerRank(),
         bind,
         server.address().getPort(),
-        MoeRoutes.ROUTES);
+        MoeRoutes.ROUTES,
+        http == null ? "" : ", http://" + bind + ":" + http.port() + "/status");
     out.flush();
     try {
       if (seconds > 0) {
@@ -67,16 +103,40 @@ final class ServeCommand implements Callable<Integer> {
         server.onClose().block();
       }
     } finally {
+      if (http != null) {
+        http.disposeNow();
+      }
       server.dispose();
       driver.dispose();
-      moe.dispose();
+      balanced.dispose();
     }
     return 0;
   }
 
-  static Map<String, Object> status(StepDriver driver) {
+  static Map<String, Object> heatFields(HeatSnapshot heat) {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("from_step", heat.fromStep());
+    fields.put("to_step", heat.toStep());
+    fields.put("total_tokens", heat.totalTokens());
+    double[] balancedness = new double[heat.layers()];
+    long[][][] counts = new long[heat.layers()][heat.ranks()][heat.localSlots()];
+    for (int l = 0; l < heat.layers(); l++) {
+      balancedness[l] = heat.balancedness(l);
+      for (int r = 0; r < heat.ranks(); r++) {
+        for (int s = 0; s < heat.localSlots(); s++) {
+          counts[l][r][s] = heat.count(l, r, s);
+        }
+      }
+    }
+    fields.put("balancedness", balancedness);
+    fields.put("counts", counts);
+    return fields;
+  }
+
+  static Map<String, Object> status(StepDriver driver, BalancedGroup balanced) {
     Map<String, Object> status = new LinkedHashMap<>();
     MoeGroup moe = driver.group();
+    HeatSnapshot heat = balanced.latestHeat();
     status.put("ranks", moe.size());
     status.put("step", driver.nextStep());
     status.put("placement_version", moe.rank(0).placement().version());
@@ -86,6 +146,8 @@ final class ServeCommand implements Callable<Integer> {
     status.put("hidden", driver.hidden());
     status.put("requests_served", driver.requestsServed());
     status.put("tokens_served", driver.tokensServed());
+    status.put("balancedness", heat == null ? null : heat.meanBalancedness());
+    status.put("rebalances", balanced.balancer(0).switches());
     return status;
   }
 }

@@ -22,6 +22,13 @@ public final class HeatPicture {
   /** Writes the panels side by side to {@code file}. */
   public static Path write(Path file, String title, String[] labels, HeatSnapshot... panels)
       throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    Files.writeString(file, svg(title, labels, panels));
+    return file;
+  }
+
+  /** The panels side by side, as an SVG document. */
+  public static String svg(String title, String[] labels, HeatSnapshot... panels) {
     long max = 1;
     for (HeatSnapshot s : panels) {
       for (int l = 0; l < s.layers(); l++) {
@@ -51,9 +58,7 @@ public final class HeatPicture {
       panel(svg, panels[p], labels[p], LEFT + p * panelWidth, TOP, max);
     }
     legend(svg, LEFT, TOP + panelHeight + 10, max);
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    Files.writeString(file, svg.append("</svg>\n").toString());
-    return file;
+    return svg.append("</svg>\n").toString();
   }
 
   private static void panel(

@@ -160,10 +160,11 @@ public final class MoeRoutes implements SocketAcceptor {
       return driver
           .submit(request.rank(), request.tokens(), request.data())
           .map(
-              out -> {
+              served -> {
+                TokenBatch out = served.batch();
                 int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
                 ByteBuf data =
-                    ForwardWire.encodeResponse(ByteBufAllocator.DEFAULT, request.rank(), out, topK);
+                    ForwardWire.encodeResponse(ByteBufAllocator.DEFAULT, served.rank(), out, topK);
                 return ByteBufPayload.create(data);
               });
     }

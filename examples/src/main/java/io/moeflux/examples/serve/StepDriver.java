@@ -1,5 +1,9 @@
 package io.moeflux.examples.serve;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.TokenBatch;
 import java.util.ArrayDeque;
@@ -21,7 +25,10 @@ import reactor.core.publisher.Sinks;
  * queued.
  */
 public final class StepDriver implements Disposable {
-  private record Request(int rank, int tokens, float[] data, Sinks.One<TokenBatch> result) {}
+  private record Request(int rank, int tokens, float[] data, Sinks.One<Served> result) {}
+
+  /** A request's output rows and the rank that ran them. */
+  public record Served(int rank, TokenBatch batch) {}
 
   private final MoeGroup group;
   private final int capacity;
@@ -31,12 +38,28 @@ public final class StepDriver implements Disposable {
   private final Disposable outputs;
   private final AtomicLong tokensServed = new AtomicLong();
   private final AtomicLong requestsServed = new AtomicLong();
+  private final Timer stepLatency;
+  private final Counter failedRequests;
   private List<List<Request>> inFlight;
+  private long stepStarted;
   private long nextStep;
   private Throwable failure;
 
   public StepDriver(MoeGroup group) {
+    this(group, new SimpleMeterRegistry());
+  }
+
+  /**
+   * Records step latency ({@code moeflux.step.latency}) and failed requests in {@code registry}.
+   */
+  public StepDriver(MoeGroup group, MeterRegistry registry) {
     this.group = Objects.requireNonNull(group, "group");
+    this.stepLatency =
+        Timer.builder("moeflux.step.latency")
+            .description("one group step, dispatch to combine, every MoE layer")
+            .publishPercentiles(0.5, 0.99)
+            .register(registry);
+    this.failedRequests = registry.counter("moeflux.requests.failed");
     this.capacity = group.rank(0).config().maxTokensPerRank();
     this.hidden = group.rank(0).config().model().hidden();
     List<Flux<TokenBatch>> streams = new ArrayList<>();
@@ -53,7 +76,7 @@ public final class StepDriver implements Disposable {
    * Queues {@code tokens} rows of {@code data} for {@code rank} (-1: the least loaded rank) and
    * completes with this request's output rows.
    */
-  public Mono<TokenBatch> submit(int rank, int tokens, float[] data) {
+  public Mono<Served> submit(int rank, int tokens, float[] data) {
     return Mono.defer(
         () -> {
           if (rank < -1 || rank >= group.size()) {
@@ -71,7 +94,7 @@ public final class StepDriver implements Disposable {
                 new IllegalArgumentException(
                     data.length + " values for " + tokens + " tokens of hidden size " + hidden));
           }
-          Sinks.One<TokenBatch> result = Sinks.one();
+          Sinks.One<Served> result = Sinks.one();
           synchronized (this) {
             if (failure != null) {
               return Mono.error(failure);
@@ -104,6 +127,7 @@ public final class StepDriver implements Disposable {
         return;
       }
       long step = nextStep++;
+      stepStarted = System.nanoTime();
       inFlight = new ArrayList<>();
       for (ArrayDeque<Request> queue : queues) {
         List<Request> taken = new ArrayList<>();
@@ -137,6 +161,8 @@ public final class StepDriver implements Disposable {
     synchronized (this) {
       done = inFlight;
       inFlight = null;
+      stepLatency.record(
+          System.nanoTime() - stepStarted, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
     for (int r = 0; r < outputs.size(); r++) {
       TokenBatch out = outputs.get(r);
@@ -148,14 +174,16 @@ public final class StepDriver implements Disposable {
         request
             .result()
             .tryEmitValue(
-                TokenBatch.routed(
-                    out.step(),
-                    request.tokens(),
-                    hidden,
-                    Arrays.copyOfRange(out.data(), from * hidden, to * hidden),
-                    false,
-                    Arrays.copyOfRange(out.topkIds(), from * topK, to * topK),
-                    Arrays.copyOfRange(out.topkWeights(), from * topK, to * topK)));
+                new Served(
+                    r,
+                    TokenBatch.routed(
+                        out.step(),
+                        request.tokens(),
+                        hidden,
+                        Arrays.copyOfRange(out.data(), from * hidden, to * hidden),
+                        false,
+                        Arrays.copyOfRange(out.topkIds(), from * topK, to * topK),
+                        Arrays.copyOfRange(out.topkWeights(), from * topK, to * topK))));
         row = to;
         requestsServed.incrementAndGet();
         tokensServed.addAndGet(request.tokens());
@@ -174,6 +202,7 @@ public final class StepDriver implements Disposable {
       queues.forEach(pending::addAll);
       queues.forEach(ArrayDeque::clear);
     }
+    failedRequests.increment(pending.size());
     pending.forEach(request -> request.result().tryEmitError(error));
   }
 

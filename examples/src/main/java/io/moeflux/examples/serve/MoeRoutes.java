@@ -3,6 +3,7 @@ package io.moeflux.examples.serve;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.Placement;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

@@ -40,7 +40,7 @@ final class DispatchBenchCommand implements Callable<Integer> {
   int steps = 200;
 
   @Option(names = "--warmup", description = "Steps before measuring (default: ${DEFAULT-VALUE}).")
-  int warmup = 50;
+  int warmup = 100;
 
   @Option(names = "--json", description = "Only the JSON line.")
   boolean jsonOnly;
@@ -62,7 +62,7 @@ final class DispatchBenchCommand implements Callable<Integer> {
     PipelineConfig config = group.pipeline();
     int hidden = config.model().hidden();
     int tokens = config.maxTokensPerRank();
-    double rawTcp = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
+    double rawTcpBefore = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
 
     MoeGroup moe =
         MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
@@ -107,6 +107,9 @@ final class DispatchBenchCommand implements Callable<Integer> {
       long bytes = bytesSent(moe) - marks[1];
       long allocated = AllocationCounter.allocatedBytes() - marks[2];
       moe.close().block(Duration.ofSeconds(30));
+      // the reference is measured before and after, so machine drift hits both sides alike
+      double rawTcpAfter = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
+      double rawTcp = (rawTcpBefore + rawTcpAfter) / 2;
 
       int measured = warmup == 0 ? steps - 1 : steps;
       double seconds = (end - marks[0]) / 1e9;
@@ -129,6 +132,9 @@ final class DispatchBenchCommand implements Callable<Integer> {
               .put("payload_bytes_per_step", bytes / Math.max(1, measured))
               .put("payload_bytes_per_s", Math.round(payloadPerSecond))
               .put("raw_tcp_bytes_per_s", Math.round(rawTcp))
+              .put(
+                  "raw_tcp_before_after",
+                  new long[] {Math.round(rawTcpBefore), Math.round(rawTcpAfter)})
               .put("efficiency", Math.round(payloadPerSecond / rawTcp * 1000) / 1000.0)
               .put("alloc_bytes_per_step", allocated / Math.max(1, measured));
       if (!jsonOnly) {

@@ -19,6 +19,9 @@ public final class Router {
   /** Tokens whose gate logits are computed together. */
   private static final int BLOCK = 64;
 
+  private static final ThreadLocal<float[][]> BLOCK_BUFFERS =
+      ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
+
   private static final long ROUTER_DOMAIN = 0x524f555445523031L;
   private static final long SKEW_DOMAIN = 0x534b455750455231L;
 
@@ -125,8 +128,7 @@ public final class Router {
 
   /** Floats of scratch that {@link #route} needs, whatever the number of tokens. */
   public int scratchLength() {
-    // per token: probabilities and top-k work; per block: the inputs transposed and the logits
-    return tokenArea() + BLOCK * hidden + BLOCK * experts;
+    return tokenArea();
   }
 
   private int tokenArea() {
@@ -155,9 +157,10 @@ public final class Router {
     requireLength("scratch", scratch.length, scratchLength());
     for (int first = 0; first < tokens; first += BLOCK) {
       int block = Math.min(BLOCK, tokens - first);
-      logits(hidden, first, block, scratch);
+      float[][] buffers = blockBuffers();
+      logits(hidden, first, block, buffers[0], buffers[1]);
       for (int b = 0; b < block; b++) {
-        probabilities(scratch, b, block);
+        probabilities(scratch, buffers[1], b, block);
         if (groups > 0) {
           keepGroups(scratch);
         }
@@ -172,31 +175,34 @@ public final class Router {
    * contiguous, which the JIT vectorises); each logit is still summed over ascending input index,
    * the same order as token by token.
    */
-  private void logits(float[] x, int first, int block, float[] scratch) {
+  private void logits(float[] x, int first, int block, float[] xt, float[] lt) {
     int h = hidden;
     int e = experts;
-    int xt = tokenArea();
-    int lt = xt + BLOCK * h;
     for (int b = 0; b < block; b++) {
       int row = (first + b) * h;
       for (int i = 0; i < h; i++) {
-        scratch[xt + i * block + b] = x[row + i];
+        xt[i * block + b] = x[row + i];
       }
     }
-    java.util.Arrays.fill(scratch, lt, lt + e * block, 0f);
+    java.util.Arrays.fill(lt, 0, e * block, 0f);
     for (int i = 0; i < h; i++) {
       int w = i * e;
-      int in = xt + i * block;
+      int in = i * block;
       for (int n = 0; n < e; n++) {
         float g = gate[w + n];
-        int out = lt + n * block;
+        int out = n * block;
         for (int b = 0; b < block; b++) {
-          scratch[out + b] += scratch[in + b] * g;
+          lt[out + b] += xt[in + b] * g;
         }
       }
     }
   }
 
+  /**
+   * This thread's block buffers: the inputs transposed and the logits, two arrays so that the JIT
+   * can vectorise the logits loop (one array for both would have to be assumed to alias). A router
+   * is shared by every rank of a JVM, so the buffers belong to the thread, not the router.
+   */
   private static void requireLength(String name, int length, long needed) {
     if (length < needed) {
       throw new IllegalArgumentException(
@@ -204,18 +210,31 @@ public final class Router {
     }
   }
 
-  /** scratch[0..E) = softmax(x . gate + bias), the dot products summed over ascending i. */
+  private float[][] blockBuffers() {
+    float[][] buffers = BLOCK_BUFFERS.get();
+    if (buffers[0].length < BLOCK * hidden || buffers[1].length < BLOCK * experts) {
+      buffers[0] = new float[Math.max(buffers[0].length, BLOCK * hidden)];
+      buffers[1] = new float[Math.max(buffers[1].length, BLOCK * experts)];
+    }
+    return buffers;
+  }
+
   /** Softmax of token {@code b}'s biased logits into {@code p[0 .. experts)}. */
-  private void probabilities(float[] p, int b, int block) {
+  private void probabilities(float[] p, float[] lt, int b, int block) {
     int e = experts;
-    int lt = tokenArea() + BLOCK * hidden;
     for (int n = 0; n < e; n++) {
-      p[n] = p[lt + n * block + b];
+      p[n] = lt[n * block + b];
     }
     float max = Float.NEGATIVE_INFINITY;
     for (int n = 0; n < e; n++) {
       p[n] += bias[n];
       max = Math.max(max, p[n]);
+    }
+    if (groups == 0) {
+      // Plain top-k needs only the order (the same for logits as for probabilities) and the
+      // chosen experts' weights, renormalised over the top k, where the softmax denominator
+      // cancels: pickTopK takes the exponentials of the k chosen logits only.
+      return;
     }
     float sum = 0f;
     for (int n = 0; n < e; n++) {
@@ -283,6 +302,13 @@ public final class Router {
       }
       s[e + best] = 1f;
       ids[out + k] = best;
+    }
+    if (groups == 0) {
+      // s holds logits: weight_k = exp(l_k - l_max) / sum over the chosen, l_max the first pick
+      float top = s[ids[out]];
+      for (int k = 0; k < topK; k++) {
+        s[ids[out + k]] = (float) Math.exp(s[ids[out + k]] - top);
+      }
     }
     float sum = 0f;
     for (int k = 0; k < topK; k++) {

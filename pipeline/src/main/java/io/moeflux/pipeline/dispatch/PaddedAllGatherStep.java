@@ -49,14 +49,9 @@ final class PaddedAllGatherStep {
   private int[] ids = new int[0];
   private float[] weights = new float[0];
   private int[] rowOf = new int[0];
-  private float[] expertIn = new float[0];
-  private float[] expertOut = new float[0];
-  private float[] ffnScratch = new float[0];
   private float[] partialOut = new float[0];
   private float[] partialSelf = new float[0];
-  private int[] slotRows = new int[0];
-  private int[] slotStart = new int[0];
-  private int[] slotFill = new int[0];
+  private final ExpertRows expertRows;
 
   private long step;
   private int tokens;
@@ -77,6 +72,7 @@ final class PaddedAllGatherStep {
     this.sourceBase = new int[ranks + 1];
     this.row = new float[hidden];
     this.acc = new float[hidden];
+    this.expertRows = new ExpertRows(hidden, 0, 0);
   }
 
   long hiddenBytesSent() {
@@ -132,15 +128,8 @@ final class PaddedAllGatherStep {
     }
     if (rowOf.length < gathered * topK) {
       rowOf = new int[gathered * topK];
-      int rows = gathered * Math.min(slotsPerRank, topK);
-      expertIn = new float[rows * hidden];
-      expertOut = new float[rows * hidden];
     }
-    if (slotRows.length != slotsPerRank) {
-      slotRows = new int[slotsPerRank];
-      slotStart = new int[slotsPerRank];
-      slotFill = new int[slotsPerRank];
-    }
+    expertRows.reserve(gathered * Math.min(slotsPerRank, topK), slotsPerRank);
   }
 
   private Mono<Void> layer(
@@ -241,7 +230,7 @@ final class PaddedAllGatherStep {
       sourceCount[s] = count;
       sourceBase[s + 1] = sourceBase[s] + count;
     }
-    Arrays.fill(slotRows, 0);
+    expertRows.clear();
     for (int s = 0; s < ranks; s++) {
       ByteBuf frame = frames.frame(s);
       for (int i = 0; i < sourceCount[s]; i++) {
@@ -249,20 +238,16 @@ final class PaddedAllGatherStep {
           int local = localSlot(placement, layer, s, i, pickId(frame, s, i, k));
           rowOf[(sourceBase[s] + i) * topK + k] = local;
           if (local >= 0) {
-            slotRows[local]++;
+            expertRows.count(local);
           }
         }
       }
     }
-    int next = 0;
-    for (int slot = 0; slot < slotRows.length; slot++) {
-      slotStart[slot] = next;
-      slotFill[slot] = 0;
-      next += slotRows[slot];
-    }
+    expertRows.layout();
     if (heatTap != HeatTap.NONE) {
-      heatTap.onDispatch(step, layer, prefill, slotRows.clone());
+      heatTap.onDispatch(step, layer, prefill, expertRows.counts().clone());
     }
+    float[] expertIn = expertRows.input();
     for (int s = 0; s < ranks; s++) {
       ByteBuf frame = frames.frame(s);
       int count = sourceCount[s];
@@ -277,7 +262,7 @@ final class PaddedAllGatherStep {
           if (local < 0) {
             continue;
           }
-          int r = slotStart[local] + slotFill[local]++;
+          int r = expertRows.place(local);
           rowOf[g * topK + k] = r;
           if (rows == null) {
             System.arraycopy(state, i * hidden, expertIn, r * hidden, hidden);
@@ -287,23 +272,8 @@ final class PaddedAllGatherStep {
         }
       }
     }
-    for (int slot = 0; slot < slotRows.length; slot++) {
-      int rows = slotRows[slot];
-      if (rows == 0) {
-        continue;
-      }
-      int need = experts[slot].scratchLength(rows);
-      if (ffnScratch.length < need) {
-        ffnScratch = new float[need];
-      }
-      experts[slot].forward(
-          expertIn,
-          slotStart[slot] * hidden,
-          rows,
-          expertOut,
-          slotStart[slot] * hidden,
-          ffnScratch);
-    }
+    expertRows.run(experts);
+    float[] expertOut = expertRows.output();
     for (int s = 0; s < ranks; s++) {
       int count = sourceCount[s];
       float[] partials = s == rank ? partialSelf : partialOut;
@@ -321,14 +291,7 @@ final class PaddedAllGatherStep {
         }
       }
       if (s != rank) {
-        ByteBuf out =
-            CombineFrameCodec.allocate(mesh.allocator(), step, layer, rank, count, hidden);
-        if (count > 0) {
-          CombineFrameCodec.partials(out, count, hidden).put(0, partialOut, 0, count * hidden);
-        }
-        CombineFrameCodec.finish(out, count, hidden);
-        hiddenBytesSent += (long) count * hidden * Float.BYTES;
-        mesh.send(s, out);
+        hiddenBytesSent += ExpertRows.sendPartials(mesh, step, layer, s, partialOut, count, hidden);
       }
     }
   }

@@ -48,12 +48,8 @@ final class VariableDispatchStep {
   private final int[] sourceCount;
   private final int[] sourceBase;
   private final int[] rowOf;
-  private int[] slotRows;
-  private int[] slotStart;
-  private int[] slotFill;
-  private final float[] expertIn;
-  private final float[] expertOut;
-  private float[] ffnScratch = new float[0];
+  private final ExpertRows expertRows;
+  private final int rowsCapacity;
   private final float[] partialOut;
   private final float[] partialSelf;
   private final float[] row;
@@ -80,19 +76,12 @@ final class VariableDispatchStep {
     this.sourceBase = new int[ranks + 1];
     this.rowOf = new int[maxTokens * ranks * topK];
     int rowsCapacity = maxTokens * ranks * Math.min(slotsPerRank, topK);
-    this.expertIn = new float[rowsCapacity * hidden];
-    this.expertOut = new float[rowsCapacity * hidden];
+    this.expertRows = new ExpertRows(hidden, rowsCapacity, slotsPerRank);
     this.partialOut = new float[maxTokens * hidden];
     this.partialSelf = new float[maxTokens * hidden];
     this.row = new float[hidden];
     this.acc = new float[hidden];
-    resizeSlots(slotsPerRank);
-  }
-
-  private void resizeSlots(int slotsPerRank) {
-    slotRows = new int[slotsPerRank];
-    slotStart = new int[slotsPerRank];
-    slotFill = new int[slotsPerRank];
+    this.rowsCapacity = rowsCapacity;
   }
 
   /**
@@ -106,9 +95,7 @@ final class VariableDispatchStep {
           step = in.step();
           tokens = in.tokens();
           prefill = in.prefill();
-          if (placement.slotsPerRank() != slotRows.length) {
-            resizeSlots(placement.slotsPerRank());
-          }
+          expertRows.reserve(rowsCapacity, placement.slotsPerRank());
           System.arraycopy(in.data(), 0, state, 0, tokens * hidden);
           Mono<Void> layers = Mono.empty();
           for (int l = 0; l < routers.length; l++) {
@@ -247,7 +234,7 @@ final class VariableDispatchStep {
       sourceBase[s + 1] = sourceBase[s] + count;
     }
 
-    Arrays.fill(slotRows, 0);
+    expertRows.clear();
     for (int s = 0; s < ranks; s++) {
       ByteBuf frame = frames.frame(s);
       for (int i = 0; i < sourceCount[s]; i++) {
@@ -269,20 +256,16 @@ final class VariableDispatchStep {
                     + layer);
           }
           if (local >= 0) {
-            slotRows[local]++;
+            expertRows.count(local);
           }
         }
       }
     }
-    int next = 0;
-    for (int slot = 0; slot < slotsPerRank; slot++) {
-      slotStart[slot] = next;
-      slotFill[slot] = 0;
-      next += slotRows[slot];
-    }
+    expertRows.layout();
     if (heatTap != HeatTap.NONE) {
-      heatTap.onDispatch(step, layer, prefill, slotRows.clone());
+      heatTap.onDispatch(step, layer, prefill, expertRows.counts().clone());
     }
+    float[] expertIn = expertRows.input();
 
     for (int s = 0; s < ranks; s++) {
       ByteBuf frame = frames.frame(s);
@@ -296,7 +279,7 @@ final class VariableDispatchStep {
             rowOf[g * topK + k] = -1;
             continue;
           }
-          int r = slotStart[local] + slotFill[local]++;
+          int r = expertRows.place(local);
           rowOf[g * topK + k] = r;
           if (rows == null) {
             System.arraycopy(state, plan.token(rank, i) * hidden, expertIn, r * hidden, hidden);
@@ -307,24 +290,8 @@ final class VariableDispatchStep {
       }
     }
 
-    for (int slot = 0; slot < slotsPerRank; slot++) {
-      int rows = slotRows[slot];
-      if (rows == 0) {
-        continue;
-      }
-      ExpertFfn ffn = experts[slot];
-      int need = ffn.scratchLength(rows);
-      if (ffnScratch.length < need) {
-        ffnScratch = new float[need];
-      }
-      ffn.forward(
-          expertIn,
-          slotStart[slot] * hidden,
-          rows,
-          expertOut,
-          slotStart[slot] * hidden,
-          ffnScratch);
-    }
+    expertRows.run(experts);
+    float[] expertOut = expertRows.output();
 
     for (int s = 0; s < ranks; s++) {
       int count = sourceCount[s];
@@ -343,14 +310,7 @@ final class VariableDispatchStep {
         }
       }
       if (s != rank) {
-        ByteBuf out =
-            CombineFrameCodec.allocate(mesh.allocator(), step, layer, rank, count, hidden);
-        if (count > 0) {
-          CombineFrameCodec.partials(out, count, hidden).put(0, partialOut, 0, count * hidden);
-        }
-        CombineFrameCodec.finish(out, count, hidden);
-        hiddenBytesSent += (long) count * hidden * Float.BYTES;
-        mesh.send(s, out);
+        hiddenBytesSent += ExpertRows.sendPartials(mesh, step, layer, s, partialOut, count, hidden);
       }
     }
   }

@@ -1,0 +1,103 @@
+package io.moeflux.pipeline.dispatch;
+
+import io.moeflux.pipeline.model.ExpertFfn;
+import io.moeflux.transport.RankMesh;
+import java.util.Arrays;
+
+/**
+ * The rows this rank's expert slots received in one layer, grouped per slot, and the experts'
+ * outputs. Counting, laying out and placing rows is shared by both comm modes; the buffers are
+ * allocated for the worst case and reused every layer.
+ */
+final class ExpertRows {
+  private final int hidden;
+  private int[] rows = new int[0];
+  private int[] start = new int[0];
+  private int[] fill = new int[0];
+  private float[] input = new float[0];
+  private float[] output = new float[0];
+  private float[] scratch = new float[0];
+
+  ExpertRows(int hidden, int rowsCapacity, int slots) {
+    this.hidden = hidden;
+    reserve(rowsCapacity, slots);
+  }
+
+  /** Makes room for {@code rowsCapacity} rows over {@code slots} slots (grows, never shrinks). */
+  void reserve(int rowsCapacity, int slots) {
+    if (input.length < rowsCapacity * hidden) {
+      input = new float[rowsCapacity * hidden];
+      output = new float[rowsCapacity * hidden];
+    }
+    if (rows.length != slots) {
+      rows = new int[slots];
+      start = new int[slots];
+      fill = new int[slots];
+    }
+  }
+
+  /** Starts a layer: no rows yet. */
+  void clear() {
+    Arrays.fill(rows, 0);
+  }
+
+  void count(int slot) {
+    rows[slot]++;
+  }
+
+  /** Rows per slot so far; the heat tap gets a copy. */
+  int[] counts() {
+    return rows;
+  }
+
+  /** After counting: each slot's rows become one contiguous block. */
+  void layout() {
+    int next = 0;
+    for (int slot = 0; slot < rows.length; slot++) {
+      start[slot] = next;
+      fill[slot] = 0;
+      next += rows[slot];
+    }
+  }
+
+  /** The next free row of {@code slot}'s block. */
+  int place(int slot) {
+    return start[slot] + fill[slot]++;
+  }
+
+  float[] input() {
+    return input;
+  }
+
+  float[] output() {
+    return output;
+  }
+
+  /** Runs each slot's expert over its block of rows. */
+  void run(ExpertFfn[] experts) {
+    for (int slot = 0; slot < rows.length; slot++) {
+      int n = rows[slot];
+      if (n == 0) {
+        continue;
+      }
+      int need = experts[slot].scratchLength(n);
+      if (scratch.length < need) {
+        scratch = new float[need];
+      }
+      experts[slot].forward(input, start[slot] * hidden, n, output, start[slot] * hidden, scratch);
+    }
+  }
+
+  /** Sends {@code count} partial sums to {@code target} as its COMBINE frame; returns the bytes. */
+  static long sendPartials(
+      RankMesh mesh, long step, int layer, int target, float[] partials, int count, int hidden) {
+    var frame =
+        CombineFrameCodec.allocate(mesh.allocator(), step, layer, mesh.rank(), count, hidden);
+    if (count > 0) {
+      CombineFrameCodec.partials(frame, count, hidden).put(0, partials, 0, count * hidden);
+    }
+    CombineFrameCodec.finish(frame, count, hidden);
+    mesh.send(target, frame);
+    return (long) count * hidden * Float.BYTES;
+  }
+}

@@ -92,6 +92,8 @@ final class RankCommand implements Callable<Integer> {
     OutputCheck check = new OutputCheck();
     long started = System.nanoTime();
     MoeRank moe = MoeRank.start(mesh, config).block(Duration.ofSeconds(connectTimeoutSeconds + 10));
+    out.printf("rank %d of %d: mesh up, running %d steps%n", rank, world, steps);
+    out.flush();
     try {
       ReferenceModel reference =
           new ReferenceModel(config.model(), moe.bank(), config.initialPlacement(world));

@@ -464,7 +464,8 @@ final class RSocketRankMesh implements RankMesh {
     }
     inbox.fail(error);
     closed.tryEmitError(error);
-    closeConnections();
+    // Connections stay open until dispose(): closing them here would make every other rank
+    // report this rank as lost, instead of the peer that really was.
   }
 
   @Override

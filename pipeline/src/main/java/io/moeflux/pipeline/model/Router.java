@@ -17,7 +17,7 @@ import java.util.Objects;
  */
 public final class Router {
   /** Tokens whose gate logits are computed together. */
-  private static final int BLOCK = 64;
+  private static final int BLOCK = 128;
 
   private static final ThreadLocal<float[][]> BLOCK_BUFFERS =
       ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});

@@ -165,14 +165,14 @@ final class DemoCommand implements Callable<Integer> {
       out.printf(
           "[check] comparing %d outputs with the single-process reference%n",
           outputs.size() * ranks);
+      java.util.Map<Placement, ReferenceModel> references = new java.util.IdentityHashMap<>();
       for (List<TokenBatch> step : outputs) {
         for (int r = 0; r < ranks; r++) {
           TokenBatch actual = step.get(r);
           Placement placement = history.floorEntry(actual.step()).getValue();
-          check.compare(
-              actual,
-              new ReferenceModel(model, moe.bank(), placement)
-                  .forward(r, workload.batch(r, actual.step())));
+          ReferenceModel reference =
+              references.computeIfAbsent(placement, p -> new ReferenceModel(model, moe.bank(), p));
+          check.compare(actual, reference.forward(r, workload.batch(r, actual.step())));
         }
       }
 

@@ -45,6 +45,9 @@ final class PaddedAllGatherStep {
   private final float[] row;
   private final float[] acc;
 
+  /** Per-layer views of the COMBINE frames, one per peer; reused, set before every read. */
+  private final FloatBuffer[] combineViews;
+
   private float[] state = new float[0];
   private int[] ids = new int[0];
   private float[] weights = new float[0];
@@ -72,6 +75,7 @@ final class PaddedAllGatherStep {
     this.sourceBase = new int[ranks + 1];
     this.row = new float[hidden];
     this.acc = new float[hidden];
+    this.combineViews = new FloatBuffer[ranks];
     this.expertRows = new ExpertRows(hidden, 0, 0);
   }
 
@@ -297,7 +301,7 @@ final class PaddedAllGatherStep {
   }
 
   private void combine(int layer, Placement placement, PeerFrames frames) {
-    FloatBuffer[] partials = new FloatBuffer[ranks];
+    FloatBuffer[] partials = combineViews;
     for (int r = 0; r < ranks; r++) {
       if (r != rank) {
         if (frames.count(r) != tokens) {

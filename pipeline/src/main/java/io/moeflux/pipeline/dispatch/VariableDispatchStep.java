@@ -55,6 +55,9 @@ final class VariableDispatchStep {
   private final float[] row;
   private final float[] acc;
 
+  /** Per-layer views of the COMBINE frames, one per peer; reused, set before every read. */
+  private final FloatBuffer[] combineViews;
+
   private long step;
   private int tokens;
   private volatile long hiddenBytesSent;
@@ -81,6 +84,7 @@ final class VariableDispatchStep {
     this.partialSelf = new float[maxTokens * hidden];
     this.row = new float[hidden];
     this.acc = new float[hidden];
+    this.combineViews = new FloatBuffer[ranks];
     this.rowsCapacity = rowsCapacity;
   }
 
@@ -331,7 +335,7 @@ final class VariableDispatchStep {
 
   /** Adds, per token and in ascending rank order, the partial sums that came home. */
   private void combine(PeerFrames frames) {
-    FloatBuffer[] partials = new FloatBuffer[ranks];
+    FloatBuffer[] partials = combineViews;
     for (int r = 0; r < ranks; r++) {
       if (r == rank) {
         continue;

@@ -8,7 +8,6 @@ import io.moeflux.transport.TransportKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.UUID;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.reactivestreams.Publisher;
@@ -56,11 +55,8 @@ public final class MoeGroup implements Disposable {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(configs, "configs");
     Objects.requireNonNull(heatTaps, "heatTaps");
-    String fingerprint = MoeRank.fingerprint(configs.apply(0));
     List<MeshConfig> meshes =
-        transport == TransportKind.TCP
-            ? MeshConfigs.loopbackTcp(size, fingerprint)
-            : MeshConfigs.local(UUID.randomUUID().toString(), size, fingerprint);
+        MeshConfigs.group(transport, size, MoeRank.fingerprint(configs.apply(0)));
     return start(meshes, configs, heatTaps);
   }
 

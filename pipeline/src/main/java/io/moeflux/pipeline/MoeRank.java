@@ -13,6 +13,7 @@ import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncDecision;
 import io.moeflux.transport.Collectives;
 import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.MeshFingerprint;
 import io.moeflux.transport.RankMesh;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -94,7 +95,7 @@ public final class MoeRank implements Disposable {
                   + " ranks"));
     }
     SyncDecision decision = SyncDecision.decide(config.sync(), config.maxTokensPerRank());
-    return RankMesh.start(meshConfig.withFingerprint(fingerprint(config)))
+    return RankMesh.start(meshConfig.toBuilder().fingerprint(fingerprint(config)).build())
         .flatMap(
             mesh ->
                 DpMetadataSync.agree(mesh, decision)
@@ -105,17 +106,17 @@ public final class MoeRank implements Disposable {
                                 new MoeRank(mesh, config, decision, bank, heatTaps.apply(mesh)))));
   }
 
-  /** What ranks compare at handshake: model, capacity, switch schedule and redundant slots. */
-  public static String fingerprint(PipelineConfig config) {
-    return config.model().fingerprint()
-        + "/cap"
-        + config.maxTokensPerRank()
-        + "/switch"
-        + config.switches().interval()
-        + "+"
-        + config.switches().delay()
-        + "/redundant"
-        + config.redundantSlots();
+  /**
+   * What ranks compare at handshake, one entry each: the model's own fingerprint, the capacity, the
+   * placement switch schedule and the redundant slots. A mismatch is refused naming the entries.
+   */
+  public static MeshFingerprint fingerprint(PipelineConfig config) {
+    return MeshFingerprint.builder()
+        .put("model", config.model().fingerprint())
+        .put("capacity", config.maxTokensPerRank())
+        .put("switch", config.switches().interval() + "+" + config.switches().delay())
+        .put("redundant", config.redundantSlots())
+        .build();
   }
 
   public int rank() {

@@ -1,5 +1,7 @@
 package io.moeflux.transport;
 
+import io.moeflux.transport.protocol.FrameKind;
+import io.moeflux.transport.protocol.LongsFrameCodec;
 import io.netty.buffer.ByteBuf;
 import java.util.Objects;
 import java.util.function.IntFunction;
@@ -10,6 +12,8 @@ import reactor.core.publisher.Mono;
  * one from every peer, no coordinator. Each completes on the thread that delivered the last frame.
  */
 public final class Collectives {
+  private static final long[] NO_VALUES = new long[0];
+
   private Collectives() {}
 
   /**
@@ -58,7 +62,8 @@ public final class Collectives {
   /**
    * All-gather of {@code values} (the same length on every rank) into {@code into}, which holds
    * {@code worldSize × values.length} longs, rank r's at {@code r × values.length}, this rank's
-   * included. Returns {@code into}: callers reuse it step after step.
+   * included. Returns {@code into}: callers reuse it step after step. {@code kind} is a
+   * CONTROL-lane kind (SYNC, PLAN, HEAT); the frames are {@link LongsFrameCodec} frames.
    */
   public static Mono<long[]> allGatherLongs(
       RankMesh mesh, FrameKind kind, long step, int layer, long[] values, long[] into) {
@@ -73,40 +78,16 @@ public final class Collectives {
     return Mono.defer(
         () -> {
           ByteBuf frame =
-              FrameCodec.allocate(
-                  mesh.allocator(), kind, step, layer, mesh.rank(), n, n * Long.BYTES);
-          for (long v : values) {
-            frame.writeLongLE(v);
-          }
+              LongsFrameCodec.encode(mesh.allocator(), kind, step, layer, mesh.rank(), values);
           System.arraycopy(values, 0, into, mesh.rank() * n, n);
           return allGather(mesh, kind, step, layer, frame)
               .map(
                   frames -> {
                     try {
                       for (int r = 0; r < mesh.worldSize(); r++) {
-                        if (r == mesh.rank()) {
-                          continue;
-                        }
                         ByteBuf theirs = frames.frame(r);
-                        if (FrameCodec.count(theirs) != n
-                            || FrameCodec.bodyLength(theirs) != n * Long.BYTES) {
-                          throw new MeshException(
-                              "rank "
-                                  + mesh.rank()
-                                  + ": rank "
-                                  + r
-                                  + " all-gathered "
-                                  + FrameCodec.count(theirs)
-                                  + " values for "
-                                  + kind
-                                  + " step "
-                                  + step
-                                  + ", this rank "
-                                  + n);
-                        }
-                        int at = FrameCodec.bodyIndex(theirs);
-                        for (int i = 0; i < n; i++) {
-                          into[r * n + i] = theirs.getLongLE(at + i * Long.BYTES);
+                        if (theirs != null) {
+                          decodeFrom(mesh, r, theirs, n, into);
                         }
                       }
                       return into;
@@ -117,12 +98,22 @@ public final class Collectives {
         });
   }
 
+  private static void decodeFrom(RankMesh mesh, int source, ByteBuf frame, int n, long[] into) {
+    try {
+      LongsFrameCodec.decode(frame, n, into, source * n);
+    } catch (MeshException e) {
+      throw new MeshException(
+          "rank " + mesh.rank() + ": rank " + source + " all-gathered " + e.getMessage(), e);
+    }
+  }
+
   /** Completes when every rank has reached the barrier with the same {@code tag}. */
   public static Mono<Void> barrier(RankMesh mesh, long tag) {
     return Mono.defer(
             () -> {
               ByteBuf frame =
-                  FrameCodec.allocate(mesh.allocator(), FrameKind.PLAN, tag, -1, mesh.rank(), 0, 0);
+                  LongsFrameCodec.encode(
+                      mesh.allocator(), FrameKind.PLAN, tag, -1, mesh.rank(), NO_VALUES);
               return allGather(mesh, FrameKind.PLAN, tag, -1, frame);
             })
         .doOnNext(PeerFrames::release)

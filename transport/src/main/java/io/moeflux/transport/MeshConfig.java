@@ -1,150 +1,212 @@
 package io.moeflux.transport;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Everything one rank needs to join a mesh. Immutable; the {@code with...} methods return copies.
+ * Everything one rank needs to join a mesh. Immutable; made with {@link #builder()}, changed with
+ * {@link #toBuilder()}.
  *
- * @param rank this rank, {@code 0 <= rank < worldSize}
- * @param worldSize number of ranks
- * @param transport TCP (default) or LOCAL
- * @param addresses for TCP, {@code host:port} of every rank in rank order (this rank's entry is its
- *     bind address; port 0 is not allowed because peers must know it); for LOCAL, ignored
- * @param groupName for LOCAL, the name that keeps several in-JVM groups apart; for TCP, ignored
- * @param fingerprint the model configuration's fingerprint: ranks with different ones refuse each
- *     other
- * @param connectTimeout how long start-up waits for every peer to come up and handshake
- * @param phaseTimeout how long a receive waits for a peer's frame before the step fails
- * @param keepAliveInterval RSocket keep-alive tick
- * @param keepAliveMaxLifetime a silent peer is declared lost after this long
+ * <p>Required: {@link Builder#rank rank}, {@link Builder#worldSize worldSize}, {@link
+ * Builder#transport transport}. Defaults:
+ *
+ * <ul>
+ *   <li>{@link #fingerprint()}: {@link MeshFingerprint#EMPTY} (every peer agrees)
+ *   <li>{@link #connectTimeout()}: 30 s
+ *   <li>{@link #phaseTimeout()}: 30 s
+ *   <li>{@link #keepAliveInterval()}: 1 s, {@link #keepAliveMaxLifetime()}: 6 s
+ * </ul>
  */
-public record MeshConfig(
-    int rank,
-    int worldSize,
-    TransportKind transport,
-    List<String> addresses,
-    String groupName,
-    String fingerprint,
-    Duration connectTimeout,
-    Duration phaseTimeout,
-    Duration keepAliveInterval,
-    Duration keepAliveMaxLifetime) {
+public final class MeshConfig {
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
+  public static final Duration DEFAULT_PHASE_TIMEOUT = Duration.ofSeconds(30);
+  public static final Duration DEFAULT_KEEP_ALIVE_INTERVAL = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_KEEP_ALIVE_MAX_LIFETIME = Duration.ofSeconds(6);
 
-  /** Version of the framing and handshake; ranks with different versions refuse each other. */
-  public static final int PROTOCOL_VERSION = 1;
+  private final int rank;
+  private final int worldSize;
+  private final MeshTransport transport;
+  private final MeshFingerprint fingerprint;
+  private final Duration connectTimeout;
+  private final Duration phaseTimeout;
+  private final Duration keepAliveInterval;
+  private final Duration keepAliveMaxLifetime;
 
-  public MeshConfig {
-    Objects.requireNonNull(transport, "transport");
-    Objects.requireNonNull(addresses, "addresses");
-    Objects.requireNonNull(groupName, "groupName");
-    Objects.requireNonNull(fingerprint, "fingerprint");
-    Objects.requireNonNull(connectTimeout, "connectTimeout");
-    Objects.requireNonNull(phaseTimeout, "phaseTimeout");
-    Objects.requireNonNull(keepAliveInterval, "keepAliveInterval");
-    Objects.requireNonNull(keepAliveMaxLifetime, "keepAliveMaxLifetime");
-    if (worldSize < 1) {
-      throw new IllegalArgumentException("worldSize must be >= 1, got " + worldSize);
+  private MeshConfig(Builder b, MeshTransport transport) {
+    this.rank = b.rank;
+    this.worldSize = b.worldSize;
+    this.transport = transport;
+    this.fingerprint = b.fingerprint;
+    this.connectTimeout = b.connectTimeout;
+    this.phaseTimeout = b.phaseTimeout;
+    this.keepAliveInterval = b.keepAliveInterval;
+    this.keepAliveMaxLifetime = b.keepAliveMaxLifetime;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder holding this configuration's values. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.rank = rank;
+    b.worldSize = worldSize;
+    b.transport = transport;
+    b.fingerprint = fingerprint;
+    b.connectTimeout = connectTimeout;
+    b.phaseTimeout = phaseTimeout;
+    b.keepAliveInterval = keepAliveInterval;
+    b.keepAliveMaxLifetime = keepAliveMaxLifetime;
+    return b;
+  }
+
+  /** This rank, {@code 0 <= rank < worldSize}. */
+  public int rank() {
+    return rank;
+  }
+
+  /** Number of ranks. */
+  public int worldSize() {
+    return worldSize;
+  }
+
+  /** How the ranks reach each other; every rank of a group has the same one. */
+  public MeshTransport transport() {
+    return transport;
+  }
+
+  /** What every peer must agree on: ranks with different entries refuse each other. */
+  public MeshFingerprint fingerprint() {
+    return fingerprint;
+  }
+
+  /** How long start-up waits for every peer to come up and handshake. */
+  public Duration connectTimeout() {
+    return connectTimeout;
+  }
+
+  /** How long a receive waits for a peer's frame before the mesh fails. */
+  public Duration phaseTimeout() {
+    return phaseTimeout;
+  }
+
+  /** RSocket keep-alive tick. */
+  public Duration keepAliveInterval() {
+    return keepAliveInterval;
+  }
+
+  /** A silent peer is declared lost after this long. */
+  public Duration keepAliveMaxLifetime() {
+    return keepAliveMaxLifetime;
+  }
+
+  @Override
+  public String toString() {
+    return "MeshConfig{rank="
+        + rank
+        + ", worldSize="
+        + worldSize
+        + ", transport="
+        + transport
+        + ", fingerprint={"
+        + fingerprint
+        + "}, connectTimeout="
+        + connectTimeout
+        + ", phaseTimeout="
+        + phaseTimeout
+        + ", keepAlive="
+        + keepAliveInterval
+        + "/"
+        + keepAliveMaxLifetime
+        + "}";
+  }
+
+  /** Collects the fields; {@link #build()} checks them and names the first that is wrong. */
+  public static final class Builder {
+    private int rank = -1;
+    private int worldSize;
+    private @Nullable MeshTransport transport;
+    private MeshFingerprint fingerprint = MeshFingerprint.EMPTY;
+    private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+    private Duration phaseTimeout = DEFAULT_PHASE_TIMEOUT;
+    private Duration keepAliveInterval = DEFAULT_KEEP_ALIVE_INTERVAL;
+    private Duration keepAliveMaxLifetime = DEFAULT_KEEP_ALIVE_MAX_LIFETIME;
+
+    private Builder() {}
+
+    /** This rank. Required. */
+    public Builder rank(int rank) {
+      this.rank = rank;
+      return this;
     }
-    if (rank < 0 || rank >= worldSize) {
-      throw new IllegalArgumentException("rank must be in [0, " + worldSize + "), got " + rank);
+
+    /** Number of ranks. Required. */
+    public Builder worldSize(int worldSize) {
+      this.worldSize = worldSize;
+      return this;
     }
-    if (transport == TransportKind.TCP && addresses.size() != worldSize) {
-      throw new IllegalArgumentException(
-          "TCP mesh needs one host:port per rank: "
-              + worldSize
-              + " ranks, "
-              + addresses.size()
-              + " addresses "
-              + addresses);
+
+    /** How the ranks reach each other. Required. */
+    public Builder transport(MeshTransport transport) {
+      this.transport = Objects.requireNonNull(transport, "transport");
+      return this;
     }
-    addresses = List.copyOf(addresses);
-  }
 
-  /** A TCP mesh member with default timeouts. */
-  public static MeshConfig tcp(int rank, List<String> addresses, String fingerprint) {
-    return new MeshConfig(
-        rank,
-        addresses.size(),
-        TransportKind.TCP,
-        addresses,
-        "",
-        fingerprint,
-        Duration.ofSeconds(30),
-        Duration.ofSeconds(30),
-        Duration.ofSeconds(1),
-        Duration.ofSeconds(6));
-  }
+    /** Default {@link MeshFingerprint#EMPTY}. */
+    public Builder fingerprint(MeshFingerprint fingerprint) {
+      this.fingerprint = Objects.requireNonNull(fingerprint, "fingerprint");
+      return this;
+    }
 
-  /** An in-JVM mesh member with default timeouts. */
-  public static MeshConfig local(String groupName, int rank, int worldSize, String fingerprint) {
-    return new MeshConfig(
-        rank,
-        worldSize,
-        TransportKind.LOCAL,
-        List.of(),
-        groupName,
-        fingerprint,
-        Duration.ofSeconds(30),
-        Duration.ofSeconds(30),
-        Duration.ofSeconds(1),
-        Duration.ofSeconds(6));
-  }
+    /** Default 30 s. */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = Objects.requireNonNull(timeout, "connectTimeout");
+      return this;
+    }
 
-  public MeshConfig withPhaseTimeout(Duration timeout) {
-    return new MeshConfig(
-        rank,
-        worldSize,
-        transport,
-        addresses,
-        groupName,
-        fingerprint,
-        connectTimeout,
-        timeout,
-        keepAliveInterval,
-        keepAliveMaxLifetime);
-  }
+    /** Default 30 s. */
+    public Builder phaseTimeout(Duration timeout) {
+      this.phaseTimeout = Objects.requireNonNull(timeout, "phaseTimeout");
+      return this;
+    }
 
-  public MeshConfig withConnectTimeout(Duration timeout) {
-    return new MeshConfig(
-        rank,
-        worldSize,
-        transport,
-        addresses,
-        groupName,
-        fingerprint,
-        timeout,
-        phaseTimeout,
-        keepAliveInterval,
-        keepAliveMaxLifetime);
-  }
+    /** Default 1 s tick, peer lost after 6 s of silence. */
+    public Builder keepAlive(Duration interval, Duration maxLifetime) {
+      this.keepAliveInterval = Objects.requireNonNull(interval, "keepAliveInterval");
+      this.keepAliveMaxLifetime = Objects.requireNonNull(maxLifetime, "keepAliveMaxLifetime");
+      return this;
+    }
 
-  public MeshConfig withKeepAlive(Duration interval, Duration maxLifetime) {
-    return new MeshConfig(
-        rank,
-        worldSize,
-        transport,
-        addresses,
-        groupName,
-        fingerprint,
-        connectTimeout,
-        phaseTimeout,
-        interval,
-        maxLifetime);
-  }
+    /**
+     * The configuration.
+     *
+     * @throws IllegalArgumentException naming the field that is missing or out of range
+     */
+    public MeshConfig build() {
+      if (worldSize < 1) {
+        throw new IllegalArgumentException("worldSize must be >= 1, got " + worldSize);
+      }
+      if (rank < 0 || rank >= worldSize) {
+        throw new IllegalArgumentException("rank must be in [0, " + worldSize + "), got " + rank);
+      }
+      MeshTransport chosen = transport;
+      if (chosen == null) {
+        throw new IllegalArgumentException("transport is required");
+      }
+      chosen.checkWorldSize(worldSize);
+      positive("connectTimeout", connectTimeout);
+      positive("phaseTimeout", phaseTimeout);
+      positive("keepAliveInterval", keepAliveInterval);
+      positive("keepAliveMaxLifetime", keepAliveMaxLifetime);
+      return new MeshConfig(this, chosen);
+    }
 
-  public MeshConfig withFingerprint(String newFingerprint) {
-    return new MeshConfig(
-        rank,
-        worldSize,
-        transport,
-        addresses,
-        groupName,
-        newFingerprint,
-        connectTimeout,
-        phaseTimeout,
-        keepAliveInterval,
-        keepAliveMaxLifetime);
+    private static void positive(String field, Duration value) {
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(field + " must be > 0, got " + value);
+      }
+    }
   }
 }

@@ -1,9 +1,5 @@
 package io.moeflux.transport;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -14,42 +10,29 @@ import reactor.core.publisher.Mono;
 public final class MeshConfigs {
   private MeshConfigs() {}
 
-  /** One TCP config per rank on free loopback ports. */
-  public static List<MeshConfig> loopbackTcp(int worldSize, String fingerprint) {
-    List<ServerSocket> held = new ArrayList<>();
-    List<String> addresses = new ArrayList<>();
-    try {
-      for (int r = 0; r < worldSize; r++) {
-        ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-        socket.setReuseAddress(true);
-        held.add(socket);
-        addresses.add("127.0.0.1:" + socket.getLocalPort());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("no free loopback port", e);
-    } finally {
-      for (ServerSocket socket : held) {
-        try {
-          socket.close();
-        } catch (IOException ignored) {
-          // the port was only borrowed to learn a free number
-        }
-      }
-    }
+  /** One config per rank of a group over {@code transport}, with default timeouts. */
+  public static List<MeshConfig> group(
+      MeshTransport transport, int worldSize, MeshFingerprint fingerprint) {
+    Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(fingerprint, "fingerprint");
     List<MeshConfig> configs = new ArrayList<>();
     for (int r = 0; r < worldSize; r++) {
-      configs.add(MeshConfig.tcp(r, addresses, fingerprint));
+      configs.add(
+          MeshConfig.builder()
+              .rank(r)
+              .worldSize(worldSize)
+              .transport(transport)
+              .fingerprint(fingerprint)
+              .build());
     }
     return configs;
   }
 
-  /** One in-JVM config per rank, in a group named {@code groupName}. */
-  public static List<MeshConfig> local(String groupName, int worldSize, String fingerprint) {
-    List<MeshConfig> configs = new ArrayList<>();
-    for (int r = 0; r < worldSize; r++) {
-      configs.add(MeshConfig.local(groupName, r, worldSize, fingerprint));
-    }
-    return configs;
+  /** One config per rank of a new group over a transport of {@code kind}. */
+  public static List<MeshConfig> group(
+      TransportKind kind, int worldSize, MeshFingerprint fingerprint) {
+    Objects.requireNonNull(kind, "kind");
+    return group(kind.forGroup(worldSize), worldSize, fingerprint);
   }
 
   /**

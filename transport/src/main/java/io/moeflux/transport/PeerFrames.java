@@ -1,7 +1,9 @@
 package io.moeflux.transport;
 
+import io.moeflux.transport.protocol.FrameHeaderCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One frame from every peer for one (kind, step, layer): what a collective phase received. The
@@ -9,10 +11,14 @@ import io.netty.util.ReferenceCountUtil;
  */
 public final class PeerFrames {
   private final int self;
-  private final ByteBuf[] frames;
+  private final @Nullable ByteBuf[] frames;
   private boolean released;
 
-  public PeerFrames(int self, ByteBuf[] frames) {
+  /**
+   * {@code frames[source]} is {@code source}'s frame, {@code frames[self]} null; ownership moves
+   * in.
+   */
+  public PeerFrames(int self, @Nullable ByteBuf[] frames) {
     this.self = self;
     this.frames = frames;
   }
@@ -22,7 +28,7 @@ public final class PeerFrames {
   }
 
   /** The frame received from {@code source}, or {@code null} for this rank itself. */
-  public ByteBuf frame(int source) {
+  public @Nullable ByteBuf frame(int source) {
     checkLive();
     return frames[source];
   }
@@ -30,7 +36,8 @@ public final class PeerFrames {
   /** The count field of the frame from {@code source}; 0 for this rank itself. */
   public int count(int source) {
     checkLive();
-    return source == self ? 0 : FrameCodec.count(frames[source]);
+    ByteBuf frame = frames[source];
+    return source == self || frame == null ? 0 : FrameHeaderCodec.count(frame);
   }
 
   /** Releases every frame. Calling it again does nothing. */
@@ -40,8 +47,9 @@ public final class PeerFrames {
     }
     released = true;
     for (int i = 0; i < frames.length; i++) {
-      if (frames[i] != null) {
-        ReferenceCountUtil.safeRelease(frames[i]);
+      ByteBuf frame = frames[i];
+      if (frame != null) {
+        ReferenceCountUtil.safeRelease(frame);
         frames[i] = null;
       }
     }

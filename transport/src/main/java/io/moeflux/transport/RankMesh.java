@@ -1,13 +1,17 @@
 package io.moeflux.transport;
 
+import io.moeflux.transport.mesh.RSocketRankMesh;
+import io.moeflux.transport.protocol.FrameHeaderCodec;
+import io.moeflux.transport.protocol.FrameKind;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 
 /**
- * One rank's view of the mesh: an RSocket server for its peers plus a connection to every peer,
- * each carrying one long-lived request-channel per {@link FrameKind.Lane}.
+ * One rank's view of the mesh: a server for its peers plus a connection to every peer, each
+ * carrying one long-lived request-channel per {@link FrameKind.Lane}, over the {@link
+ * MeshTransport} of its {@link MeshConfig}.
  *
  * <p>The protocol needs no global agreement on sizes: for a given (kind, step, layer) every rank
  * sends exactly one frame to every peer, carrying its count (0 is fine), and a receive completes
@@ -15,7 +19,8 @@ import reactor.core.publisher.Mono;
  * held until asked for.
  *
  * <p>Failures are never hangs: a lost peer or a receive that waits longer than {@link
- * MeshConfig#phaseTimeout()} fails every pending and later receive with a {@link MeshException}.
+ * MeshConfig#phaseTimeout()} fails every pending and later receive with a {@link MeshException}. A
+ * step one rank gives up ({@link #abort}) fails only that step's DATA-lane receives, on every rank.
  */
 public interface RankMesh extends Disposable {
 
@@ -38,17 +43,29 @@ public interface RankMesh extends Disposable {
   ByteBufAllocator allocator();
 
   /**
-   * Sends one frame (built with {@link FrameCodec}) to {@code peer}. Ownership of the frame moves
-   * to the mesh, which releases it once written, or at once if the mesh has failed.
+   * Sends one frame (its header written with {@link FrameHeaderCodec}) to {@code peer}. Ownership
+   * of the frame moves to the mesh, which releases it once written, or at once if the mesh has
+   * failed.
    */
   void send(int peer, ByteBuf frame);
 
   /**
    * Completes with one frame from every peer for (kind, step, layer). The subscriber owns the
    * frames and releases them with {@link PeerFrames#release()}. For a world of one it completes at
-   * once with no frames.
+   * once with no frames. A receive of a DATA-lane kind (DISPATCH, COMBINE, GATHER) for a step that
+   * was aborted fails with a {@link StepAbortedException}.
    */
   Mono<PeerFrames> receive(FrameKind kind, long step, int layer);
+
+  /**
+   * Gives up {@code step} on every rank: sends an ABORT frame with {@code reason} to every peer
+   * (behind the DATA frames this rank already sent them) and records the abort here. On every rank,
+   * each pending and later receive of a DATA-lane phase of that step fails with a {@link
+   * StepAbortedException} naming this rank and the reason, and that step's DATA frames are released
+   * as they arrive. The mesh stays up: the next step runs as usual. CONTROL and BULK phases of the
+   * same step id are not affected.
+   */
+  void abort(long step, String reason);
 
   /**
    * Leaves the mesh gracefully: stops sending (every frame already sent is still delivered, since

@@ -7,12 +7,11 @@ import io.moeflux.pipeline.model.ExpertWeights;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.placement.PreparedPlacement;
-import io.moeflux.transport.FrameCodec;
-import io.moeflux.transport.FrameKind;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.protocol.FrameKind;
+import io.moeflux.transport.protocol.MigrationChunkCodec;
 import io.netty.buffer.ByteBuf;
-import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Objects;
 import reactor.core.publisher.Flux;
@@ -131,18 +130,9 @@ public final class WeightMigration {
       float[] stream = outgoing[peer];
       int from = Math.min(stream.length, round * CHUNK_FLOATS);
       int count = Math.min(CHUNK_FLOATS, stream.length - from);
-      ByteBuf frame =
-          FrameCodec.allocate(
-              mesh.allocator(), FrameKind.MIGRATION, tag, round, self, count, count * Float.BYTES);
-      if (count > 0) {
-        frame
-            .nioBuffer(FrameCodec.HEADER_BYTES, count * Float.BYTES)
-            .order(ByteOrder.LITTLE_ENDIAN)
-            .asFloatBuffer()
-            .put(stream, from, count);
-      }
-      frame.writerIndex(FrameCodec.HEADER_BYTES + count * Float.BYTES);
-      mesh.send(peer, frame);
+      mesh.send(
+          peer,
+          MigrationChunkCodec.encode(mesh.allocator(), tag, round, self, stream, from, count));
     }
     return mesh.receive(FrameKind.MIGRATION, tag, round)
         .doOnNext(
@@ -178,13 +168,9 @@ public final class WeightMigration {
                 + " floats, expected "
                 + expected);
       }
-      if (count > 0) {
-        ByteBuf frame = frames.frame(source);
-        frame
-            .nioBuffer(FrameCodec.bodyIndex(frame), count * Float.BYTES)
-            .order(ByteOrder.LITTLE_ENDIAN)
-            .asFloatBuffer()
-            .get(stream, offset, count);
+      ByteBuf frame = frames.frame(source);
+      if (count > 0 && frame != null) {
+        MigrationChunkCodec.decode(frame, stream, offset);
       }
     }
   }

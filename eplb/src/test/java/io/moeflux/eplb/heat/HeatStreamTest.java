@@ -5,13 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.MeshException;
+import io.moeflux.transport.MeshFingerprint;
 import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.TransportKind;
 import io.moeflux.transport.testkit.LeakRecorder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,7 +37,8 @@ class HeatStreamTest {
 
   private List<RankMesh> meshes(int ranks) {
     List<RankMesh> started =
-        MeshConfigs.startAll(MeshConfigs.local(UUID.randomUUID().toString(), ranks, "heat"))
+        MeshConfigs.startAll(
+                MeshConfigs.group(TransportKind.LOCAL, ranks, MeshFingerprint.of("model", "heat")))
             .block(Duration.ofSeconds(20));
     meshes.addAll(started);
     return started;

@@ -6,6 +6,7 @@ import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ReferenceModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.tcp.TcpMeshTransport;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Arrays;
@@ -83,10 +84,14 @@ final class RankCommand implements Callable<Integer> {
     }
     PipelineConfig config = model.pipeline(world);
     MeshConfig mesh =
-        MeshConfig.tcp(rank, addresses, "")
-            .withConnectTimeout(Duration.ofSeconds(connectTimeoutSeconds))
-            .withPhaseTimeout(Duration.ofSeconds(peerTimeoutSeconds))
-            .withKeepAlive(Duration.ofSeconds(1), Duration.ofSeconds(peerTimeoutSeconds));
+        MeshConfig.builder()
+            .rank(rank)
+            .worldSize(world)
+            .transport(TcpMeshTransport.of(addresses))
+            .connectTimeout(Duration.ofSeconds(connectTimeoutSeconds))
+            .phaseTimeout(Duration.ofSeconds(peerTimeoutSeconds))
+            .keepAlive(Duration.ofSeconds(1), Duration.ofSeconds(peerTimeoutSeconds))
+            .build();
     SyntheticWorkload workload =
         SyntheticWorkload.random(model.seed, model.hidden, config.maxTokensPerRank(), idleSteps);
     OutputCheck check = new OutputCheck();

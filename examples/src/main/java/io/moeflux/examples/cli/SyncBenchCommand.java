@@ -13,8 +13,9 @@ import io.moeflux.pipeline.sync.SyncOptions;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
+import io.moeflux.transport.MeshFingerprint;
 import io.moeflux.transport.RankMesh;
-import io.moeflux.transport.TransportKind;
+import io.moeflux.transport.tcp.TcpMeshTransport;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -80,9 +81,7 @@ final class SyncBenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (group.transport != TransportKind.TCP) {
-      throw new IllegalArgumentException("bench sync measures TCP links; --transport must be TCP");
-    }
+    loopback(); // refuses any --transport but TCP before anything is measured
     if (iterations < 1 || steps < 1 || linkDelayMicros < 0) {
       throw new IllegalArgumentException(
           "--iterations and --steps must be >= 1, --link-delay-us >= 0");
@@ -186,13 +185,14 @@ final class SyncBenchCommand implements Callable<Integer> {
 
   /** Loopback configs; with a link delay, every rank reaches every peer through a proxy. */
   private List<MeshConfig> delayed(List<LinkDelayProxy> proxies) {
-    List<MeshConfig> direct = MeshConfigs.loopbackTcp(group.ranks, "bench-sync");
+    TcpMeshTransport direct = loopback();
+    MeshFingerprint fingerprint = MeshFingerprint.of("bench", "sync");
     if (linkDelayMicros == 0) {
-      return direct;
+      return MeshConfigs.group(direct, group.ranks, fingerprint);
     }
     List<String> viaProxy = new ArrayList<>();
-    for (MeshConfig config : direct) {
-      String[] hostPort = config.addresses().get(config.rank()).split(":");
+    for (String address : direct.addresses()) {
+      String[] hostPort = address.split(":");
       try {
         LinkDelayProxy proxy =
             new LinkDelayProxy(
@@ -204,23 +204,26 @@ final class SyncBenchCommand implements Callable<Integer> {
       }
     }
     List<MeshConfig> configs = new ArrayList<>();
-    for (MeshConfig config : direct) {
+    for (int rank = 0; rank < group.ranks; rank++) {
       List<String> addresses = new ArrayList<>(viaProxy);
-      addresses.set(config.rank(), config.addresses().get(config.rank()));
+      addresses.set(rank, direct.addresses().get(rank));
       configs.add(
-          new MeshConfig(
-              config.rank(),
-              config.worldSize(),
-              config.transport(),
-              addresses,
-              config.groupName(),
-              config.fingerprint(),
-              config.connectTimeout(),
-              config.phaseTimeout(),
-              config.keepAliveInterval(),
-              config.keepAliveMaxLifetime()));
+          MeshConfig.builder()
+              .rank(rank)
+              .worldSize(group.ranks)
+              .transport(TcpMeshTransport.of(addresses))
+              .fingerprint(fingerprint)
+              .build());
     }
     return configs;
+  }
+
+  /** A loopback TCP group: the links this bench measures. */
+  private TcpMeshTransport loopback() {
+    if (group.transport.forGroup(group.ranks) instanceof TcpMeshTransport tcp) {
+      return tcp;
+    }
+    throw new IllegalArgumentException("bench sync measures TCP links; --transport must be TCP");
   }
 
   private static double micros(long nanos) {

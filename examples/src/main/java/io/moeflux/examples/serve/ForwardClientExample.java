@@ -1,5 +1,6 @@
 package io.moeflux.examples.serve;
 
+import io.moeflux.transport.protocol.ForwardWireCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
@@ -53,7 +54,7 @@ public final class ForwardClientExample {
                       data[j] = random.nextFloat() * 2 - 1;
                     }
                     ByteBuf request =
-                        ForwardWire.encodeRequest(
+                        ForwardWireCodec.encodeRequest(
                             ByteBufAllocator.DEFAULT, -1, tokens, hidden, data);
                     return routed("moe.forward", request);
                   });
@@ -64,7 +65,9 @@ public final class ForwardClientExample {
                 ByteBuf data = payload.sliceData();
                 System.out.printf(
                     "output: rank %d, step %d, %d tokens%n",
-                    data.getIntLE(4), data.getLongLE(8), data.getIntLE(16));
+                    ForwardWireCodec.responseRank(data),
+                    ForwardWireCodec.responseStep(data),
+                    ForwardWireCodec.responseTokens(data));
                 payload.release();
               })
           .blockLast();

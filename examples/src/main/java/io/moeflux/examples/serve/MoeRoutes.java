@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.Placement;
+import io.moeflux.transport.protocol.ForwardWireCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.rsocket.ConnectionSetupPayload;
@@ -33,7 +34,7 @@ import reactor.core.publisher.Mono;
  *
  * <ul>
  *   <li>{@code moe.forward} request-channel: token batches in, outputs out, in order ({@link
- *       ForwardWire});
+ *       ForwardWireCodec});
  *   <li>{@code moe.heat} request-stream: heat snapshots as JSON;
  *   <li>{@code moe.placement} request-response: the placement maps and their version, JSON;
  *   <li>{@code moe.status} request-response: the group's state, JSON.
@@ -146,13 +147,13 @@ public final class MoeRoutes implements SocketAcceptor {
     }
 
     private Mono<Payload> forward(Payload payload) {
-      ForwardWire.Request request;
+      ForwardWireCodec.Request request;
       try {
         if (payload.data().readableBytes() == 0) {
           // a first frame that only opens the route
           return Mono.empty();
         }
-        request = ForwardWire.decodeRequest(payload.data(), driver.hidden());
+        request = ForwardWireCodec.decodeRequest(payload.data(), driver.hidden());
       } catch (IllegalArgumentException e) {
         return Mono.error(e);
       } finally {

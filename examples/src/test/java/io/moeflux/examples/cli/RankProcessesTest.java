@@ -2,7 +2,7 @@ package io.moeflux.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.moeflux.transport.MeshConfigs;
+import io.moeflux.transport.tcp.TcpMeshTransport;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +19,7 @@ class RankProcessesTest {
   @TempDir Path dir;
 
   private List<Process> startRanks(int world, int steps) throws Exception {
-    List<String> addresses = MeshConfigs.loopbackTcp(world, "").get(0).addresses();
+    List<String> addresses = TcpMeshTransport.loopback(world).addresses();
     String peers = String.join(",", addresses);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<Process> ranks = new ArrayList<>();

@@ -10,6 +10,7 @@ import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.ReferenceModel;
 import io.moeflux.transport.TransportKind;
+import io.moeflux.transport.protocol.ForwardWireCodec;
 import io.moeflux.transport.testkit.LeakRecorder;
 import io.netty.buffer.ByteBufAllocator;
 import io.rsocket.Payload;
@@ -119,7 +120,7 @@ class MoeRoutesTest {
                 i ->
                     ForwardClientExample.routed(
                         "moe.forward",
-                        ForwardWire.encodeRequest(
+                        ForwardWireCodec.encodeRequest(
                             ByteBufAllocator.DEFAULT, i % 2, tokens[i], hidden, inputs[i])));
     ReferenceModel reference =
         new ReferenceModel(model, group.bank(), group.rank(0).config().initialPlacement(2));

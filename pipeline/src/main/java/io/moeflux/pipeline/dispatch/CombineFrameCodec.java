@@ -1,7 +1,7 @@
 package io.moeflux.pipeline.dispatch;
 
-import io.moeflux.transport.FrameCodec;
-import io.moeflux.transport.FrameKind;
+import io.moeflux.transport.protocol.FrameHeaderCodec;
+import io.moeflux.transport.protocol.FrameKind;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.FloatBuffer;
@@ -15,15 +15,15 @@ public final class CombineFrameCodec {
 
   public static ByteBuf allocate(
       ByteBufAllocator alloc, long step, int layer, int source, int count, int hidden) {
-    return FrameCodec.allocate(
+    return FrameHeaderCodec.allocate(
         alloc, FrameKind.COMBINE, step, layer, source, count, count * hidden * Float.BYTES);
   }
 
   public static FloatBuffer partials(ByteBuf frame, int count, int hidden) {
-    return FloatViews.of(frame, FrameCodec.bodyIndex(frame), count * hidden);
+    return FloatViews.of(frame, FrameHeaderCodec.bodyIndex(frame), count * hidden);
   }
 
   public static void finish(ByteBuf frame, int count, int hidden) {
-    frame.writerIndex(FrameCodec.HEADER_BYTES + count * hidden * Float.BYTES);
+    frame.writerIndex(FrameHeaderCodec.HEADER_BYTES + count * hidden * Float.BYTES);
   }
 }

@@ -1,7 +1,7 @@
 package io.moeflux.pipeline.dispatch;
 
-import io.moeflux.transport.FrameCodec;
-import io.moeflux.transport.FrameKind;
+import io.moeflux.transport.protocol.FrameHeaderCodec;
+import io.moeflux.transport.protocol.FrameKind;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.FloatBuffer;
@@ -15,7 +15,8 @@ import java.nio.FloatBuffer;
  * count × hidden float the token's hidden vector
  * </pre>
  *
- * A negative count marks an aborted step; the body then holds the reason as UTF-8.
+ * A step a rank gives up travels as an ABORT frame ({@link
+ * io.moeflux.transport.protocol.AbortFrameCodec}), never as a DISPATCH frame.
  */
 public final class DispatchFrameCodec {
   private DispatchFrameCodec() {}
@@ -26,20 +27,22 @@ public final class DispatchFrameCodec {
 
   public static ByteBuf allocate(
       ByteBufAllocator alloc, long step, int layer, int source, int count, int topK, int hidden) {
-    return FrameCodec.allocate(
+    return FrameHeaderCodec.allocate(
         alloc, FrameKind.DISPATCH, step, layer, source, count, bodyBytes(count, topK, hidden));
   }
 
   static int slotIndex(ByteBuf frame, int token, int k, int topK) {
-    return FrameCodec.bodyIndex(frame) + (token * topK + k) * Integer.BYTES;
+    return FrameHeaderCodec.bodyIndex(frame) + (token * topK + k) * Integer.BYTES;
   }
 
   static int weightIndex(ByteBuf frame, int count, int token, int k, int topK) {
-    return FrameCodec.bodyIndex(frame) + count * topK * Integer.BYTES + (token * topK + k) * 4;
+    return FrameHeaderCodec.bodyIndex(frame)
+        + count * topK * Integer.BYTES
+        + (token * topK + k) * 4;
   }
 
   static int hiddenIndex(ByteBuf frame, int count, int topK) {
-    return FrameCodec.bodyIndex(frame) + count * topK * (Integer.BYTES + Float.BYTES);
+    return FrameHeaderCodec.bodyIndex(frame) + count * topK * (Integer.BYTES + Float.BYTES);
   }
 
   public static int localSlot(ByteBuf frame, int token, int k, int topK) {
@@ -63,6 +66,6 @@ public final class DispatchFrameCodec {
 
   /** Marks the frame complete: every body byte has been set. */
   public static void finish(ByteBuf frame, int count, int topK, int hidden) {
-    frame.writerIndex(FrameCodec.HEADER_BYTES + bodyBytes(count, topK, hidden));
+    frame.writerIndex(FrameHeaderCodec.HEADER_BYTES + bodyBytes(count, topK, hidden));
   }
 }

@@ -9,10 +9,10 @@ import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.Router;
 import io.moeflux.pipeline.model.RowMath;
 import io.moeflux.pipeline.sync.DpMetadata;
-import io.moeflux.transport.FrameCodec;
-import io.moeflux.transport.FrameKind;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.protocol.FrameHeaderCodec;
+import io.moeflux.transport.protocol.FrameKind;
 import io.netty.buffer.ByteBuf;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -174,9 +174,9 @@ final class PaddedAllGatherStep {
     int picks = tokens * topK;
     int bodyBytes = picks * (Integer.BYTES + Float.BYTES) + padded * hidden * Float.BYTES;
     ByteBuf frame =
-        FrameCodec.allocate(
+        FrameHeaderCodec.allocate(
             mesh.allocator(), FrameKind.GATHER, step, layer, rank, tokens, bodyBytes);
-    int base = FrameCodec.bodyIndex(frame);
+    int base = FrameHeaderCodec.bodyIndex(frame);
     for (int i = 0; i < picks; i++) {
       frame.setIntLE(base + i * Integer.BYTES, ids[i]);
       frame.setFloatLE(base + (picks + i) * Float.BYTES, weights[i]);
@@ -188,7 +188,7 @@ final class PaddedAllGatherStep {
       frame.setZero(
           rowsIndex + tokens * hidden * Float.BYTES, (padded - tokens) * hidden * Float.BYTES);
     }
-    frame.writerIndex(FrameCodec.HEADER_BYTES + bodyBytes);
+    frame.writerIndex(FrameHeaderCodec.HEADER_BYTES + bodyBytes);
     hiddenBytesSent += (long) padded * hidden * Float.BYTES;
     return frame;
   }
@@ -197,7 +197,7 @@ final class PaddedAllGatherStep {
     if (source == rank) {
       return ids[i * topK + k];
     }
-    return frame.getIntLE(FrameCodec.bodyIndex(frame) + (i * topK + k) * Integer.BYTES);
+    return frame.getIntLE(FrameHeaderCodec.bodyIndex(frame) + (i * topK + k) * Integer.BYTES);
   }
 
   private float pickWeight(ByteBuf frame, int source, int i, int k) {
@@ -205,7 +205,8 @@ final class PaddedAllGatherStep {
       return weights[i * topK + k];
     }
     int picks = sourceCount[source] * topK;
-    return frame.getFloatLE(FrameCodec.bodyIndex(frame) + (picks + i * topK + k) * Float.BYTES);
+    return frame.getFloatLE(
+        FrameHeaderCodec.bodyIndex(frame) + (picks + i * topK + k) * Float.BYTES);
   }
 
   private int localSlot(Placement placement, int layer, int source, int token, int id) {
@@ -257,7 +258,9 @@ final class PaddedAllGatherStep {
       int count = sourceCount[s];
       FloatBuffer rows = null;
       if (s != rank && count > 0) {
-        rows = FloatViews.of(frame, FrameCodec.bodyIndex(frame) + count * topK * 8, count * hidden);
+        rows =
+            FloatViews.of(
+                frame, FrameHeaderCodec.bodyIndex(frame) + count * topK * 8, count * hidden);
       }
       for (int i = 0; i < count; i++) {
         int g = sourceBase[s] + i;

@@ -8,13 +8,12 @@ import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.Router;
 import io.moeflux.pipeline.model.RowMath;
-import io.moeflux.transport.FrameCodec;
-import io.moeflux.transport.FrameKind;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.StepAbortedException;
+import io.moeflux.transport.protocol.FrameKind;
 import io.netty.buffer.ByteBuf;
 import java.nio.FloatBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Objects;
 import reactor.core.publisher.Mono;
@@ -130,16 +129,7 @@ final class VariableDispatchStep {
    * reason instead of waiting for frames that will never come.
    */
   void abort(long step, String reason) {
-    byte[] text = reason.getBytes(StandardCharsets.UTF_8);
-    for (int peer = 0; peer < ranks; peer++) {
-      if (peer == rank) {
-        continue;
-      }
-      ByteBuf frame =
-          FrameCodec.allocate(mesh.allocator(), FrameKind.DISPATCH, step, 0, rank, -1, text.length);
-      frame.writeBytes(text);
-      mesh.send(peer, frame);
-    }
+    mesh.abort(step, reason);
   }
 
   private TokenBatch output(TokenBatch in) {
@@ -176,7 +166,21 @@ final class VariableDispatchStep {
               }
             })
         .doOnDiscard(PeerFrames.class, PeerFrames::release)
+        .onErrorMap(StepAbortedException.class, this::refusedByPeer)
         .then();
+  }
+
+  private PipelineException refusedByPeer(StepAbortedException aborted) {
+    return new PipelineException(
+        "rank "
+            + rank
+            + ": step "
+            + aborted.step()
+            + " refused by rank "
+            + aborted.peer()
+            + ": "
+            + aborted.reason(),
+        aborted);
   }
 
   private void sendDispatch(int layer) {
@@ -209,17 +213,6 @@ final class VariableDispatchStep {
     sourceBase[0] = 0;
     for (int s = 0; s < ranks; s++) {
       int count = s == rank ? plan.destCount[rank] : frames.count(s);
-      if (count < 0) {
-        throw new PipelineException(
-            "rank "
-                + rank
-                + ": step "
-                + step
-                + " refused by rank "
-                + s
-                + ": "
-                + abortReason(frames.frame(s)));
-      }
       if (count > maxTokens) {
         throw new PipelineException(
             "rank "
@@ -372,10 +365,5 @@ final class VariableDispatchStep {
       }
       RowMath.addInto(state, t * hidden, acc, 0, hidden);
     }
-  }
-
-  private static String abortReason(ByteBuf frame) {
-    return frame.toString(
-        FrameCodec.bodyIndex(frame), FrameCodec.bodyLength(frame), StandardCharsets.UTF_8);
   }
 }

@@ -1,8 +1,8 @@
 package io.moeflux.pipeline.placement;
 
 import io.moeflux.transport.Collectives;
-import io.moeflux.transport.FrameKind;
 import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.protocol.FrameKind;
 import java.util.Objects;
 import reactor.core.publisher.Mono;
 

@@ -3,11 +3,12 @@ package io.moeflux.pipeline.sync;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeflux.transport.MeshConfigs;
+import io.moeflux.transport.MeshFingerprint;
 import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.TransportKind;
 import io.moeflux.transport.testkit.LeakRecorder;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -25,7 +26,8 @@ class DpMetadataSyncTest {
   @Test
   void everyRankSeesEveryCountTheMaxAndThePrefillFlag() {
     meshes =
-        MeshConfigs.startAll(MeshConfigs.local(UUID.randomUUID().toString(), 3, "f"))
+        MeshConfigs.startAll(
+                MeshConfigs.group(TransportKind.LOCAL, 3, MeshFingerprint.of("model", "f")))
             .block(Duration.ofSeconds(20));
     int[][] counts = {{5, 0, 7}, {0, 0, 0}, {1, 2, 3}};
     boolean[][] prefill = {{false, false, false}, {false, true, false}, {false, false, false}};
@@ -63,7 +65,8 @@ class DpMetadataSyncTest {
   @Test
   void ranksThatDecideDifferentlyRefuseToStart() {
     meshes =
-        MeshConfigs.startAll(MeshConfigs.local(UUID.randomUUID().toString(), 2, "f"))
+        MeshConfigs.startAll(
+                MeshConfigs.group(TransportKind.LOCAL, 2, MeshFingerprint.of("model", "f")))
             .block(Duration.ofSeconds(20));
     SyncDecision skip = SyncDecision.decide(SyncOptions.decodeOnly(), 8);
     SyncDecision run = SyncDecision.decide(SyncOptions.mixed(), 8);

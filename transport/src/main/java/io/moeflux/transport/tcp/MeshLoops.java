@@ -1,4 +1,4 @@
-package io.moeflux.transport;
+package io.moeflux.transport.tcp;
 
 import reactor.netty.resources.LoopResources;
 

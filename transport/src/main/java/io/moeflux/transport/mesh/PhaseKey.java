@@ -1,4 +1,6 @@
-package io.moeflux.transport;
+package io.moeflux.transport.mesh;
+
+import io.moeflux.transport.protocol.FrameKind;
 
 /** One collective phase: a (kind, step, layer) every rank sends one frame for. */
 record PhaseKey(FrameKind kind, long step, int layer) {

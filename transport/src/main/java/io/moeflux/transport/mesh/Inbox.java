@@ -1,11 +1,18 @@
-package io.moeflux.transport;
+package io.moeflux.transport.mesh;
 
+import io.moeflux.transport.MeshException;
+import io.moeflux.transport.PeerFrames;
+import io.moeflux.transport.StepAbortedException;
+import io.moeflux.transport.protocol.AbortFrameCodec;
+import io.moeflux.transport.protocol.FrameHeaderCodec;
+import io.moeflux.transport.protocol.FrameKind;
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
@@ -13,7 +20,10 @@ import reactor.core.publisher.MonoSink;
  * Frames that arrived, grouped by phase until one frame from every peer is there. A receive
  * completes on the thread that delivered the last frame, or at once if it came late. Every frame is
  * released exactly once: handed to the receiver inside {@link PeerFrames}, or released here on
- * cancel, failure or close.
+ * cancel, failure, abort or close.
+ *
+ * <p>An aborted step fails its DATA-lane phases only ({@link StepAbortedException}); a failure of
+ * the mesh fails every phase, now and later.
  */
 final class Inbox {
   private final int self;
@@ -21,42 +31,10 @@ final class Inbox {
   private final long timeoutNanos;
   private final Consumer<MeshException> onProtocolError;
   private final ConcurrentHashMap<PhaseKey, Phase> phases = new ConcurrentHashMap<>();
-  private volatile MeshException failure;
-  private final String[] departed;
-
-  private final class Phase {
-    final PhaseKey key;
-    final ByteBuf[] frames = new ByteBuf[worldSize];
-    int arrived;
-    boolean claimed;
-    boolean done;
-    MonoSink<PeerFrames> waiter;
-    long deadline;
-
-    Phase(PhaseKey key) {
-      this.key = key;
-    }
-
-    /** Under the phase's lock: hands the frames over and forgets the phase. */
-    PeerFrames take() {
-      done = true;
-      phases.remove(key, this);
-      return new PeerFrames(self, frames);
-    }
-
-    /** Under the phase's lock: releases whatever is held. */
-    void drop() {
-      done = true;
-      waiter = null;
-      phases.remove(key, this);
-      for (int i = 0; i < frames.length; i++) {
-        if (frames[i] != null) {
-          ReferenceCountUtil.safeRelease(frames[i]);
-          frames[i] = null;
-        }
-      }
-    }
-  }
+  private final Function<PhaseKey, Phase> newPhase;
+  private final AbortedSteps aborted;
+  private volatile @Nullable MeshException failure;
+  private final @Nullable String[] departed;
 
   Inbox(int self, int worldSize, long timeoutNanos, Consumer<MeshException> onProtocolError) {
     this.self = self;
@@ -64,6 +42,8 @@ final class Inbox {
     this.timeoutNanos = timeoutNanos;
     this.onProtocolError = onProtocolError;
     this.departed = new String[worldSize];
+    this.aborted = new AbortedSteps(self);
+    this.newPhase = key -> new Phase(key, worldSize, phases);
   }
 
   /** A peer left the mesh: every frame it sent has arrived, and no more will come. */
@@ -71,15 +51,25 @@ final class Inbox {
     departed[peer] = description;
   }
 
-  /** Takes ownership of {@code frame}, which came from {@code source}. */
+  /** Takes ownership of {@code frame} (its header validated), which came from {@code source}. */
   void deliver(int source, ByteBuf frame) {
     if (failure != null) {
       frame.release();
       return;
     }
-    PhaseKey key =
-        new PhaseKey(FrameCodec.kind(frame), FrameCodec.step(frame), FrameCodec.layer(frame));
-    Phase phase = phases.computeIfAbsent(key, Phase::new);
+    FrameKind kind = FrameHeaderCodec.kind(frame);
+    long step = FrameHeaderCodec.step(frame);
+    if (kind == FrameKind.ABORT) {
+      abortFrom(source, frame);
+      return;
+    }
+    boolean data = kind.lane() == FrameKind.Lane.DATA;
+    if (data && aborted.contains(step)) {
+      frame.release();
+      return;
+    }
+    PhaseKey key = new PhaseKey(kind, step, FrameHeaderCodec.layer(frame));
+    Phase phase = phases.computeIfAbsent(key, newPhase);
     MonoSink<PeerFrames> waiter = null;
     PeerFrames complete = null;
     boolean duplicate = false;
@@ -94,12 +84,12 @@ final class Inbox {
         phase.arrived++;
         if (phase.arrived == worldSize - 1 && phase.waiter != null) {
           waiter = phase.waiter;
-          complete = phase.take();
+          complete = phase.take(self);
         }
       }
     }
     if (stale) {
-      // the phase was given up (cancelled or failed) while this frame was on its way
+      // the phase was given up (cancelled, failed or aborted) while this frame was on its way
       frame.release();
       return;
     }
@@ -112,21 +102,73 @@ final class Inbox {
     }
     if (waiter != null) {
       waiter.success(complete);
+      return;
+    }
+    if (data) {
+      // an abort of this step may have swept the phases just before this frame was put in
+      StepAbortedException abortedNow = aborted.failureFor(step);
+      if (abortedNow != null) {
+        failWaiter(phase, abortedNow);
+      }
+    }
+  }
+
+  private void abortFrom(int source, ByteBuf frame) {
+    long step = FrameHeaderCodec.step(frame);
+    String reason;
+    try {
+      reason = AbortFrameCodec.reason(frame);
+    } catch (MeshException e) {
+      onProtocolError.accept(
+          new MeshException("rank " + self + ": rank " + source + " sent " + e.getMessage(), e));
+      return;
+    } finally {
+      frame.release();
+    }
+    abort(step, source, reason);
+  }
+
+  /**
+   * {@code peer} gave up {@code step}: fails every pending and later receive of a DATA-lane phase
+   * of that step, and releases its frames now and as they arrive.
+   */
+  void abort(long step, int peer, String reason) {
+    aborted.add(step, peer, reason);
+    StepAbortedException error = aborted.failureFor(step);
+    if (error == null) {
+      // forgotten already: more aborts than the memory holds arrived meanwhile
+      error = new StepAbortedException(self, step, peer, reason);
+    }
+    for (Phase phase : phases.values()) {
+      if (phase.key.step() == step && phase.key.kind().lane() == FrameKind.Lane.DATA) {
+        failWaiter(phase, error);
+      }
     }
   }
 
   Mono<PeerFrames> receive(PhaseKey key) {
+    if (key.kind() == FrameKind.ABORT) {
+      return Mono.error(
+          new IllegalArgumentException(
+              "ABORT frames are not received: the receives of an aborted step fail instead"));
+    }
     if (worldSize == 1) {
-      return Mono.fromSupplier(() -> new PeerFrames(self, new ByteBuf[1]));
+      return Mono.defer(
+          () -> {
+            MeshException failed = failureFor(key);
+            return failed != null
+                ? Mono.error(failed)
+                : Mono.just(new PeerFrames(self, new ByteBuf[1]));
+          });
     }
     return Mono.<PeerFrames>create(
             sink -> {
-              MeshException failed = failure;
+              MeshException failed = failureFor(key);
               if (failed != null) {
                 sink.error(failed);
                 return;
               }
-              Phase phase = phases.computeIfAbsent(key, Phase::new);
+              Phase phase = phases.computeIfAbsent(key, newPhase);
               PeerFrames ready = null;
               String error = null;
               synchronized (phase) {
@@ -135,7 +177,7 @@ final class Inbox {
                 } else {
                   phase.claimed = true;
                   if (phase.arrived == worldSize - 1) {
-                    ready = phase.take();
+                    ready = phase.take(self);
                   } else {
                     phase.waiter = sink;
                     phase.deadline = System.nanoTime() + timeoutNanos;
@@ -158,13 +200,23 @@ final class Inbox {
                       }
                     }
                   });
-              failed = failure;
+              // a failure or an abort may have swept the phases before this waiter was in
+              failed = failureFor(key);
               if (failed != null) {
                 failWaiter(phase, failed);
               }
             })
         // frames completed into a receive that was cancelled meanwhile are released, not lost
         .doOnDiscard(PeerFrames.class, PeerFrames::release);
+  }
+
+  /** Why a receive of {@code key} must fail: the mesh failed, or its step was aborted. */
+  private @Nullable MeshException failureFor(PhaseKey key) {
+    MeshException failed = failure;
+    if (failed == null && key.kind().lane() == FrameKind.Lane.DATA) {
+      failed = aborted.failureFor(key.step());
+    }
+    return failed;
   }
 
   /**
@@ -216,11 +268,13 @@ final class Inbox {
 
   /** Fails every pending and later receive and releases every held frame. */
   void fail(MeshException error) {
-    if (failure == null) {
+    MeshException first = failure;
+    if (first == null) {
       failure = error;
+      first = error;
     }
     for (Phase phase : phases.values()) {
-      failWaiter(phase, failure);
+      failWaiter(phase, first);
     }
   }
 

@@ -1,8 +1,10 @@
-package io.moeflux.transport;
+package io.moeflux.transport.protocol;
 
 /**
  * What a frame carries. The kind picks the lane (the per-peer request-channel) a frame travels on,
- * so that small control frames never queue behind bulk transfers of another lane.
+ * so that small control frames never queue behind bulk transfers of another lane. The ordinal is
+ * what goes on the wire: reordering or inserting kinds changes the layout and bumps {@link
+ * ProtocolVersion#CURRENT}.
  */
 public enum FrameKind {
   /** Token hidden vectors and their local expert picks, source rank to expert rank. */
@@ -11,6 +13,12 @@ public enum FrameKind {
   COMBINE(Lane.DATA),
   /** Padded all-gather mode: every rank's padded tokens to every rank. */
   GATHER(Lane.DATA),
+  /**
+   * A rank gives up a step: every DATA-lane phase of that step fails on the receiver, with the
+   * reason ({@link AbortFrameCodec}). It travels on the DATA lane, behind the frames the rank sent
+   * before it.
+   */
+  ABORT(Lane.DATA),
   /** DP metadata all-reduce (token counts, prefill flag). */
   SYNC(Lane.CONTROL),
   /** Expert heat all-gather. */
@@ -32,17 +40,37 @@ public enum FrameKind {
     return lane;
   }
 
+  /** The kind with wire value {@code ordinal}, or an {@link IllegalArgumentException}. */
   public static FrameKind of(int ordinal) {
-    if (ordinal < 0 || ordinal >= VALUES.length) {
+    if (!isKnown(ordinal)) {
       throw new IllegalArgumentException("unknown frame kind " + ordinal);
     }
     return VALUES[ordinal];
+  }
+
+  static boolean isKnown(int ordinal) {
+    return ordinal >= 0 && ordinal < VALUES.length;
   }
 
   /** A long-lived request-channel from one rank to one peer. */
   public enum Lane {
     DATA,
     CONTROL,
-    BULK
+    BULK;
+
+    private static final Lane[] LANES = values();
+
+    /** Lanes every pair of ranks opens, one request-channel each. */
+    public static int count() {
+      return LANES.length;
+    }
+
+    static boolean isKnown(int ordinal) {
+      return ordinal >= 0 && ordinal < LANES.length;
+    }
+
+    static Lane of(int ordinal) {
+      return LANES[ordinal];
+    }
   }
 }

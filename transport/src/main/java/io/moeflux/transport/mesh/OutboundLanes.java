@@ -1,0 +1,103 @@
+package io.moeflux.transport.mesh;
+
+import io.moeflux.transport.protocol.FrameHeaderCodec;
+import io.moeflux.transport.protocol.FrameKind;
+import io.moeflux.transport.protocol.LaneOpenCodec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.ReferenceCountUtil;
+import io.rsocket.Payload;
+import io.rsocket.RSocket;
+import io.rsocket.util.ByteBufPayload;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Sinks;
+
+/**
+ * This rank's frames on their way out: over its client connection to each peer, one long-lived
+ * request-channel per {@link FrameKind.Lane}. A frame is wrapped as it is (no copy) and queued on
+ * its lane from whichever thread sends it.
+ */
+final class OutboundLanes {
+  private final int self;
+  private final ByteBufAllocator allocator;
+  private final Membership membership;
+  private final @Nullable Lane[][] lanes;
+  private final @Nullable RSocket[] clients;
+
+  OutboundLanes(int self, int worldSize, ByteBufAllocator allocator, Membership membership) {
+    this.self = self;
+    this.allocator = allocator;
+    this.membership = membership;
+    this.lanes = new Lane[worldSize][FrameKind.Lane.count()];
+    this.clients = new RSocket[worldSize];
+  }
+
+  /** Opens every lane to {@code peer} over {@code socket}, whose handshake passed. */
+  void open(int peer, RSocket socket) {
+    clients[peer] = socket;
+    socket
+        .onClose()
+        .subscribe(
+            null, error -> membership.peerLost(peer, error), () -> membership.peerLost(peer, null));
+    for (FrameKind.Lane kind : FrameKind.Lane.values()) {
+      Lane out = new Lane();
+      lanes[peer][kind.ordinal()] = out;
+      out.emit(ByteBufPayload.create(LaneOpenCodec.encode(allocator, self, kind)));
+      socket
+          .requestChannel(
+              out.sink.asFlux().doOnDiscard(Payload.class, ReferenceCountUtil::safeRelease))
+          .subscribe(
+              payload -> payload.release(),
+              error -> membership.peerLost(peer, error),
+              () -> membership.peerLost(peer, null));
+    }
+  }
+
+  /** Queues {@code frame} (ownership moves in) on its lane to {@code peer}, or releases it. */
+  void send(int peer, ByteBuf frame) {
+    Lane lane = lanes[peer][FrameHeaderCodec.kind(frame).lane().ordinal()];
+    if (lane == null || !membership.isLive()) {
+      frame.release();
+      return;
+    }
+    lane.emit(ByteBufPayload.create(frame));
+  }
+
+  /** Completes every lane: peers see a goodbye behind the frames already queued. */
+  void completeAll() {
+    for (Lane[] peerLanes : lanes) {
+      for (Lane lane : peerLanes) {
+        if (lane != null) {
+          lane.complete();
+        }
+      }
+    }
+  }
+
+  /**
+   * Closes every connection abruptly: lanes are not completed (peers must see a lost connection,
+   * not a goodbye); frames still queued are released as the connections cancel them.
+   */
+  void closeAll() {
+    for (RSocket client : clients) {
+      if (client != null) {
+        client.dispose();
+      }
+    }
+  }
+
+  /** Our frames to one peer on one lane, emitted from any thread. */
+  private static final class Lane {
+    final Sinks.Many<Payload> sink = Sinks.unsafe().many().unicast().onBackpressureBuffer();
+
+    synchronized void emit(Payload payload) {
+      if (sink.tryEmitNext(payload).isFailure()) {
+        payload.release();
+      }
+    }
+
+    synchronized void complete() {
+      sink.tryEmitComplete();
+    }
+  }
+}

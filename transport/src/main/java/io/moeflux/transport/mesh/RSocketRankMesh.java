@@ -1,0 +1,199 @@
+package io.moeflux.transport.mesh;
+
+import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.MeshException;
+import io.moeflux.transport.PeerFrames;
+import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.protocol.AbortFrameCodec;
+import io.moeflux.transport.protocol.FrameKind;
+import io.moeflux.transport.protocol.Handshake;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.rsocket.Closeable;
+import io.rsocket.core.RSocketServer;
+import io.rsocket.frame.decoder.PayloadDecoder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The RSocket rank mesh. Data from rank A to rank B travels on A's client connection to B, one
+ * long-lived request-channel per lane ({@link OutboundLanes}); B's server ({@link InboundAcceptor})
+ * delivers each frame into its {@link Inbox}. Frames are passed as they are (zero-copy decoding on
+ * both sides), so the mesh never copies frame bytes. {@link MeshConnector} makes the connections
+ * and checks handshakes, {@link Membership} tracks who is still there.
+ */
+public final class RSocketRankMesh implements RankMesh {
+  private static final Duration SWEEP = Duration.ofMillis(100);
+
+  /** How long a failed start lingers, so that a peer it refused hears why. */
+  private static final Duration LINGER = Duration.ofMillis(500);
+
+  private final MeshConfig config;
+  private final ByteBufAllocator allocator = ByteBufAllocator.DEFAULT;
+  private final Inbox inbox;
+  private final Membership membership;
+  private final OutboundLanes outbound;
+  private final InboundAcceptor inbound;
+  private final MeshConnector connector;
+  private final List<Disposable> resources = new ArrayList<>();
+  private volatile @Nullable Closeable server;
+
+  private RSocketRankMesh(MeshConfig config) {
+    this.config = config;
+    Handshake self = Handshake.current(config.rank(), config.worldSize(), config.fingerprint());
+    this.inbox =
+        new Inbox(
+            config.rank(),
+            config.worldSize(),
+            config.phaseTimeout().toNanos(),
+            this::protocolError);
+    this.membership = new Membership(config, inbox);
+    this.outbound = new OutboundLanes(config.rank(), config.worldSize(), allocator, membership);
+    this.inbound = new InboundAcceptor(self, allocator, inbox, membership);
+    this.connector = new MeshConnector(config, self, allocator, membership, inbound.refused());
+  }
+
+  /** Binds this rank's server, connects to every peer and completes when all handshakes passed. */
+  public static Mono<RankMesh> start(MeshConfig config) {
+    Objects.requireNonNull(config, "config");
+    return Mono.defer(
+        () -> {
+          RSocketRankMesh mesh = new RSocketRankMesh(config);
+          return mesh.open()
+              .timeout(
+                  config.connectTimeout(),
+                  Mono.error(
+                      () ->
+                          new MeshException(
+                              "rank "
+                                  + config.rank()
+                                  + ": the mesh did not come up within "
+                                  + config.connectTimeout()
+                                  + " (peers not reachable or not started)")))
+              .onErrorResume(
+                  error ->
+                      Mono.delay(LINGER)
+                          .then(Mono.fromRunnable(mesh::dispose))
+                          .then(Mono.error(error)))
+              .doOnCancel(mesh::dispose)
+              .thenReturn((RankMesh) mesh);
+        });
+  }
+
+  private Mono<Void> open() {
+    if (config.worldSize() == 1) {
+      return Mono.empty();
+    }
+    resources.add(
+        Schedulers.parallel()
+            .schedulePeriodically(
+                () -> inbox.sweep(System.nanoTime()),
+                SWEEP.toMillis(),
+                SWEEP.toMillis(),
+                TimeUnit.MILLISECONDS));
+    Mono<Void> bind =
+        RSocketServer.create(inbound)
+            .payloadDecoder(PayloadDecoder.ZERO_COPY)
+            .fragment(MeshConnector.FRAGMENT_MTU)
+            .bind(config.transport().serverFor(config.rank()))
+            .doOnNext(bound -> server = bound)
+            .then();
+    List<Mono<Void>> connections = new ArrayList<>();
+    for (int peer = 0; peer < config.worldSize(); peer++) {
+      if (peer != config.rank()) {
+        int to = peer;
+        connections.add(connector.connect(to).doOnNext(socket -> outbound.open(to, socket)).then());
+      }
+    }
+    // a handshake this rank's server refuses fails the start here too: refused on both sides
+    return Mono.firstWithSignal(
+        bind.then(Mono.when(connections)).then(inbound.ready()), inbound.refused());
+  }
+
+  private void protocolError(MeshException error) {
+    membership.fail(error);
+  }
+
+  @Override
+  public MeshConfig config() {
+    return config;
+  }
+
+  @Override
+  public ByteBufAllocator allocator() {
+    return allocator;
+  }
+
+  @Override
+  public void send(int peer, ByteBuf frame) {
+    checkPeer(peer, frame);
+    outbound.send(peer, frame);
+  }
+
+  @Override
+  public Mono<PeerFrames> receive(FrameKind kind, long step, int layer) {
+    return inbox.receive(new PhaseKey(kind, step, layer));
+  }
+
+  @Override
+  public void abort(long step, String reason) {
+    Objects.requireNonNull(reason, "reason");
+    for (int peer = 0; peer < config.worldSize(); peer++) {
+      if (peer != config.rank()) {
+        outbound.send(peer, AbortFrameCodec.encode(allocator, step, config.rank(), reason));
+      }
+    }
+    inbox.abort(step, config.rank(), reason);
+  }
+
+  @Override
+  public Mono<Void> onClose() {
+    return membership.onClose();
+  }
+
+  @Override
+  public Mono<Void> leave() {
+    return Mono.defer(
+            () -> {
+              if (membership.startLeaving()) {
+                outbound.completeAll();
+              }
+              return membership.everyoneLeft().timeout(config.phaseTimeout(), Mono.empty());
+            })
+        .doFinally(signal -> dispose());
+  }
+
+  @Override
+  public void dispose() {
+    if (!membership.dispose()) {
+      return;
+    }
+    outbound.closeAll();
+    Closeable bound = server;
+    if (bound != null) {
+      bound.dispose();
+    }
+    resources.forEach(Disposable::dispose);
+    membership.closed();
+  }
+
+  @Override
+  public boolean isDisposed() {
+    return membership.isDisposed();
+  }
+
+  private void checkPeer(int peer, ByteBuf frame) {
+    if (peer == config.rank() || peer < 0 || peer >= config.worldSize()) {
+      frame.release();
+      throw new IllegalArgumentException(
+          "rank " + config.rank() + " cannot send to rank " + peer + " of " + config.worldSize());
+    }
+  }
+}

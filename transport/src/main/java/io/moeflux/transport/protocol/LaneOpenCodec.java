@@ -1,0 +1,45 @@
+package io.moeflux.transport.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/**
+ * The first payload of every lane (request-channel) a rank opens to a peer; frames follow it.
+ *
+ * <pre>
+ * offset 0 int32 source rank
+ * offset 4 int32 lane ({@link FrameKind.Lane} ordinal)
+ * </pre>
+ */
+public final class LaneOpenCodec {
+  public static final int BYTES = 8;
+
+  private LaneOpenCodec() {}
+
+  public static ByteBuf encode(ByteBufAllocator allocator, int source, FrameKind.Lane lane) {
+    return allocator.buffer(BYTES, BYTES).writeInt(source).writeInt(lane.ordinal());
+  }
+
+  /**
+   * The lane a lane-open payload from {@code source} opens.
+   *
+   * @throws MalformedFrameException when it is not 8 bytes, names another source, or an unknown
+   *     lane
+   */
+  public static FrameKind.Lane decode(ByteBuf payload, int source) {
+    if (payload.readableBytes() != BYTES) {
+      throw new MalformedFrameException(
+          "a lane-open payload of " + payload.readableBytes() + " bytes, expected " + BYTES);
+    }
+    int at = payload.readerIndex();
+    int claimed = payload.getInt(at);
+    int lane = payload.getInt(at + 4);
+    if (claimed != source) {
+      throw new MalformedFrameException("a lane-open payload claiming source " + claimed);
+    }
+    if (!FrameKind.Lane.isKnown(lane)) {
+      throw new MalformedFrameException("a lane-open payload for unknown lane " + lane);
+    }
+    return FrameKind.Lane.of(lane);
+  }
+}

@@ -1,0 +1,15 @@
+package io.moeflux.transport.protocol;
+
+import io.moeflux.transport.MeshException;
+
+/**
+ * Bytes from a peer that do not match the layout their header announces: too short, an unknown
+ * kind, a count the body cannot hold. The message says which field is wrong and what was expected.
+ */
+public final class MalformedFrameException extends MeshException {
+  private static final long serialVersionUID = 1L;
+
+  public MalformedFrameException(String message) {
+    super(message);
+  }
+}

@@ -1,0 +1,71 @@
+package io.moeflux.transport.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.moeflux.transport.testkit.NoLeaks;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(NoLeaks.class)
+class FrameHeaderCodecTest {
+  private final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
+
+  @Test
+  void theHeaderRoundTripsAtAnyReaderIndex() {
+    ByteBuf frame = FrameHeaderCodec.allocate(alloc, FrameKind.GATHER, 1L << 40, 7, 3, 5, 8);
+    frame.writeLong(42);
+    try {
+      assertThat(FrameHeaderCodec.HEADER_BYTES).isEqualTo(24);
+      assertThat(frame.readableBytes()).isEqualTo(32);
+      assertThat(FrameHeaderCodec.kind(frame)).isEqualTo(FrameKind.GATHER);
+      assertThat(FrameHeaderCodec.step(frame)).isEqualTo(1L << 40);
+      assertThat(FrameHeaderCodec.layer(frame)).isEqualTo(7);
+      assertThat(FrameHeaderCodec.source(frame)).isEqualTo(3);
+      assertThat(FrameHeaderCodec.count(frame)).isEqualTo(5);
+      assertThat(FrameHeaderCodec.bodyLength(frame)).isEqualTo(8);
+      assertThat(frame.getLong(FrameHeaderCodec.bodyIndex(frame))).isEqualTo(42);
+      FrameHeaderCodec.validate(frame, 3);
+
+      ByteBuf slice = alloc.buffer().writeZero(5).writeBytes(frame, 0, 32);
+      slice.skipBytes(5);
+      assertThat(FrameHeaderCodec.describe(slice)).isEqualTo(FrameHeaderCodec.describe(frame));
+      slice.release();
+    } finally {
+      frame.release();
+    }
+  }
+
+  @Test
+  void validationNamesWhatIsWrong() {
+    ByteBuf shortFrame = alloc.buffer().writeZero(10);
+    ByteBuf unknownKind = alloc.buffer().writeInt(99).writeZero(20);
+    ByteBuf otherSource = FrameHeaderCodec.allocate(alloc, FrameKind.SYNC, 0, 0, 2, 0, 0);
+    ByteBuf negative = FrameHeaderCodec.allocate(alloc, FrameKind.DISPATCH, 0, 0, 1, -1, 0);
+    try {
+      assertThatThrownBy(() -> FrameHeaderCodec.validate(shortFrame, 1))
+          .isInstanceOf(MalformedFrameException.class)
+          .hasMessageContaining("10 bytes, shorter than the 24-byte header");
+      assertThatThrownBy(() -> FrameHeaderCodec.validate(unknownKind, 1))
+          .hasMessageContaining("unknown kind 99");
+      assertThatThrownBy(() -> FrameHeaderCodec.validate(otherSource, 1))
+          .hasMessageContaining("claiming source 2");
+      assertThatThrownBy(() -> FrameHeaderCodec.validate(negative, 1))
+          .hasMessageContaining("negative count");
+    } finally {
+      shortFrame.release();
+      unknownKind.release();
+      otherSource.release();
+      negative.release();
+    }
+  }
+
+  @Test
+  void abortTravelsOnTheDataLane() {
+    assertThat(FrameKind.ABORT.lane()).isEqualTo(FrameKind.Lane.DATA);
+    assertThatThrownBy(() -> FrameKind.of(FrameKind.values().length))
+        .hasMessageContaining("unknown frame kind");
+  }
+}

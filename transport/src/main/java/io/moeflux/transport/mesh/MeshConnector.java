@@ -22,7 +22,10 @@ import reactor.util.retry.Retry;
  * asks for the peer's with a hello and checks it here, so that both sides refuse a mismatch.
  */
 final class MeshConnector {
-  /** RSocket fragments frames over this size; frames are bounded well below it. */
+  /**
+   * RSocket frames carry at most 16 MiB; a larger payload is sent in fragments of this size (1 KiB
+   * left for RSocket's own headers) and put together again on arrival.
+   */
   static final int FRAGMENT_MTU = 16 * 1024 * 1024 - 1024;
 
   private static final Duration RETRY = Duration.ofMillis(100);

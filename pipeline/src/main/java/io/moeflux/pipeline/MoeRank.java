@@ -1,6 +1,7 @@
 package io.moeflux.pipeline;
 
-import io.moeflux.pipeline.dispatch.MoeStep;
+import io.moeflux.pipeline.layer.Refusal;
+import io.moeflux.pipeline.layer.StepRunner;
 import io.moeflux.pipeline.model.ExpertBank;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.ModelConfig;
@@ -16,6 +17,7 @@ import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshFingerprint;
 import io.moeflux.transport.RankMesh;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
@@ -38,7 +40,7 @@ public final class MoeRank implements Disposable {
   private final PipelineConfig config;
   private final ExpertBank bank;
   private final Router[] routers;
-  private final MoeStep moeStep;
+  private final StepRunner moeStep;
   private final AtomicBoolean running = new AtomicBoolean();
   private final PlacementGate gate;
   private volatile PlacementSource placementSource = PlacementSource.NONE;
@@ -63,7 +65,7 @@ public final class MoeRank implements Disposable {
     this.placement = config.initialPlacement(mesh.worldSize());
     this.experts = localExperts(placement);
     this.gate = new PlacementGate(mesh);
-    this.moeStep = new MoeStep(mesh, config, decision, placement.slotsPerRank(), heatTap);
+    this.moeStep = new StepRunner(mesh, config, decision, placement, heatTap);
   }
 
   /** Starts a rank with its own expert bank and no heat tap. */
@@ -141,7 +143,7 @@ public final class MoeRank implements Disposable {
   }
 
   /** The step runner: comm mode, sync counters. */
-  public MoeStep step() {
+  public StepRunner step() {
     return moeStep;
   }
 
@@ -168,8 +170,8 @@ public final class MoeRank implements Disposable {
   }
 
   private Mono<TokenBatch> step(TokenBatch batch) {
-    String refusal = refusal(batch);
-    if (refusal == null) {
+    Optional<Refusal> refusal = refusal(batch);
+    if (refusal.isEmpty()) {
       lastStep = batch.step();
     }
     if (!config.switches().isSwitchStep(batch.step())) {
@@ -207,19 +209,23 @@ public final class MoeRank implements Disposable {
     return bank;
   }
 
-  private String refusal(TokenBatch batch) {
+  private Optional<Refusal> refusal(TokenBatch batch) {
     String where = "rank " + rank() + ", step " + batch.step() + ": ";
     if (batch.hidden() != config.model().hidden()) {
-      return where
-          + "hidden size "
-          + batch.hidden()
-          + " does not match the model's "
-          + config.model().hidden();
+      return Optional.of(
+          new Refusal(
+              where
+                  + "hidden size "
+                  + batch.hidden()
+                  + " does not match the model's "
+                  + config.model().hidden()));
     }
     if (lastStep >= 0 && batch.step() != lastStep + 1) {
-      return where + "expected step " + (lastStep + 1) + ": every rank runs every step in order";
+      return Optional.of(
+          new Refusal(
+              where + "expected step " + (lastStep + 1) + ": every rank runs every step in order"));
     }
-    return null;
+    return Optional.empty();
   }
 
   private ExpertFfn[][] localExperts(Placement p) {

@@ -1,34 +1,35 @@
-package io.moeflux.pipeline.dispatch;
+package io.moeflux.pipeline.layer;
 
 import io.moeflux.pipeline.model.Placement;
 import java.util.Arrays;
 
 /**
- * The source side of one layer's dispatch: which tokens go to which destination rank, and which of
- * the destination's local expert slots each top-k pick lands on. Arrays are sized once for the
- * capacity and reused every layer of every step.
+ * The source side of one layer's exchange: the router's picks for this rank's tokens, which
+ * destination ranks each token goes to, and which of a destination's local expert slots each pick
+ * lands on. Arrays are sized for the capacity once, grow only for a padded step beyond it, and are
+ * reused every layer of every step.
  */
 final class DispatchPlan {
   private final int ranks;
   private final int topK;
-  private final int maxTokens;
+  private int maxTokens;
 
   /** Router output, {@code tokens × topK}: logical expert ids and gate weights. */
-  final int[] ids;
+  int[] ids;
 
-  final float[] weights;
+  float[] weights;
 
   /** Physical slot of each pick, {@code tokens × topK}. */
-  final int[] slots;
+  private int[] slots;
 
   /** Tokens sent to each destination rank. */
   final int[] destCount;
 
   /** {@code destTokens[r * maxTokens + i]}: the i-th token sent to rank r. */
-  final int[] destTokens;
+  private int[] destTokens;
 
   /** {@code posInDest[t * ranks + r]}: where token t sits in rank r's list, -1 if not sent. */
-  final int[] posInDest;
+  private int[] posInDest;
 
   private int slotsPerRank;
   private int tokens;
@@ -36,11 +37,22 @@ final class DispatchPlan {
   DispatchPlan(int ranks, int topK, int maxTokens) {
     this.ranks = ranks;
     this.topK = topK;
+    this.destCount = new int[ranks];
+    allocate(maxTokens);
+  }
+
+  /** Makes room for {@code tokens} tokens (grows, never shrinks). */
+  void reserve(int tokens) {
+    if (tokens > maxTokens) {
+      allocate(tokens);
+    }
+  }
+
+  private void allocate(int maxTokens) {
     this.maxTokens = maxTokens;
     this.ids = new int[maxTokens * topK];
     this.weights = new float[maxTokens * topK];
     this.slots = new int[maxTokens * topK];
-    this.destCount = new int[ranks];
     this.destTokens = new int[ranks * maxTokens];
     this.posInDest = new int[maxTokens * ranks];
   }
@@ -69,8 +81,17 @@ final class DispatchPlan {
     return tokens;
   }
 
+  /** The i-th token sent to {@code dest}. */
   int token(int dest, int i) {
     return destTokens[dest * maxTokens + i];
+  }
+
+  /**
+   * Where token t sits among the tokens sent to {@code dest}, or -1 when none of its picks is
+   * there.
+   */
+  int position(int t, int dest) {
+    return posInDest[t * ranks + dest];
   }
 
   /** The destination-local slot of pick k of token t, or -1 when it is not on {@code dest}. */

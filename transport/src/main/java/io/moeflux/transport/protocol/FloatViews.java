@@ -1,4 +1,4 @@
-package io.moeflux.pipeline.dispatch;
+package io.moeflux.transport.protocol;
 
 import io.netty.buffer.ByteBuf;
 import java.nio.ByteOrder;
@@ -8,13 +8,16 @@ import java.nio.FloatBuffer;
  * Little-endian float views over frame bodies, so that hidden vectors move with bulk copies. One
  * view per frame, never one per token.
  */
-final class FloatViews {
+public final class FloatViews {
+  /** The view of an empty body; it has no room, so sharing it is safe. */
+  private static final FloatBuffer EMPTY = FloatBuffer.allocate(0);
+
   private FloatViews() {}
 
   /** A view of {@code floats} floats starting at absolute byte {@code index} of {@code buf}. */
-  static FloatBuffer of(ByteBuf buf, int index, int floats) {
+  public static FloatBuffer of(ByteBuf buf, int index, int floats) {
     if (floats == 0) {
-      return FloatBuffer.allocate(0);
+      return EMPTY;
     }
     if (buf.nioBufferCount() != 1) {
       // A body split over several components is read through one merged copy; frames we

@@ -1,13 +1,11 @@
-package io.moeflux.pipeline.dispatch;
+package io.moeflux.pipeline.layer;
 
 import io.moeflux.pipeline.model.ExpertFfn;
-import io.moeflux.transport.RankMesh;
 import java.util.Arrays;
 
 /**
  * The rows this rank's expert slots received in one layer, grouped per slot, and the experts'
- * outputs. Counting, laying out and placing rows is shared by both comm modes; the buffers are
- * allocated for the worst case and reused every layer.
+ * outputs. The buffers are allocated for the worst case and reused every layer.
  */
 final class ExpertRows {
   private final int hidden;
@@ -86,18 +84,5 @@ final class ExpertRows {
       }
       experts[slot].forward(input, start[slot] * hidden, n, output, start[slot] * hidden, scratch);
     }
-  }
-
-  /** Sends {@code count} partial sums to {@code target} as its COMBINE frame; returns the bytes. */
-  static long sendPartials(
-      RankMesh mesh, long step, int layer, int target, float[] partials, int count, int hidden) {
-    var frame =
-        CombineFrameCodec.allocate(mesh.allocator(), step, layer, mesh.rank(), count, hidden);
-    if (count > 0) {
-      CombineFrameCodec.partials(frame, count, hidden).put(0, partials, 0, count * hidden);
-    }
-    CombineFrameCodec.finish(frame, count, hidden);
-    mesh.send(target, frame);
-    return (long) count * hidden * Float.BYTES;
   }
 }

@@ -1,0 +1,19 @@
+package io.moeflux.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Whole-pipeline benchmarks; each prints one JSON object as its last line. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "Benchmarks, each measured against a reference in the same run.",
+    subcommands = {DispatchBenchCommand.class, SyncBenchCommand.class, HeatBenchCommand.class})
+final class BenchCommand implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+}

@@ -1,0 +1,249 @@
+package io.moeflux.cli;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moeflux.cli.bench.Percentiles;
+import io.moeflux.eplb.heat.HeatSnapshot;
+import io.moeflux.eplb.rebalance.RebalanceEvent;
+import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.model.ReferenceModel;
+import io.moeflux.pipeline.placement.SwitchSchedule;
+import io.moeflux.pipeline.workload.SyntheticWorkload;
+import io.moeflux.serving.BalancedGroup;
+import io.moeflux.serving.picture.HeatPicture;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import reactor.core.publisher.Flux;
+
+/**
+ * The whole thing in one run: a rank group over loopback TCP with skewed routing, heat collected on
+ * its own scheduler, a rebalance planned from it, expert weights migrated over the mesh, every rank
+ * switching at the same step, and every output checked against the reference.
+ */
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "4 ranks in this JVM over loopback TCP, skewed (Zipf-like) routing, heat and rebalancing on.",
+      "Shows progress, writes a heat picture (before/after), checks every output against the",
+      "reference, and ends with a summary and a JSON line."
+    })
+final class DemoCommand implements Callable<Integer> {
+  private static final int BLOCK = 20;
+
+  @Spec CommandSpec spec;
+  @Mixin GroupOptions group = demoDefaults();
+
+  @Option(names = "--steps", description = "Steps to run (default: ${DEFAULT-VALUE}).")
+  int steps = 240;
+
+  @Option(
+      names = "--interval",
+      description = "Heat window and switch interval, steps (default: ${DEFAULT-VALUE}).")
+  int interval = 40;
+
+  @Option(
+      names = "--picture",
+      description = "Where the heat picture goes (default: ${DEFAULT-VALUE}).")
+  Path picture = Path.of("moeflux-out", "heat.svg");
+
+  private static GroupOptions demoDefaults() {
+    GroupOptions options = new GroupOptions();
+    options.model.hidden = 128;
+    options.model.intermediate = 128;
+    options.model.expertsPerRank = 4;
+    options.model.topK = 2;
+    options.model.layers = 2;
+    options.model.maxTokens = 32;
+    options.model.gateSkew = 2.5;
+    options.model.redundantSlots = 4;
+    return options;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PipelineConfig config =
+        group.pipeline().withSwitches(new SwitchSchedule(interval, Math.max(1, interval / 4)));
+    ModelConfig model = config.model();
+    int ranks = group.ranks;
+    out.printf(
+        "moeflux demo: %d ranks over %s, %d experts (+%d replicas) of hidden %d, top-%d, %d layers,"
+            + " gate skew %.1f%n",
+        ranks,
+        group.transport,
+        model.experts(),
+        config.redundantSlots(),
+        model.hidden(),
+        model.topK(),
+        model.layers(),
+        model.gateSkew());
+    out.flush();
+
+    long started = System.nanoTime();
+    BalancedGroup balanced =
+        BalancedGroup.start(ranks, group.transport, config, new SimpleMeterRegistry());
+    MoeGroup moe = balanced.group();
+    out.printf("[start] mesh up in %.1f s%n", (System.nanoTime() - started) / 1e9);
+    ConcurrentSkipListMap<Long, Placement> history = new ConcurrentSkipListMap<>();
+    history.put(0L, config.initialPlacement(ranks));
+    List<HeatSnapshot> snapshots = new CopyOnWriteArrayList<>();
+    try {
+      balanced.heat(0).snapshots().subscribe(snapshots::add, error -> {});
+      balanced
+          .balancer(0)
+          .events()
+          .subscribe(
+              event -> {
+                if (event.kind() == RebalanceEvent.Kind.SWITCHED) {
+                  history.put(event.step(), event.placement());
+                }
+                if (event.kind() != RebalanceEvent.Kind.SKIPPED) {
+                  out.printf(
+                      "[eplb] step %d: %s: %s%n", event.step(), event.kind(), event.detail());
+                  out.flush();
+                }
+              });
+
+      SyntheticWorkload workload =
+          SyntheticWorkload.random(
+              group.model.seed, model.hidden(), config.maxTokensPerRank(), 0.02);
+      OutputCheck check = new OutputCheck();
+      long[] stepNanos = new long[steps];
+      List<List<TokenBatch>> outputs = new ArrayList<>();
+      long runStart = System.nanoTime();
+      long tokens = 0;
+      for (int first = 0; first < steps; first += BLOCK) {
+        int count = Math.min(BLOCK, steps - first);
+        List<Flux<TokenBatch>> inputs = new ArrayList<>();
+        for (int r = 0; r < ranks; r++) {
+          inputs.add(workload.batches(r, first, count));
+        }
+        long[] last = {System.nanoTime()};
+        int[] index = {first};
+        moe.forward(inputs)
+            .doOnNext(
+                step -> {
+                  long now = System.nanoTime();
+                  stepNanos[index[0]++] = now - last[0];
+                  last[0] = now;
+                  outputs.add(step);
+                })
+            .blockLast(Duration.ofMinutes(5));
+        for (int i = outputs.size() - count; i < outputs.size(); i++) {
+          for (TokenBatch batch : outputs.get(i)) {
+            tokens += batch.tokens();
+          }
+        }
+        HeatSnapshot latest = snapshots.isEmpty() ? null : snapshots.get(snapshots.size() - 1);
+        out.printf(
+            "[run] step %3d/%d  %s  placement v%d  heat balancedness %s%n",
+            first + count,
+            steps,
+            bar(first + count, steps),
+            moe.rank(0).placement().version(),
+            latest == null ? "-" : String.format("%.3f", latest.meanBalancedness()));
+        out.flush();
+      }
+      double runSeconds = (System.nanoTime() - runStart) / 1e9;
+      moe.close().block(Duration.ofSeconds(30));
+
+      out.printf(
+          "[check] comparing %d outputs with the single-process reference%n",
+          outputs.size() * ranks);
+      java.util.Map<Placement, ReferenceModel> references = new java.util.IdentityHashMap<>();
+      for (List<TokenBatch> step : outputs) {
+        for (int r = 0; r < ranks; r++) {
+          TokenBatch actual = step.get(r);
+          Placement placement = history.floorEntry(actual.step()).getValue();
+          ReferenceModel reference =
+              references.computeIfAbsent(placement, p -> new ReferenceModel(model, moe.bank(), p));
+          check.compare(actual, reference.forward(r, workload.batch(r, actual.step())));
+        }
+      }
+
+      Long firstSwitch = history.higherKey(0L);
+      HeatSnapshot before = null;
+      HeatSnapshot after = null;
+      for (HeatSnapshot s : snapshots) {
+        if (firstSwitch == null || s.toStep() <= firstSwitch) {
+          before = s;
+        }
+        if (firstSwitch != null && s.fromStep() > history.lastKey()) {
+          after = s;
+        }
+      }
+      if (after == null && !snapshots.isEmpty()) {
+        after = snapshots.get(snapshots.size() - 1);
+      }
+      Path written = null;
+      if (before != null && after != null) {
+        written =
+            HeatPicture.write(
+                picture,
+                "moeflux: expert heat before and after the rebalance",
+                new String[] {"before", "after"},
+                before,
+                after);
+      }
+      Percentiles p = new Percentiles(stepNanos, steps);
+      double balancedBefore = before == null ? Double.NaN : before.meanBalancedness();
+      double balancedAfter = after == null ? Double.NaN : after.meanBalancedness();
+      out.printf(
+          "%nmoeflux demo: %d ranks ran %d steps (%d tokens, %.0f tokens/s, step p50 %.0f us)."
+              + "%nRebalanced %d time(s): balancedness %.3f -> %.3f (mean/max tokens per rank)."
+              + "%nOutputs vs reference: %d mismatches (%d of %d bitwise equal). Picture: %s%n",
+          ranks,
+          steps,
+          tokens,
+          tokens / runSeconds,
+          p.at(50) / 1000.0,
+          balanced.balancer(0).switches(),
+          balancedBefore,
+          balancedAfter,
+          check.mismatches(),
+          check.bitwiseEqual(),
+          check.outputs(),
+          written == null ? "-" : written.toAbsolutePath());
+      out.println(
+          new JsonLine()
+              .put("ranks", ranks)
+              .put("steps", steps)
+              .put("tokens", tokens)
+              .put("tokens_per_s", Math.round(tokens / runSeconds))
+              .put("step_p50_us", p.at(50) / 1000)
+              .put("step_p99_us", p.at(99) / 1000)
+              .put("rebalances", balanced.balancer(0).switches())
+              .put("bytes_migrated", balanced.balancer(0).bytesMigrated())
+              .put("balancedness_before", balancedBefore)
+              .put("balancedness_after", balancedAfter)
+              .put("mismatches", check.mismatches())
+              .put("picture", written == null ? null : written.toAbsolutePath().toString()));
+      out.flush();
+      boolean ok = check.mismatches() == 0 && balancedAfter > balancedBefore && written != null;
+      return ok ? 0 : 1;
+    } finally {
+      balanced.dispose();
+    }
+  }
+
+  private static String bar(int done, int total) {
+    int width = 24;
+    int filled = (int) Math.round((double) done / total * width);
+    return "[" + "#".repeat(filled) + ".".repeat(width - filled) + "]";
+  }
+}

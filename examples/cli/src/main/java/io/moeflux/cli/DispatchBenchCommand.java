@@ -1,0 +1,170 @@
+package io.moeflux.cli;
+
+import io.moeflux.cli.bench.AllocationCounter;
+import io.moeflux.cli.bench.Percentiles;
+import io.moeflux.cli.bench.RawTcpEcho;
+import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.model.ExpertKind;
+import io.moeflux.pipeline.workload.SyntheticWorkload;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import reactor.core.publisher.Flux;
+
+/**
+ * Dispatch + combine throughput of a full rank group against the raw TCP loopback echo of the same
+ * machine, measured in the same run.
+ */
+@Command(
+    name = "dispatch",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Every rank brings --tokens tokens to every step; measures step latency and the hidden-vector",
+      "bytes dispatch and combine move per second, divided by a raw loopback TCP echo (efficiency)."
+    })
+final class DispatchBenchCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin GroupOptions group = benchDefaults();
+
+  @Option(names = "--steps", description = "Measured steps (default: ${DEFAULT-VALUE}).")
+  int steps = 200;
+
+  @Option(names = "--warmup", description = "Steps before measuring (default: ${DEFAULT-VALUE}).")
+  int warmup = 100;
+
+  @Option(names = "--json", description = "Only the JSON line.")
+  boolean jsonOnly;
+
+  private static GroupOptions benchDefaults() {
+    GroupOptions options = new GroupOptions();
+    options.model.maxTokens = 128;
+    options.model.hidden = 1024;
+    options.model.topK = 8;
+    options.model.expertsPerRank = 8;
+    options.model.layers = 1;
+    options.model.expertKind = ExpertKind.IDENTITY;
+    return options;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PipelineConfig config = group.pipeline();
+    int hidden = config.model().hidden();
+    int tokens = config.maxTokensPerRank();
+    double rawTcpBefore = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
+
+    MoeGroup moe =
+        MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
+    long[] stepNanos = new long[steps];
+    long[] marks = new long[4];
+    try {
+      SyntheticWorkload workload = SyntheticWorkload.full(group.model.seed, hidden, tokens);
+      List<Flux<TokenBatch>> inputs = new ArrayList<>();
+      for (int r = 0; r < group.ranks; r++) {
+        // A few distinct batches per rank, reused with fresh step ids: input generation stays out
+        // of the measured path.
+        List<TokenBatch> distinct = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+          distinct.add(workload.batch(r, i));
+        }
+        inputs.add(
+            Flux.range(0, warmup + steps)
+                .map(
+                    s -> {
+                      TokenBatch b = distinct.get(s % distinct.size());
+                      return TokenBatch.of(s, b.tokens(), hidden, b.data());
+                    }));
+      }
+      long[] last = {0};
+      int[] index = {0};
+      moe.forward(inputs)
+          .doOnNext(
+              outputs -> {
+                long now = System.nanoTime();
+                int i = index[0]++;
+                if (i == warmup - 1 || (warmup == 0 && i == 0)) {
+                  marks[0] = now;
+                  marks[1] = bytesSent(moe);
+                  marks[2] = AllocationCounter.allocatedBytes();
+                } else if (i >= warmup) {
+                  stepNanos[i - warmup] = now - last[0];
+                }
+                last[0] = now;
+              })
+          .blockLast(Duration.ofMinutes(10));
+      long end = System.nanoTime();
+      long bytes = bytesSent(moe) - marks[1];
+      long allocated = AllocationCounter.allocatedBytes() - marks[2];
+      moe.close().block(Duration.ofSeconds(30));
+      // the reference is measured before and after, so machine drift hits both sides alike
+      double rawTcpAfter = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
+      double rawTcp = (rawTcpBefore + rawTcpAfter) / 2;
+
+      int measured = warmup == 0 ? steps - 1 : steps;
+      double seconds = (end - marks[0]) / 1e9;
+      double payloadPerSecond = bytes / seconds;
+      Percentiles p = new Percentiles(stepNanos, warmup == 0 ? steps - 1 : steps);
+      JsonLine json =
+          new JsonLine()
+              .put("bench", "dispatch")
+              .put("experts", group.model.expertKind.name().toLowerCase())
+              .put("transport", group.transport.name())
+              .put("ranks", group.ranks)
+              .put("tokens", tokens)
+              .put("hidden", hidden)
+              .put("topk", group.model.topK)
+              .put("experts_per_rank", group.model.expertsPerRank)
+              .put("layers", group.model.layers)
+              .put("steps", measured)
+              .put("step_p50_us", p.at(50) / 1000)
+              .put("step_p99_us", p.at(99) / 1000)
+              .put("payload_bytes_per_step", bytes / Math.max(1, measured))
+              .put("payload_bytes_per_s", Math.round(payloadPerSecond))
+              .put("raw_tcp_bytes_per_s", Math.round(rawTcp))
+              .put(
+                  "raw_tcp_before_after",
+                  new long[] {Math.round(rawTcpBefore), Math.round(rawTcpAfter)})
+              .put("efficiency", Math.round(payloadPerSecond / rawTcp * 1000) / 1000.0)
+              .put("alloc_bytes_per_step", allocated / Math.max(1, measured));
+      if (!jsonOnly) {
+        out.printf(
+            "%d ranks, %d tokens/rank, hidden %d, top-%d, %s experts: step p50 %d us, p99 %d us;"
+                + " %.1f MB/s payload vs %.1f MB/s raw TCP echo -> efficiency %.3f%n",
+            group.ranks,
+            tokens,
+            hidden,
+            group.model.topK,
+            json.get("experts"),
+            p.at(50) / 1000,
+            p.at(99) / 1000,
+            payloadPerSecond / 1e6,
+            rawTcp / 1e6,
+            payloadPerSecond / rawTcp);
+      }
+      out.println(json);
+      out.flush();
+      return 0;
+    } finally {
+      moe.dispose();
+    }
+  }
+
+  private static long bytesSent(MoeGroup moe) {
+    long total = 0;
+    for (MoeRank rank : moe.ranks()) {
+      total += rank.hiddenBytesSent();
+    }
+    return total;
+  }
+}

@@ -1,0 +1,30 @@
+package io.moeflux.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The one-line JSON object a command prints last, fields in insertion order. */
+final class JsonLine {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private final Map<String, Object> fields = new LinkedHashMap<>();
+
+  JsonLine put(String name, Object value) {
+    fields.put(name, value);
+    return this;
+  }
+
+  Object get(String name) {
+    return fields.get(name);
+  }
+
+  @Override
+  public String toString() {
+    try {
+      return MAPPER.writeValueAsString(fields);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package io.moeflux.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code moeflux} command-line tool. */
+@Command(
+    name = "moeflux",
+    mixinStandardHelpOptions = true,
+    version = "moeflux 0.1.0",
+    description = "Expert-parallel MoE inference as Reactor streams over RSocket.",
+    subcommands = {
+      DemoCommand.class,
+      VerifyCommand.class,
+      RankCommand.class,
+      ServeCommand.class,
+      RebalanceCommand.class,
+      BenchCommand.class
+    })
+public final class MoefluxCommand implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The tool with its error handling: bad options exit 2 with a one-line message. */
+  public static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new MoefluxCommand());
+    cli.setExecutionExceptionHandler(
+        (ex, commandLine, parseResult) -> {
+          commandLine
+              .getErr()
+              .println("moeflux " + commandLine.getCommandName() + ": " + message(ex));
+          return ex instanceof IllegalArgumentException ? 2 : 1;
+        });
+    return cli;
+  }
+
+  static String message(Throwable ex) {
+    Throwable root = ex;
+    while (root.getCause() != null && root.getMessage() == null) {
+      root = root.getCause();
+    }
+    return root.getMessage() != null ? root.getMessage() : root.toString();
+  }
+}

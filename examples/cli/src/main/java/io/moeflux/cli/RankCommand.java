@@ -1,0 +1,138 @@
+package io.moeflux.cli;
+
+import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.model.ReferenceModel;
+import io.moeflux.pipeline.workload.SyntheticWorkload;
+import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.tcp.TcpMeshTransport;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * One rank as its own process, on this host or another: joins the mesh, runs the seeded workload of
+ * {@code verify} for its rank, and checks its own outputs against the reference.
+ */
+@Command(
+    name = "rank",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run one rank of a group as its own process. Every rank gets the same --peers list (host:port",
+      "of every rank, in rank order; this rank binds its own entry) and the same model options.",
+      "Also read from MOEFLUX_RANK, MOEFLUX_WORLD_SIZE and MOEFLUX_PEERS."
+    })
+final class RankCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--rank", defaultValue = "${env:MOEFLUX_RANK}", description = "This rank.")
+  Integer rank;
+
+  @Option(
+      names = "--world",
+      defaultValue = "${env:MOEFLUX_WORLD_SIZE}",
+      description = "Number of ranks.")
+  Integer world;
+
+  @Option(
+      names = "--peers",
+      defaultValue = "${env:MOEFLUX_PEERS}",
+      description = "host:port of every rank, comma-separated, in rank order.")
+  String peers;
+
+  @Option(names = "--steps", description = "Steps to run (default: ${DEFAULT-VALUE}).")
+  int steps = 50;
+
+  @Option(
+      names = "--idle-steps",
+      description =
+          "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
+  double idleSteps = 0.1;
+
+  @Option(
+      names = "--connect-timeout",
+      description = "Seconds to wait for every peer at start (default: ${DEFAULT-VALUE}).")
+  int connectTimeoutSeconds = 60;
+
+  @Option(
+      names = "--peer-timeout",
+      description = "Seconds before a silent peer fails the step (default: ${DEFAULT-VALUE}).")
+  int peerTimeoutSeconds = 8;
+
+  @Mixin ModelOptions model = new ModelOptions();
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    if (rank == null || world == null || peers == null || peers.isBlank()) {
+      throw new IllegalArgumentException(
+          "--rank, --world and --peers are required (or MOEFLUX_RANK, MOEFLUX_WORLD_SIZE,"
+              + " MOEFLUX_PEERS)");
+    }
+    List<String> addresses = Arrays.stream(peers.split(",")).map(String::trim).toList();
+    if (addresses.size() != world) {
+      throw new IllegalArgumentException(
+          "--peers lists " + addresses.size() + " addresses for a world of " + world);
+    }
+    PipelineConfig config = model.pipeline(world);
+    MeshConfig mesh =
+        MeshConfig.builder()
+            .rank(rank)
+            .worldSize(world)
+            .transport(TcpMeshTransport.of(addresses))
+            .connectTimeout(Duration.ofSeconds(connectTimeoutSeconds))
+            .phaseTimeout(Duration.ofSeconds(peerTimeoutSeconds))
+            .keepAlive(Duration.ofSeconds(1), Duration.ofSeconds(peerTimeoutSeconds))
+            .build();
+    SyntheticWorkload workload =
+        SyntheticWorkload.random(model.seed, model.hidden, config.maxTokensPerRank(), idleSteps);
+    OutputCheck check = new OutputCheck();
+    long started = System.nanoTime();
+    MoeRank moe = MoeRank.start(mesh, config).block(Duration.ofSeconds(connectTimeoutSeconds + 10));
+    out.printf("rank %d of %d: mesh up, running %d steps%n", rank, world, steps);
+    out.flush();
+    try {
+      ReferenceModel reference =
+          new ReferenceModel(config.model(), moe.bank(), config.initialPlacement(world));
+      moe.forward(workload.batches(rank, 0, steps))
+          .doOnNext(
+              actual -> {
+                TokenBatch expected = reference.forward(rank, workload.batch(rank, actual.step()));
+                check.compare(actual, expected);
+              })
+          .blockLast(Duration.ofMinutes(30));
+      moe.close().block(Duration.ofSeconds(peerTimeoutSeconds + 10));
+    } finally {
+      moe.dispose();
+    }
+    double seconds = (System.nanoTime() - started) / 1e9;
+    out.printf(
+        "rank %d of %d: %d steps, %d tokens, %d mismatches, max |diff| %.3g, %.1f s%n",
+        rank,
+        world,
+        check.outputs(),
+        check.tokens(),
+        check.mismatches(),
+        check.maxAbsDiff(),
+        seconds);
+    out.println(
+        new JsonLine()
+            .put("rank", rank)
+            .put("world", world)
+            .put("steps", check.outputs())
+            .put("tokens", check.tokens())
+            .put("mismatches", check.mismatches())
+            .put("max_abs_diff", check.maxAbsDiff())
+            .put("seconds", Math.round(seconds * 10) / 10.0));
+    out.flush();
+    return check.mismatches() == 0 && check.outputs() == steps ? 0 : 1;
+  }
+}

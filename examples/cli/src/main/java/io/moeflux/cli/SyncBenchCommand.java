@@ -1,0 +1,236 @@
+package io.moeflux.cli;
+
+import io.moeflux.cli.bench.GroupSteps;
+import io.moeflux.cli.bench.LinkDelayProxy;
+import io.moeflux.cli.bench.Percentiles;
+import io.moeflux.cli.bench.RawTcpPingPong;
+import io.moeflux.pipeline.HeatTap;
+import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.model.ExpertKind;
+import io.moeflux.pipeline.sync.DpMetadataSync;
+import io.moeflux.pipeline.sync.SyncOptions;
+import io.moeflux.pipeline.workload.SyntheticWorkload;
+import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.MeshConfigs;
+import io.moeflux.transport.MeshFingerprint;
+import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.tcp.TcpMeshTransport;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import reactor.core.publisher.Flux;
+
+/**
+ * The cost of the per-step DP metadata sync: the all-reduce alone, and the same decode workload
+ * with and without it, optionally through proxies that add a one-way link delay between ranks.
+ */
+@Command(
+    name = "sync",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measures the DP metadata all-reduce alone (vs a raw TCP ping-pong), then the same decode",
+      "workload on two groups, one that syncs every step and one that skips the sync, interleaved."
+    })
+final class SyncBenchCommand implements Callable<Integer> {
+  private static final int BLOCK = 50;
+
+  @Spec CommandSpec spec;
+  @Mixin GroupOptions group = syncDefaults();
+
+  @Option(
+      names = "--iterations",
+      description = "All-reduce iterations (default: ${DEFAULT-VALUE}).")
+  int iterations = 2000;
+
+  @Option(names = "--steps", description = "Decode steps per mode (default: ${DEFAULT-VALUE}).")
+  int steps = 400;
+
+  @Option(
+      names = "--warmup",
+      description =
+          "All-reduces before measuring, so the JIT has compiled the path (default: ${DEFAULT-VALUE}).")
+  int warmup = 10_000;
+
+  @Option(
+      names = "--link-delay-us",
+      description = "One-way delay added to every link between ranks (default: ${DEFAULT-VALUE}).")
+  long linkDelayMicros = 0;
+
+  @Option(names = "--json", description = "Only the JSON line.")
+  boolean jsonOnly;
+
+  private static GroupOptions syncDefaults() {
+    GroupOptions options = new GroupOptions();
+    options.model.maxTokens = 16;
+    options.model.hidden = 256;
+    options.model.topK = 2;
+    options.model.expertsPerRank = 4;
+    options.model.layers = 2;
+    options.model.expertKind = ExpertKind.IDENTITY;
+    return options;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    loopback(); // refuses any --transport but TCP before anything is measured
+    if (iterations < 1 || steps < 1 || linkDelayMicros < 0) {
+      throw new IllegalArgumentException(
+          "--iterations and --steps must be >= 1, --link-delay-us >= 0");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    Percentiles pingPong = new Percentiles(RawTcpPingPong.roundTrips(iterations, 200), iterations);
+    List<LinkDelayProxy> proxies = new ArrayList<>();
+    try {
+      Percentiles allReduce = allReduceAlone(proxies);
+      PipelineConfig decode = group.pipeline().withSync(SyncOptions.decodeOnly());
+      PipelineConfig syncing = decode.withSync(SyncOptions.mixed());
+      MoeGroup withSync =
+          MoeGroup.start(delayed(proxies), rank -> syncing, mesh -> HeatTap.NONE)
+              .block(Duration.ofMinutes(1));
+      MoeGroup withoutSync =
+          MoeGroup.start(delayed(proxies), rank -> decode, mesh -> HeatTap.NONE)
+              .block(Duration.ofMinutes(1));
+      try {
+        long[] syncTimes = new long[steps];
+        long[] skipTimes = new long[steps];
+        SyntheticWorkload workload =
+            SyntheticWorkload.random(
+                group.model.seed, group.model.hidden, group.model.maxTokens, 0);
+        for (int first = 0; first < steps; first += BLOCK) {
+          int count = Math.min(BLOCK, steps - first);
+          GroupSteps.run(withSync, workload, first, count, syncTimes);
+          GroupSteps.run(withoutSync, workload, first, count, skipTimes);
+        }
+        withSync.close().block(Duration.ofSeconds(30));
+        withoutSync.close().block(Duration.ofSeconds(30));
+        Percentiles sync = new Percentiles(syncTimes, steps);
+        Percentiles skip = new Percentiles(skipTimes, steps);
+        JsonLine json =
+            new JsonLine()
+                .put("bench", "sync")
+                .put("ranks", group.ranks)
+                .put("iterations", iterations)
+                .put("steps", steps)
+                .put("link_delay_us", linkDelayMicros)
+                .put("allreduce_p50_us", micros(allReduce.at(50)))
+                .put("allreduce_p99_us", micros(allReduce.at(99)))
+                .put("tcp_pingpong_p50_us", micros(pingPong.at(50)))
+                .put("allreduce_over_pingpong", ratio(allReduce.at(50), pingPong.at(50)))
+                .put("step_p50_us_sync", micros(sync.at(50)))
+                .put("step_p50_us_skip", micros(skip.at(50)))
+                .put("step_p99_us_sync", micros(sync.at(99)))
+                .put("step_p99_us_skip", micros(skip.at(99)))
+                .put("skip_over_sync", ratio(skip.at(50), sync.at(50)));
+        if (!jsonOnly) {
+          out.printf(
+              "%d ranks, link delay %d us: all-reduce p50 %.1f us (TCP ping-pong %.1f us);"
+                  + " decode step p50 %.1f us with the sync, %.1f us without%n",
+              group.ranks,
+              linkDelayMicros,
+              micros(allReduce.at(50)),
+              micros(pingPong.at(50)),
+              micros(sync.at(50)),
+              micros(skip.at(50)));
+        }
+        out.println(json);
+        out.flush();
+        return 0;
+      } finally {
+        withSync.dispose();
+        withoutSync.dispose();
+      }
+    } finally {
+      proxies.forEach(LinkDelayProxy::close);
+    }
+  }
+
+  private Percentiles allReduceAlone(List<LinkDelayProxy> proxies) {
+    List<RankMesh> meshes = MeshConfigs.startAll(delayed(proxies)).block(Duration.ofMinutes(1));
+    try {
+      int total = warmup + iterations;
+      for (int r = 1; r < meshes.size(); r++) {
+        DpMetadataSync sync = new DpMetadataSync(meshes.get(r));
+        int tokens = r;
+        Flux.range(0, total).concatMap(i -> sync.sync(i, tokens, false)).subscribe();
+      }
+      DpMetadataSync sync = new DpMetadataSync(meshes.get(0));
+      long[] times = new long[iterations];
+      Flux.range(0, total)
+          .concatMap(
+              i -> {
+                long start = System.nanoTime();
+                return sync.sync(i, 0, false)
+                    .doOnNext(
+                        metadata -> {
+                          if (i >= warmup) {
+                            times[i - warmup] = System.nanoTime() - start;
+                          }
+                        });
+              })
+          .blockLast(Duration.ofMinutes(5));
+      return new Percentiles(times, iterations);
+    } finally {
+      meshes.forEach(RankMesh::dispose);
+    }
+  }
+
+  /** Loopback configs; with a link delay, every rank reaches every peer through a proxy. */
+  private List<MeshConfig> delayed(List<LinkDelayProxy> proxies) {
+    TcpMeshTransport direct = loopback();
+    MeshFingerprint fingerprint = MeshFingerprint.of("bench", "sync");
+    if (linkDelayMicros == 0) {
+      return MeshConfigs.group(direct, group.ranks, fingerprint);
+    }
+    List<String> viaProxy = new ArrayList<>();
+    for (String address : direct.addresses()) {
+      String[] hostPort = address.split(":");
+      try {
+        LinkDelayProxy proxy =
+            new LinkDelayProxy(
+                new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), linkDelayMicros);
+        proxies.add(proxy);
+        viaProxy.add(proxy.address());
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException("cannot open a delay proxy: " + e.getMessage(), e);
+      }
+    }
+    List<MeshConfig> configs = new ArrayList<>();
+    for (int rank = 0; rank < group.ranks; rank++) {
+      List<String> addresses = new ArrayList<>(viaProxy);
+      addresses.set(rank, direct.addresses().get(rank));
+      configs.add(
+          MeshConfig.builder()
+              .rank(rank)
+              .worldSize(group.ranks)
+              .transport(TcpMeshTransport.of(addresses))
+              .fingerprint(fingerprint)
+              .build());
+    }
+    return configs;
+  }
+
+  /** A loopback TCP group: the links this bench measures. */
+  private TcpMeshTransport loopback() {
+    if (group.transport.forGroup(group.ranks) instanceof TcpMeshTransport tcp) {
+      return tcp;
+    }
+    throw new IllegalArgumentException("bench sync measures TCP links; --transport must be TCP");
+  }
+
+  private static double micros(long nanos) {
+    return Math.round(nanos / 100.0) / 10.0;
+  }
+
+  private static double ratio(long a, long b) {
+    return b == 0 ? 0 : Math.round(1000.0 * a / b) / 1000.0;
+  }
+}

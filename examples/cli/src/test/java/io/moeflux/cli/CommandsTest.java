@@ -1,0 +1,147 @@
+package io.moeflux.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moeflux.transport.testkit.LeakRecorder;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import picocli.CommandLine;
+
+class CommandsTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  @TempDir Path dir;
+  final StringWriter out = new StringWriter();
+  final StringWriter err = new StringWriter();
+
+  @AfterEach
+  void noLeaks() {
+    LeakRecorder.assertNoLeaks();
+  }
+
+  int run(String... args) {
+    CommandLine cli = MoefluxCommand.commandLine();
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+    return cli.execute(args);
+  }
+
+  JsonNode lastLine() throws Exception {
+    String[] lines = out.toString().trim().split("\n");
+    return JSON.readTree(lines[lines.length - 1]);
+  }
+
+  @Test
+  void verifyChecksEveryOutputAgainstTheReference() throws Exception {
+    assertThat(
+            run(
+                "verify",
+                "--ranks",
+                "3",
+                "--steps",
+                "6",
+                "--hidden",
+                "32",
+                "--max-tokens",
+                "5",
+                "--transport",
+                "LOCAL"))
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("mismatches").asLong()).isZero();
+    assertThat(json.get("ranks").asInt()).isEqualTo(3);
+    assertThat(json.get("steps").asInt()).isEqualTo(6);
+    assertThat(json.has("max_abs_diff")).isTrue();
+    assertThat(json.has("tokens")).isTrue();
+  }
+
+  @Test
+  void rebalanceBeatsDeepSeekOnItsReadmeExample() throws Exception {
+    Path loads = dir.resolve("loads.json");
+    Files.writeString(
+        loads,
+        "{\"load\": [[90,132,40,61,104,165,39,4,73,56,183,86],"
+            + "[20,107,104,64,19,197,187,157,172,86,16,27]], \"other\": 1}");
+    assertThat(
+            run(
+                "rebalance",
+                "--loads",
+                loads.toString(),
+                "--replicas",
+                "16",
+                "--ranks",
+                "8",
+                "--groups",
+                "4",
+                "--nodes",
+                "2"))
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("phy2log")).hasSize(2);
+    assertThat(json.get("logcnt")).hasSize(2);
+    for (int l = 0; l < 2; l++) {
+      assertThat(json.get("balancedness").get(l).asDouble())
+          .isGreaterThanOrEqualTo(json.get("deepseek_balancedness").get(l).asDouble());
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "{\"load\": [[1,2],[3]]}|4|2|0|0|ragged",
+        "{\"load\": []}|4|2|0|0|empty",
+        "{\"load\": [[1,-2]]}|4|2|0|0|non-negative",
+        "{\"load\": [[1,\"x\"]]}|4|2|0|0|not a number",
+        "{\"nothing\": 1}|4|2|0|0|no 'load'",
+        "{\"load\": [[1,2,3]]}|2|2|0|0|at least the number of experts",
+        "{\"load\": [[1,2,3]]}|5|2|0|0|multiple of ranks",
+        "{\"load\": [[1,2,3]]}|4|2|2|0|must divide the number of experts",
+        "{\"load\": [[1,2,3,4]]}|6|3|2|2|must divide ranks",
+        "not json|4|2|0|0|cannot read",
+      })
+  void badInputExitsTwoWithAClearMessage(
+      String content, int replicas, int ranks, int groups, int nodes, String message)
+      throws Exception {
+    Path loads = dir.resolve("bad.json");
+    Files.writeString(loads, content);
+    int code =
+        run(
+            "rebalance",
+            "--loads",
+            loads.toString(),
+            "--replicas",
+            "" + replicas,
+            "--ranks",
+            "" + ranks,
+            "--groups",
+            "" + groups,
+            "--nodes",
+            "" + nodes);
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).startsWith("moeflux rebalance: ").contains(message);
+  }
+
+  @Test
+  void aMissingFileOrOptionExitsTwo() {
+    assertThat(
+            run(
+                "rebalance",
+                "--loads",
+                dir.resolve("nope.json").toString(),
+                "--replicas",
+                "4",
+                "--ranks",
+                "2"))
+        .isEqualTo(2);
+    assertThat(run("rebalance", "--replicas", "4")).isEqualTo(2);
+  }
+}

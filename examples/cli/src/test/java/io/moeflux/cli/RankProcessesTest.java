@@ -1,0 +1,102 @@
+package io.moeflux.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.moeflux.transport.tcp.TcpMeshTransport;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Ranks as separate processes on loopback, the way {@code examples/scripts/run-ranks.sh} runs them.
+ */
+class RankProcessesTest {
+  @TempDir Path dir;
+
+  private List<Process> startRanks(int world, int steps) throws Exception {
+    List<String> addresses = TcpMeshTransport.loopback(world).addresses();
+    String peers = String.join(",", addresses);
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<Process> ranks = new ArrayList<>();
+    for (int r = 0; r < world; r++) {
+      ProcessBuilder builder =
+          new ProcessBuilder(
+              java,
+              "-Xmx256m",
+              "-cp",
+              System.getProperty("java.class.path"),
+              MoefluxCommand.class.getName(),
+              "rank",
+              "--steps",
+              "" + steps,
+              "--hidden",
+              "32",
+              "--max-tokens",
+              "4",
+              "--peer-timeout",
+              "5");
+      builder.environment().put("MOEFLUX_RANK", "" + r);
+      builder.environment().put("MOEFLUX_WORLD_SIZE", "" + world);
+      builder.environment().put("MOEFLUX_PEERS", peers);
+      builder.redirectOutput(dir.resolve("rank-" + r + ".out").toFile());
+      builder.redirectError(dir.resolve("rank-" + r + ".err").toFile());
+      ranks.add(builder.start());
+    }
+    return ranks;
+  }
+
+  private String out(int rank) throws Exception {
+    return Files.readString(dir.resolve("rank-" + rank + ".out"), StandardCharsets.UTF_8);
+  }
+
+  private String err(int rank) throws Exception {
+    return Files.readString(dir.resolve("rank-" + rank + ".err"), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void fourRankProcessesCheckTheirOutputsAgainstTheReference() throws Exception {
+    List<Process> ranks = startRanks(4, 20);
+    for (int r = 0; r < 4; r++) {
+      assertThat(ranks.get(r).waitFor(120, TimeUnit.SECONDS)).as("rank %d finished", r).isTrue();
+      assertThat(ranks.get(r).exitValue()).as("rank %d: %s", r, err(r)).isZero();
+      String[] lines = out(r).trim().split("\n");
+      assertThat(lines[lines.length - 1])
+          .contains("\"rank\":" + r)
+          .contains("\"steps\":20")
+          .contains("\"mismatches\":0");
+    }
+  }
+
+  @Test
+  void killingOneRankFailsTheOthersWithAClearErrorWithinTenSeconds() throws Exception {
+    List<Process> ranks = startRanks(4, 1_000_000);
+    // wait until every rank is stepping
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline && !allStepping(ranks)) {
+      Thread.sleep(200);
+    }
+    ranks.get(3).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    long killed = System.nanoTime();
+    for (int r = 0; r < 3; r++) {
+      assertThat(ranks.get(r).waitFor(10, TimeUnit.SECONDS)).as("rank %d exited", r).isTrue();
+      assertThat(ranks.get(r).exitValue()).isNotZero();
+      assertThat(err(r)).contains("rank 3");
+    }
+    assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killed)).isLessThanOrEqualTo(10);
+  }
+
+  /** Every rank alive and past start-up: each prints "mesh up" once its mesh is complete. */
+  private boolean allStepping(List<Process> ranks) throws Exception {
+    for (int r = 0; r < ranks.size(); r++) {
+      if (!ranks.get(r).isAlive() || !out(r).contains("mesh up")) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

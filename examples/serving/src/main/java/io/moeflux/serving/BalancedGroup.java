@@ -1,0 +1,128 @@
+package io.moeflux.serving;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.moeflux.eplb.heat.HeatConfig;
+import io.moeflux.eplb.heat.HeatSnapshot;
+import io.moeflux.eplb.heat.HeatStream;
+import io.moeflux.eplb.rebalance.RebalanceOptions;
+import io.moeflux.eplb.rebalance.Rebalancer;
+import io.moeflux.pipeline.HeatTap;
+import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.transport.TransportKind;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import reactor.core.Disposable;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * A rank group in this JVM with the whole EPLB loop on: a heat stream per rank (one heat
+ * scheduler), a rebalancer per rank (one planner scheduler), and meters for bytes moved, heat,
+ * rebalances and migrations.
+ */
+public final class BalancedGroup implements Disposable {
+  private final MoeGroup group;
+  private final List<HeatStream> heats;
+  private final List<Rebalancer> balancers;
+  private final Scheduler heatScheduler;
+  private final Scheduler planner;
+
+  private BalancedGroup(
+      MoeGroup group,
+      List<HeatStream> heats,
+      List<Rebalancer> balancers,
+      Scheduler heatScheduler,
+      Scheduler planner) {
+    this.group = group;
+    this.heats = heats;
+    this.balancers = balancers;
+    this.heatScheduler = heatScheduler;
+    this.planner = planner;
+  }
+
+  /**
+   * Starts the group; {@code config.switches()} must be on, and its interval is also the heat
+   * window.
+   */
+  public static BalancedGroup start(
+      int ranks, TransportKind transport, PipelineConfig config, MeterRegistry registry) {
+    int interval = config.switches().interval();
+    int slotsPerRank = config.initialPlacement(ranks).slotsPerRank();
+    Scheduler heatScheduler = Schedulers.newSingle("moeflux-heat");
+    Scheduler planner = Schedulers.newSingle("moeflux-planner");
+    Map<Integer, HeatStream> byRank = new ConcurrentHashMap<>();
+    MoeGroup group =
+        MoeGroup.start(
+                ranks,
+                transport,
+                config,
+                mesh -> {
+                  HeatStream heat =
+                      new HeatStream(
+                          HeatConfig.every(config.model().layers(), slotsPerRank, interval),
+                          mesh,
+                          heatScheduler,
+                          registry);
+                  byRank.put(mesh.rank(), heat);
+                  return (HeatTap) heat;
+                })
+            .block(Duration.ofMinutes(1));
+    List<HeatStream> heats = new ArrayList<>();
+    List<Rebalancer> balancers = new ArrayList<>();
+    for (MoeRank rank : group.ranks()) {
+      HeatStream heat = byRank.get(rank.rank());
+      heats.add(heat);
+      Rebalancer balancer = new Rebalancer(rank, heat, RebalanceOptions.defaults(), planner);
+      balancers.add(balancer);
+      String tag = Integer.toString(rank.rank());
+      FunctionCounter.builder("moeflux.mesh.payload.bytes", rank, MoeRank::hiddenBytesSent)
+          .description("hidden-vector bytes sent in dispatch and combine")
+          .tag("rank", tag)
+          .register(registry);
+      FunctionCounter.builder("moeflux.eplb.rebalances", balancer, Rebalancer::switches)
+          .tag("rank", tag)
+          .register(registry);
+      FunctionCounter.builder("moeflux.eplb.migrated.bytes", balancer, Rebalancer::bytesMigrated)
+          .tag("rank", tag)
+          .register(registry);
+    }
+    return new BalancedGroup(group, heats, balancers, heatScheduler, planner);
+  }
+
+  public MoeGroup group() {
+    return group;
+  }
+
+  public HeatStream heat(int rank) {
+    return heats.get(rank);
+  }
+
+  public Rebalancer balancer(int rank) {
+    return balancers.get(rank);
+  }
+
+  /** The latest aggregated heat (every rank has the same), or null before the first window. */
+  public HeatSnapshot latestHeat() {
+    return heats.get(0).latest();
+  }
+
+  @Override
+  public void dispose() {
+    balancers.forEach(Rebalancer::dispose);
+    heats.forEach(HeatStream::dispose);
+    group.dispose();
+    heatScheduler.dispose();
+    planner.dispose();
+  }
+
+  @Override
+  public boolean isDisposed() {
+    return group.isDisposed();
+  }
+}

@@ -1,0 +1,2 @@
+/** Pictures of expert heat, as SVG. */
+package io.moeflux.serving.picture;

@@ -1,0 +1,227 @@
+package io.moeflux.serving.rsocket;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.model.Placement;
+import io.moeflux.serving.RequestBatcher;
+import io.moeflux.transport.protocol.ForwardWireCodec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.rsocket.ConnectionSetupPayload;
+import io.rsocket.Payload;
+import io.rsocket.RSocket;
+import io.rsocket.SocketAcceptor;
+import io.rsocket.metadata.CompositeMetadata;
+import io.rsocket.metadata.RoutingMetadata;
+import io.rsocket.metadata.WellKnownMimeType;
+import io.rsocket.util.ByteBufPayload;
+import io.rsocket.util.DefaultPayload;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The RSocket routes an external client drives a running group with. Routing uses the standard
+ * {@code message/x.rsocket.routing.v0} metadata, inside composite metadata (what Spring's {@code
+ * RSocketRequester.route(...)} sends) or on its own:
+ *
+ * <ul>
+ *   <li>{@code moe.forward} request-channel: token batches in, outputs out, in order ({@link
+ *       ForwardWireCodec});
+ *   <li>{@code moe.heat} request-stream: heat snapshots as JSON;
+ *   <li>{@code moe.placement} request-response: the placement maps and their version, JSON;
+ *   <li>{@code moe.status} request-response: the group's state, JSON.
+ * </ul>
+ *
+ * An unknown route or a malformed payload gets an error frame with a clear message; the connection
+ * and the server stay up.
+ */
+public final class MoeRoutes implements SocketAcceptor {
+  public static final List<String> ROUTES =
+      List.of("moe.forward", "moe.heat", "moe.placement", "moe.status");
+  private static final String ROUTING = WellKnownMimeType.MESSAGE_RSOCKET_ROUTING.getString();
+  private static final String COMPOSITE =
+      WellKnownMimeType.MESSAGE_RSOCKET_COMPOSITE_METADATA.getString();
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final RequestBatcher driver;
+  private final Supplier<Flux<Map<String, Object>>> heat;
+  private final Supplier<Map<String, Object>> status;
+
+  public MoeRoutes(
+      RequestBatcher driver,
+      Supplier<Flux<Map<String, Object>>> heat,
+      Supplier<Map<String, Object>> status) {
+    this.driver = Objects.requireNonNull(driver, "driver");
+    this.heat = Objects.requireNonNull(heat, "heat");
+    this.status = Objects.requireNonNull(status, "status");
+  }
+
+  @Override
+  public Mono<RSocket> accept(ConnectionSetupPayload setup, RSocket sendingSocket) {
+    boolean composite = !ROUTING.equals(setup.metadataMimeType());
+    return Mono.just(new Responder(composite));
+  }
+
+  /** The placement of rank 0 (every rank holds the same maps) as JSON-ready fields. */
+  public static Map<String, Object> placement(MoeRank rank) {
+    Placement p = rank.placement();
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("version", p.version());
+    fields.put("ranks", p.ranks());
+    fields.put("experts", p.experts());
+    fields.put("slots_per_rank", p.slotsPerRank());
+    fields.put("phy2log", p.phy2log());
+    fields.put("logcnt", p.logcnt());
+    return fields;
+  }
+
+  private final class Responder implements RSocket {
+    private final boolean composite;
+
+    Responder(boolean composite) {
+      this.composite = composite;
+    }
+
+    @Override
+    public Mono<Payload> requestResponse(Payload payload) {
+      try {
+        String route = route(payload);
+        switch (route) {
+          case "moe.status":
+            return Mono.fromCallable(() -> json(status.get()));
+          case "moe.placement":
+            return Mono.fromCallable(() -> json(placement(driver.group().rank(0))));
+          default:
+            return Mono.error(wrongInteraction(route, "request-response"));
+        }
+      } catch (IllegalArgumentException e) {
+        return Mono.error(e);
+      } finally {
+        payload.release();
+      }
+    }
+
+    @Override
+    public Flux<Payload> requestStream(Payload payload) {
+      try {
+        String route = route(payload);
+        if (route.equals("moe.heat")) {
+          return heat.get().map(MoeRoutes::json);
+        }
+        return Flux.error(wrongInteraction(route, "request-stream"));
+      } catch (IllegalArgumentException e) {
+        return Flux.error(e);
+      } finally {
+        payload.release();
+      }
+    }
+
+    @Override
+    public Flux<Payload> requestChannel(Publisher<Payload> payloads) {
+      return Flux.from(payloads)
+          .switchOnFirst(
+              (first, all) -> {
+                Payload initial = first.get();
+                if (initial == null) {
+                  return all;
+                }
+                String route;
+                try {
+                  route = route(initial);
+                } catch (IllegalArgumentException e) {
+                  return Flux.error(e);
+                }
+                if (!route.equals("moe.forward")) {
+                  return Flux.error(wrongInteraction(route, "request-channel"));
+                }
+                return all.flatMapSequential(this::forward, 32);
+              });
+    }
+
+    private Mono<Payload> forward(Payload payload) {
+      ForwardWireCodec.Request request;
+      try {
+        if (payload.data().readableBytes() == 0) {
+          // a first frame that only opens the route
+          return Mono.empty();
+        }
+        request = ForwardWireCodec.decodeRequest(payload.data(), driver.hidden());
+      } catch (IllegalArgumentException e) {
+        return Mono.error(e);
+      } finally {
+        payload.release();
+      }
+      return driver
+          .submit(request.rank(), request.tokens(), request.data())
+          .map(
+              served -> {
+                TokenBatch out = served.batch();
+                int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
+                ByteBuf data =
+                    ForwardWire.encodeResponse(ByteBufAllocator.DEFAULT, served.rank(), out, topK);
+                return ByteBufPayload.create(data);
+              });
+    }
+
+    private String route(Payload payload) {
+      if (!payload.hasMetadata() || payload.metadata().readableBytes() == 0) {
+        throw new IllegalArgumentException(
+            "no route: send routing metadata (" + ROUTING + "), one of " + ROUTES);
+      }
+      ByteBuf metadata = payload.metadata();
+      if (!composite) {
+        return firstTag(new RoutingMetadata(metadata));
+      }
+      for (CompositeMetadata.Entry entry : new CompositeMetadata(metadata, false)) {
+        if (ROUTING.equals(entry.getMimeType())) {
+          return firstTag(new RoutingMetadata(entry.getContent()));
+        }
+      }
+      throw new IllegalArgumentException(
+          "no route in the composite metadata: add a " + ROUTING + " entry, one of " + ROUTES);
+    }
+
+    private String firstTag(RoutingMetadata routing) {
+      Iterator<String> tags = routing.iterator();
+      if (!tags.hasNext()) {
+        throw new IllegalArgumentException("empty routing metadata: one of " + ROUTES);
+      }
+      return tags.next();
+    }
+
+    private IllegalArgumentException wrongInteraction(String route, String interaction) {
+      if (!ROUTES.contains(route)) {
+        return new IllegalArgumentException("unknown route '" + route + "': one of " + ROUTES);
+      }
+      return new IllegalArgumentException(
+          "route '"
+              + route
+              + "' does not answer "
+              + interaction
+              + " (moe.forward: request-channel,"
+              + " moe.heat: request-stream, moe.placement and moe.status: request-response)");
+    }
+  }
+
+  static Payload json(Object value) {
+    try {
+      return DefaultPayload.create(JSON.writeValueAsBytes(value));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** For the wire: {@link #COMPOSITE} is the metadata MIME type clients should announce. */
+  public static String compositeMimeType() {
+    return COMPOSITE;
+  }
+}

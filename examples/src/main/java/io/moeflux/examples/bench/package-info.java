@@ -1,2 +1,0 @@
-/** Measurement tools for the bench commands: the raw TCP reference, percentiles, allocation. */
-package io.moeflux.examples.bench;

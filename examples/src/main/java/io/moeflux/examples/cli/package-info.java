@@ -1,2 +1,0 @@
-/** The {@code moeflux} command-line tool: verify, bench, rebalance and the demos. */
-package io.moeflux.examples.cli;

@@ -1,2 +1,0 @@
-/** Pictures of expert heat, as SVG. */
-package io.moeflux.examples.picture;

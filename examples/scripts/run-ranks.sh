@@ -6,7 +6,7 @@
 #   BASE_PORT=7400 examples/scripts/run-ranks.sh 4 --steps 100 --hidden 512
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-jar="${MOEFLUX_JAR:-$here/../target/moeflux.jar}"
+jar="${MOEFLUX_JAR:-$here/../cli/target/moeflux.jar}"
 world="${1:-4}"
 [ $# -gt 0 ] && shift
 base_port="${BASE_PORT:-7400}"

@@ -96,7 +96,8 @@ final class DemoCommand implements Callable<Integer> {
 
     long started = System.nanoTime();
     BalancedGroup balanced =
-        BalancedGroup.start(ranks, group.transport, config, new SimpleMeterRegistry());
+        BalancedGroup.start(ranks, group.transport, config, new SimpleMeterRegistry())
+            .block(Duration.ofMinutes(1));
     MoeGroup moe = balanced.group();
     out.printf("[start] mesh up in %.1f s%n", (System.nanoTime() - started) / 1e9);
     ConcurrentSkipListMap<Long, Placement> history = new ConcurrentSkipListMap<>();

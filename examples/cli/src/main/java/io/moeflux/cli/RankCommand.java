@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,19 +35,19 @@ final class RankCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(names = "--rank", defaultValue = "${env:MOEFLUX_RANK}", description = "This rank.")
-  Integer rank;
+  @Nullable Integer rank;
 
   @Option(
       names = "--world",
       defaultValue = "${env:MOEFLUX_WORLD_SIZE}",
       description = "Number of ranks.")
-  Integer world;
+  @Nullable Integer world;
 
   @Option(
       names = "--peers",
       defaultValue = "${env:MOEFLUX_PEERS}",
       description = "host:port of every rank, comma-separated, in rank order.")
-  String peers;
+  @Nullable String peers;
 
   @Option(names = "--steps", description = "Steps to run (default: ${DEFAULT-VALUE}).")
   int steps = 50;

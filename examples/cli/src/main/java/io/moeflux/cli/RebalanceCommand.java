@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -58,7 +59,7 @@ final class RebalanceCommand implements Callable<Integer> {
   @Option(
       names = "--current",
       description = "For --policy minimal: JSON file with the placement in force, 'phy2log'.")
-  Path current;
+  @Nullable Path current;
 
   @Option(
       names = "--tolerance",

@@ -12,12 +12,14 @@ import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.transport.TransportKind;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
@@ -47,32 +49,55 @@ public final class BalancedGroup implements Disposable {
   }
 
   /**
-   * Starts the group; {@code config.switches()} must be on, and its interval is also the heat
-   * window.
+   * Starts the group when subscribed and emits it once every rank has joined the mesh and has its
+   * heat stream and rebalancer; {@code config.switches()} must be on, and its interval is also the
+   * heat window. Nothing waits on the caller's thread: the mesh connects on its own event loops. If
+   * start-up fails, the schedulers made for the group are released with it.
    */
-  public static BalancedGroup start(
+  public static Mono<BalancedGroup> start(
       int ranks, TransportKind transport, PipelineConfig config, MeterRegistry registry) {
-    int interval = config.switches().interval();
-    int slotsPerRank = config.initialPlacement(ranks).slotsPerRank();
-    Scheduler heatScheduler = Schedulers.newSingle("moeflux-heat");
-    Scheduler planner = Schedulers.newSingle("moeflux-planner");
-    Map<Integer, HeatStream> byRank = new ConcurrentHashMap<>();
-    MoeGroup group =
-        MoeGroup.start(
-                ranks,
-                transport,
-                config,
-                mesh -> {
-                  HeatStream heat =
-                      new HeatStream(
-                          HeatConfig.every(config.model().layers(), slotsPerRank, interval),
-                          mesh,
-                          heatScheduler,
-                          registry);
-                  byRank.put(mesh.rank(), heat);
-                  return (HeatTap) heat;
-                })
-            .block(Duration.ofMinutes(1));
+    Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(registry, "registry");
+    return Mono.defer(
+        () -> {
+          int interval = config.switches().interval();
+          int slotsPerRank = config.initialPlacement(ranks).slotsPerRank();
+          Scheduler heatScheduler = Schedulers.newSingle("moeflux-heat");
+          Scheduler planner = Schedulers.newSingle("moeflux-planner");
+          Map<Integer, HeatStream> byRank = new ConcurrentHashMap<>();
+          Runnable releaseSchedulers =
+              () -> {
+                heatScheduler.dispose();
+                planner.dispose();
+              };
+          return MoeGroup.start(
+                  ranks,
+                  transport,
+                  config,
+                  mesh -> {
+                    HeatStream heat =
+                        new HeatStream(
+                            HeatConfig.every(config.model().layers(), slotsPerRank, interval),
+                            mesh,
+                            heatScheduler,
+                            registry);
+                    byRank.put(mesh.rank(), heat);
+                    return (HeatTap) heat;
+                  })
+              .map(group -> assemble(group, byRank, heatScheduler, planner, registry))
+              .doOnError(error -> releaseSchedulers.run())
+              .doOnCancel(releaseSchedulers);
+        });
+  }
+
+  /** Adds a rebalancer per rank to a started group and registers the group's meters. */
+  private static BalancedGroup assemble(
+      MoeGroup group,
+      Map<Integer, HeatStream> byRank,
+      Scheduler heatScheduler,
+      Scheduler planner,
+      MeterRegistry registry) {
     List<HeatStream> heats = new ArrayList<>();
     List<Rebalancer> balancers = new ArrayList<>();
     for (MoeRank rank : group.ranks()) {
@@ -108,7 +133,7 @@ public final class BalancedGroup implements Disposable {
   }
 
   /** The latest aggregated heat (every rank has the same), or null before the first window. */
-  public HeatSnapshot latestHeat() {
+  public @Nullable HeatSnapshot latestHeat() {
     return heats.get(0).latest();
   }
 

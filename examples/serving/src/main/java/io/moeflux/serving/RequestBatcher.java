@@ -11,7 +11,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -23,6 +27,11 @@ import reactor.core.publisher.Sinks;
  * capacity, runs the step on every rank (ranks without requests run an empty batch), and hands each
  * request its rows of the output. One step is in flight at a time; the group idles when nothing is
  * queued.
+ *
+ * <p>Steps go into the ranks' inputs from one thread at a time (whichever caller finds the way
+ * free; the others leave their work to it), so an emission never races another and is never
+ * retried. An input that refuses a batch means the group has stopped: every pending request then
+ * fails with the reason.
  */
 public final class RequestBatcher implements Disposable {
   private record Request(int rank, int tokens, float[] data, Sinks.One<Served> result) {}
@@ -33,43 +42,70 @@ public final class RequestBatcher implements Disposable {
   private final MoeGroup group;
   private final int capacity;
   private final int hidden;
-  private final List<ArrayDeque<Request>> queues = new ArrayList<>();
-  private final List<Sinks.Many<TokenBatch>> inputs = new ArrayList<>();
-  private final Disposable outputs;
-  private final AtomicLong tokensServed = new AtomicLong();
-  private final AtomicLong requestsServed = new AtomicLong();
   private final Timer stepLatency;
   private final Counter failedRequests;
-  private List<List<Request>> inFlight;
+  private final List<Sinks.Many<TokenBatch>> inputs = new ArrayList<>();
+  private final AtomicLong tokensServed = new AtomicLong();
+  private final AtomicLong requestsServed = new AtomicLong();
+  // Callers that asked for an emission pass; the first one emits until none is left.
+  private final AtomicInteger emissionsWanted = new AtomicInteger();
+
+  // guarded by this
+  private final List<ArrayDeque<Request>> queues = new ArrayList<>();
+  private @Nullable List<List<Request>> inFlight;
   private long stepStarted;
   private long nextStep;
-  private Throwable failure;
+  private @Nullable Throwable failure;
+  private boolean disposed;
+  private boolean inputsCompleted;
 
-  public RequestBatcher(MoeGroup group) {
-    this(group, new SimpleMeterRegistry());
+  private RequestBatcher(MoeGroup group, Timer stepLatency, Counter failedRequests) {
+    this.group = group;
+    this.stepLatency = stepLatency;
+    this.failedRequests = failedRequests;
+    this.capacity = group.rank(0).config().maxTokensPerRank();
+    this.hidden = group.rank(0).config().model().hidden();
+    for (int r = 0; r < group.size(); r++) {
+      queues.add(new ArrayDeque<>());
+      inputs.add(Sinks.many().unicast().onBackpressureBuffer());
+    }
+  }
+
+  /** {@link #start(MoeGroup, MeterRegistry)} with meters kept in memory only. */
+  public static Mono<RequestBatcher> start(MoeGroup group) {
+    return start(group, new SimpleMeterRegistry());
   }
 
   /**
-   * Records step latency ({@code moeflux.step.latency}) and failed requests in {@code registry}.
+   * When subscribed, registers step latency ({@code moeflux.step.latency}) and failed requests
+   * ({@code moeflux.requests.failed}) in {@code registry}, subscribes to the group's step stream
+   * and emits the batcher, ready for {@link #submit}. The group then runs a step whenever a request
+   * is queued; {@link #dispose} ends that.
    */
-  public RequestBatcher(MoeGroup group, MeterRegistry registry) {
-    this.group = Objects.requireNonNull(group, "group");
-    this.stepLatency =
-        Timer.builder("moeflux.step.latency")
-            .description("one group step, dispatch to combine, every MoE layer")
-            .publishPercentiles(0.5, 0.99)
-            .register(registry);
-    this.failedRequests = registry.counter("moeflux.requests.failed");
-    this.capacity = group.rank(0).config().maxTokensPerRank();
-    this.hidden = group.rank(0).config().model().hidden();
+  public static Mono<RequestBatcher> start(MoeGroup group, MeterRegistry registry) {
+    Objects.requireNonNull(group, "group");
+    Objects.requireNonNull(registry, "registry");
+    return Mono.fromSupplier(
+        () -> {
+          Timer stepLatency =
+              Timer.builder("moeflux.step.latency")
+                  .description("one group step, dispatch to combine, every MoE layer")
+                  .publishPercentiles(0.5, 0.99)
+                  .register(registry);
+          Counter failedRequests = registry.counter("moeflux.requests.failed");
+          RequestBatcher batcher = new RequestBatcher(group, stepLatency, failedRequests);
+          // ends by itself once dispose completes the inputs, or when the group fails
+          group.forward(batcher.inputStreams()).subscribe(batcher::stepDone, batcher::fail);
+          return batcher;
+        });
+  }
+
+  private List<Flux<TokenBatch>> inputStreams() {
     List<Flux<TokenBatch>> streams = new ArrayList<>();
-    for (int r = 0; r < group.size(); r++) {
-      queues.add(new ArrayDeque<>());
-      Sinks.Many<TokenBatch> sink = Sinks.many().unicast().onBackpressureBuffer();
-      inputs.add(sink);
-      streams.add(sink.asFlux());
+    for (Sinks.Many<TokenBatch> input : inputs) {
+      streams.add(input.asFlux());
     }
-    this.outputs = group.forward(streams).subscribe(this::stepDone, this::fail);
+    return streams;
   }
 
   /**
@@ -102,7 +138,7 @@ public final class RequestBatcher implements Disposable {
             int target = rank >= 0 ? rank : leastLoaded();
             queues.get(target).add(new Request(target, tokens, data, result));
           }
-          tryStep();
+          emitSteps();
           return result.asMono();
         });
   }
@@ -120,40 +156,85 @@ public final class RequestBatcher implements Disposable {
     return best;
   }
 
-  private void tryStep() {
+  /**
+   * Emits the next step if one can run, and completes the inputs once disposed. Only one thread is
+   * in the loop at a time; a caller that finds it taken counts its wish, and the thread in the loop
+   * goes round once more for it.
+   */
+  private void emitSteps() {
+    if (emissionsWanted.getAndIncrement() != 0) {
+      return;
+    }
+    int wanted = 1;
+    do {
+      List<TokenBatch> batches = takeStep();
+      if (batches != null) {
+        emit(batches);
+      }
+      if (takeInputCompletion()) {
+        inputs.forEach(Sinks.Many::tryEmitComplete);
+      }
+      wanted = emissionsWanted.addAndGet(-wanted);
+    } while (wanted != 0);
+  }
+
+  /**
+   * The batches of the next step, one per rank, or null when a step is in flight or none is due.
+   */
+  private synchronized @Nullable List<TokenBatch> takeStep() {
+    if (inFlight != null || failure != null || queues.stream().allMatch(ArrayDeque::isEmpty)) {
+      return null;
+    }
+    long step = nextStep++;
+    stepStarted = System.nanoTime();
+    List<List<Request>> taking = new ArrayList<>();
     List<TokenBatch> batches = new ArrayList<>();
-    synchronized (this) {
-      if (inFlight != null || failure != null || queues.stream().allMatch(ArrayDeque::isEmpty)) {
+    for (ArrayDeque<Request> queue : queues) {
+      List<Request> taken = new ArrayList<>();
+      int total = 0;
+      while (!queue.isEmpty() && total + queue.peek().tokens() <= capacity) {
+        Request request = queue.poll();
+        taken.add(request);
+        total += request.tokens();
+      }
+      float[] data = new float[total * hidden];
+      int at = 0;
+      for (Request request : taken) {
+        System.arraycopy(request.data(), 0, data, at, request.data().length);
+        at += request.data().length;
+      }
+      taking.add(taken);
+      batches.add(TokenBatch.of(step, total, hidden, data));
+    }
+    inFlight = taking;
+    return batches;
+  }
+
+  private void emit(List<TokenBatch> batches) {
+    for (int r = 0; r < batches.size(); r++) {
+      Sinks.EmitResult result = inputs.get(r).tryEmitNext(batches.get(r));
+      if (result.isFailure()) {
+        // Emissions are serialized and the inputs unbounded, so only a stopped group refuses.
+        fail(
+            new IllegalStateException(
+                "rank "
+                    + r
+                    + " did not take the batch of step "
+                    + batches.get(r).step()
+                    + " ("
+                    + result
+                    + "): the group is no longer running"));
         return;
       }
-      long step = nextStep++;
-      stepStarted = System.nanoTime();
-      inFlight = new ArrayList<>();
-      for (ArrayDeque<Request> queue : queues) {
-        List<Request> taken = new ArrayList<>();
-        int total = 0;
-        while (!queue.isEmpty() && total + queue.peek().tokens() <= capacity) {
-          Request request = queue.poll();
-          taken.add(request);
-          total += request.tokens();
-        }
-        float[] data = new float[total * hidden];
-        int at = 0;
-        for (Request request : taken) {
-          System.arraycopy(request.data(), 0, data, at, request.data().length);
-          at += request.data().length;
-        }
-        inFlight.add(taken);
-        batches.add(TokenBatch.of(step, total, hidden, data));
-      }
     }
-    for (int r = 0; r < batches.size(); r++) {
-      inputs
-          .get(r)
-          .emitNext(
-              batches.get(r),
-              Sinks.EmitFailureHandler.busyLooping(java.time.Duration.ofSeconds(1)));
+  }
+
+  private synchronized boolean takeInputCompletion() {
+    if (!disposed || inputsCompleted) {
+      return false;
     }
+    inputsCompleted = true;
+    return true;
   }
 
   private void stepDone(List<TokenBatch> outputs) {
@@ -161,8 +242,11 @@ public final class RequestBatcher implements Disposable {
     synchronized (this) {
       done = inFlight;
       inFlight = null;
-      stepLatency.record(
-          System.nanoTime() - stepStarted, java.util.concurrent.TimeUnit.NANOSECONDS);
+      if (done == null) {
+        // the group failed meanwhile and its requests were failed with the reason
+        return;
+      }
+      stepLatency.record(System.nanoTime() - stepStarted, TimeUnit.NANOSECONDS);
     }
     for (int r = 0; r < outputs.size(); r++) {
       TokenBatch out = outputs.get(r);
@@ -189,21 +273,31 @@ public final class RequestBatcher implements Disposable {
         tokensServed.addAndGet(request.tokens());
       }
     }
-    tryStep();
+    emitSteps();
   }
 
+  /** The group failed or stopped: every queued and in-flight request fails, and later ones. */
   private void fail(Throwable error) {
+    failPending(error, true);
+  }
+
+  private void failPending(Throwable error, boolean inFlightToo) {
     List<Request> pending = new ArrayList<>();
+    Throwable cause;
     synchronized (this) {
-      failure = error;
-      if (inFlight != null) {
+      if (failure == null) {
+        failure = error;
+      }
+      cause = failure;
+      if (inFlightToo && inFlight != null) {
         inFlight.forEach(pending::addAll);
+        inFlight = null;
       }
       queues.forEach(pending::addAll);
       queues.forEach(ArrayDeque::clear);
     }
     failedRequests.increment(pending.size());
-    pending.forEach(request -> request.result().tryEmitError(error));
+    pending.forEach(request -> request.result().tryEmitError(cause));
   }
 
   /** The next step id the group will run. */
@@ -231,9 +325,26 @@ public final class RequestBatcher implements Disposable {
     return group;
   }
 
+  /**
+   * Stops taking requests: queued ones and later ones fail with a {@link CancellationException},
+   * the step in flight (if any) finishes and serves its requests, and the ranks' inputs complete,
+   * which ends the group's step stream. The group itself stays up. The step in flight is not
+   * cancelled: a step cut off between its phases would leave the group's ranks out of step.
+   */
   @Override
   public void dispose() {
-    inputs.forEach(Sinks.Many::tryEmitComplete);
-    outputs.dispose();
+    synchronized (this) {
+      if (disposed) {
+        return;
+      }
+      disposed = true;
+    }
+    failPending(new CancellationException("the request batcher was disposed"), false);
+    emitSteps();
+  }
+
+  @Override
+  public synchronized boolean isDisposed() {
+    return disposed;
   }
 }

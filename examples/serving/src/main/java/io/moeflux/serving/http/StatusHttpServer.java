@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.server.HttpServer;
@@ -34,7 +35,7 @@ public final class StatusHttpServer {
   public static Mono<DisposableServer> start(
       String host,
       int port,
-      Supplier<Map<String, Object>> status,
+      Supplier<Map<String, @Nullable Object>> status,
       Supplier<String> metrics,
       Supplier<String> heatSvg) {
     Objects.requireNonNull(host, "host");
@@ -49,7 +50,7 @@ public final class StatusHttpServer {
   /** Adds moeflux's routes to {@code routes}; the suppliers are those of {@link #start}. */
   public static HttpServerRoutes routes(
       HttpServerRoutes routes,
-      Supplier<Map<String, Object>> status,
+      Supplier<Map<String, @Nullable Object>> status,
       Supplier<String> metrics,
       Supplier<String> heatSvg) {
     Objects.requireNonNull(routes, "routes");

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An SVG heat map of expert load: one panel per snapshot (before and after a rebalance), a row per
@@ -17,7 +18,20 @@ public final class HeatPicture {
   private static final int LEFT = 70;
   private static final int TOP = 56;
 
+  private static final String NO_HEAT_YET =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\"><text y=\"20\">no heat yet</text></svg>";
+
   private HeatPicture() {}
+
+  /**
+   * The latest heat of a running group as one panel (what {@code /heat.svg} shows), or a small
+   * placeholder document before the first heat window.
+   */
+  public static String latest(@Nullable HeatSnapshot latest) {
+    return latest == null
+        ? NO_HEAT_YET
+        : svg("moeflux: live expert heat", new String[] {"latest"}, latest);
+  }
 
   /** Writes the panels side by side to {@code file}. */
   public static Path write(Path file, String title, String[] labels, HeatSnapshot... panels)

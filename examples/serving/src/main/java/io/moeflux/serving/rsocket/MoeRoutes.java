@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -52,15 +53,15 @@ public final class MoeRoutes implements SocketAcceptor {
       WellKnownMimeType.MESSAGE_RSOCKET_COMPOSITE_METADATA.getString();
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final RequestBatcher driver;
+  private final RequestBatcher batcher;
   private final Supplier<Flux<Map<String, Object>>> heat;
-  private final Supplier<Map<String, Object>> status;
+  private final Supplier<Map<String, @Nullable Object>> status;
 
   public MoeRoutes(
-      RequestBatcher driver,
+      RequestBatcher batcher,
       Supplier<Flux<Map<String, Object>>> heat,
-      Supplier<Map<String, Object>> status) {
-    this.driver = Objects.requireNonNull(driver, "driver");
+      Supplier<Map<String, @Nullable Object>> status) {
+    this.batcher = Objects.requireNonNull(batcher, "batcher");
     this.heat = Objects.requireNonNull(heat, "heat");
     this.status = Objects.requireNonNull(status, "status");
   }
@@ -99,7 +100,7 @@ public final class MoeRoutes implements SocketAcceptor {
           case "moe.status":
             return Mono.fromCallable(() -> json(status.get()));
           case "moe.placement":
-            return Mono.fromCallable(() -> json(placement(driver.group().rank(0))));
+            return Mono.fromCallable(() -> json(placement(batcher.group().rank(0))));
           default:
             return Mono.error(wrongInteraction(route, "request-response"));
         }
@@ -154,13 +155,13 @@ public final class MoeRoutes implements SocketAcceptor {
           // a first frame that only opens the route
           return Mono.empty();
         }
-        request = ForwardWireCodec.decodeRequest(payload.data(), driver.hidden());
+        request = ForwardWireCodec.decodeRequest(payload.data(), batcher.hidden());
       } catch (IllegalArgumentException e) {
         return Mono.error(e);
       } finally {
         payload.release();
       }
-      return driver
+      return batcher
           .submit(request.rank(), request.tokens(), request.data())
           .map(
               served -> {

@@ -45,7 +45,7 @@ class MoeRoutesTest {
     group =
         MoeGroup.start(2, TransportKind.LOCAL, PipelineConfig.of(model, 8))
             .block(Duration.ofSeconds(30));
-    driver = new RequestBatcher(group);
+    driver = RequestBatcher.start(group).block();
     MoeRoutes routes =
         new MoeRoutes(
             driver, () -> Flux.just(Map.of("window", 0)), () -> Map.of("ranks", group.size()));

@@ -1,8 +1,9 @@
 package io.moeflux.pipeline;
 
 /**
- * Where dispatch hands expert heat. Called on the main path once per (step, layer), right after the
- * dispatch phase has grouped this rank's received rows per local physical expert slot.
+ * Where dispatch hands expert heat; given to a rank at start through {@link RankExtensions}. Called
+ * on the main path once per (step, layer), right after the dispatch phase has grouped this rank's
+ * received rows per local physical expert slot.
  *
  * <p>Implementations must not block and must not keep the caller waiting: the main path never waits
  * for the heat stream (DESIGN.md invariant 5). Ownership of {@code countsPerLocalSlot} moves to the

@@ -3,12 +3,10 @@ package io.moeflux.pipeline;
 import io.moeflux.pipeline.model.ExpertBank;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
-import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.TransportKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
@@ -29,16 +27,14 @@ public final class MoeGroup implements Disposable {
   }
 
   public static Mono<MoeGroup> start(int size, TransportKind transport, PipelineConfig config) {
-    return start(size, transport, config, rank -> HeatTap.NONE);
+    return start(size, transport, config, RankExtensions.none());
   }
 
+  /** Starts {@code size} ranks with one configuration, each extended by {@code extensions}. */
   public static Mono<MoeGroup> start(
-      int size,
-      TransportKind transport,
-      PipelineConfig config,
-      Function<RankMesh, HeatTap> heatTaps) {
+      int size, TransportKind transport, PipelineConfig config, RankExtensions extensions) {
     Objects.requireNonNull(config, "config");
-    return start(size, transport, rank -> config, heatTaps);
+    return start(size, transport, rank -> config, extensions);
   }
 
   /**
@@ -51,13 +47,13 @@ public final class MoeGroup implements Disposable {
       int size,
       TransportKind transport,
       IntFunction<PipelineConfig> configs,
-      Function<RankMesh, HeatTap> heatTaps) {
+      RankExtensions extensions) {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(configs, "configs");
-    Objects.requireNonNull(heatTaps, "heatTaps");
+    Objects.requireNonNull(extensions, "extensions");
     List<MeshConfig> meshes =
         MeshConfigs.group(transport, size, MoeRank.fingerprint(configs.apply(0)));
-    return start(meshes, configs, heatTaps);
+    return start(meshes, configs, extensions);
   }
 
   /**
@@ -65,16 +61,15 @@ public final class MoeGroup implements Disposable {
    * a proxy.
    */
   public static Mono<MoeGroup> start(
-      List<MeshConfig> meshes,
-      IntFunction<PipelineConfig> configs,
-      Function<RankMesh, HeatTap> heatTaps) {
+      List<MeshConfig> meshes, IntFunction<PipelineConfig> configs, RankExtensions extensions) {
     Objects.requireNonNull(meshes, "meshes");
     Objects.requireNonNull(configs, "configs");
-    Objects.requireNonNull(heatTaps, "heatTaps");
+    Objects.requireNonNull(extensions, "extensions");
     ExpertBank bank = new ExpertBank(configs.apply(0).model());
     return Flux.fromIterable(meshes)
         .flatMap(
-            mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), bank, heatTaps), meshes.size())
+            mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), bank, extensions),
+            meshes.size())
         .collectSortedList((a, b) -> Integer.compare(a.rank(), b.rank()))
         .doOnDiscard(MoeRank.class, MoeRank::dispose)
         .map(started -> new MoeGroup(started, bank));
@@ -92,6 +87,7 @@ public final class MoeGroup implements Disposable {
     return ranks;
   }
 
+  /** The bank every rank loaded its initial experts from, for reference checks. */
   public ExpertBank bank() {
     return bank;
   }

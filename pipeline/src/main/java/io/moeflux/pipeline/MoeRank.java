@@ -3,9 +3,7 @@ package io.moeflux.pipeline;
 import io.moeflux.pipeline.layer.Refusal;
 import io.moeflux.pipeline.layer.StepRunner;
 import io.moeflux.pipeline.model.ExpertBank;
-import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.ModelConfig;
-import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.Router;
 import io.moeflux.pipeline.placement.PlacementGate;
 import io.moeflux.pipeline.placement.PlacementSource;
@@ -19,7 +17,6 @@ import io.moeflux.transport.RankMesh;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -27,7 +24,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * One rank of an expert-parallel MoE group: push a {@code Flux<TokenBatch>} through {@link
- * #forward} and get the MoE layers' outputs back, one batch per step, in step order.
+ * #forward} and get the MoE layers' outputs back, one batch per step, in step order; {@link
+ * #status()} says what it did so far.
  *
  * <p>Every rank must run every step, in step-id order, with consecutive step ids; a rank with no
  * tokens sends {@link TokenBatch#empty}. A batch this rank cannot run (wrong hidden size, or, on a
@@ -36,57 +34,46 @@ import reactor.core.publisher.Mono;
  * waiting for it.
  */
 public final class MoeRank implements Disposable {
-  private final RankMesh mesh;
-  private final PipelineConfig config;
-  private final ExpertBank bank;
+  private final RankState state;
   private final Router[] routers;
   private final StepRunner moeStep;
-  private final AtomicBoolean running = new AtomicBoolean();
   private final PlacementGate gate;
-  private volatile PlacementSource placementSource = PlacementSource.NONE;
-  private volatile Placement placement;
-  private volatile ExpertFfn[][] experts;
+  private final PlacementSource placementSource;
+  private final AtomicBoolean running = new AtomicBoolean();
   private long lastStep = -1;
 
   private MoeRank(
-      RankMesh mesh,
-      PipelineConfig config,
-      SyncDecision decision,
-      ExpertBank bank,
-      HeatTap heatTap) {
-    this.mesh = mesh;
-    this.config = config;
-    this.bank = bank;
-    ModelConfig model = config.model();
+      RankState state, SyncDecision decision, HeatTap heatTap, PlacementSource placementSource) {
+    this.state = state;
+    this.placementSource = placementSource;
+    ModelConfig model = state.config().model();
     this.routers = new Router[model.layers()];
     for (int l = 0; l < routers.length; l++) {
       routers[l] = Router.of(model, l);
     }
-    this.placement = config.initialPlacement(mesh.worldSize());
-    this.experts = localExperts(placement);
-    this.gate = new PlacementGate(mesh);
-    this.moeStep = new StepRunner(mesh, config, decision, placement, heatTap);
+    this.gate = new PlacementGate(state.mesh());
+    this.moeStep =
+        new StepRunner(state.mesh(), state.config(), decision, state.placement(), heatTap);
   }
 
-  /** Starts a rank with its own expert bank and no heat tap. */
+  /** Starts a rank with its own expert bank and no extensions. */
   public static Mono<MoeRank> start(MeshConfig meshConfig, PipelineConfig config) {
-    return start(meshConfig, config, new ExpertBank(config.model()), mesh -> HeatTap.NONE);
+    Objects.requireNonNull(config, "config");
+    return start(meshConfig, config, new ExpertBank(config.model()), RankExtensions.none());
   }
 
   /**
    * Starts a rank: joins the mesh (the handshake compares {@link #fingerprint(PipelineConfig)}),
    * checks that every rank made the same decision on the DP metadata sync, loads this rank's
-   * experts from {@code bank}, and attaches the heat tap made from the mesh.
+   * experts from {@code bank}, and makes its heat tap and placement source from {@code extensions}.
+   * A rank whose extensions fail to be made leaves the mesh, and the start fails.
    */
   public static Mono<MoeRank> start(
-      MeshConfig meshConfig,
-      PipelineConfig config,
-      ExpertBank bank,
-      Function<RankMesh, HeatTap> heatTaps) {
+      MeshConfig meshConfig, PipelineConfig config, ExpertBank bank, RankExtensions extensions) {
     Objects.requireNonNull(meshConfig, "meshConfig");
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(bank, "bank");
-    Objects.requireNonNull(heatTaps, "heatTaps");
+    Objects.requireNonNull(extensions, "extensions");
     int experts = config.model().experts();
     if (experts % meshConfig.worldSize() != 0) {
       return Mono.error(
@@ -101,11 +88,15 @@ public final class MoeRank implements Disposable {
         .flatMap(
             mesh ->
                 DpMetadataSync.agree(mesh, decision)
-                    .onErrorResume(error -> mesh.leave().then(Mono.error(error)))
                     .then(
                         Mono.fromCallable(
-                            () ->
-                                new MoeRank(mesh, config, decision, bank, heatTaps.apply(mesh)))));
+                            () -> {
+                              RankState state = new RankState(mesh, config, bank);
+                              HeatTap heatTap = extensions.heatTapFor(state);
+                              PlacementSource source = extensions.placementSourceFor(state);
+                              return new MoeRank(state, decision, heatTap, source);
+                            }))
+                    .onErrorResume(error -> mesh.leave().then(Mono.error(error))));
   }
 
   /**
@@ -122,33 +113,26 @@ public final class MoeRank implements Disposable {
   }
 
   public int rank() {
-    return mesh.rank();
-  }
-
-  public int worldSize() {
-    return mesh.worldSize();
-  }
-
-  public RankMesh mesh() {
-    return mesh;
+    return state.rank();
   }
 
   public PipelineConfig config() {
-    return config;
+    return state.config();
   }
 
-  /** Hidden-vector bytes this rank sent to peers in dispatch and combine, since start. */
-  public long hiddenBytesSent() {
-    return moeStep.hiddenBytesSent();
-  }
-
-  /** The step runner: comm mode, sync counters. */
-  public StepRunner step() {
-    return moeStep;
-  }
-
-  public Placement placement() {
-    return placement;
+  /** What this rank did since it started, and the placement in force now. */
+  public RankStatus status() {
+    return new RankStatus(
+        state.rank(),
+        state.worldSize(),
+        moeStep.decision(),
+        moeStep.lastMode(),
+        moeStep.syncedSteps(),
+        moeStep.skippedSteps(),
+        moeStep.paddedSteps(),
+        moeStep.hiddenBytesSent(),
+        state.placement(),
+        state.bank());
   }
 
   /**
@@ -174,51 +158,34 @@ public final class MoeRank implements Disposable {
     if (refusal.isEmpty()) {
       lastStep = batch.step();
     }
-    if (!config.switches().isSwitchStep(batch.step())) {
-      return moeStep.run(batch, refusal, placement, experts, routers);
+    if (!config().switches().isSwitchStep(batch.step())) {
+      return run(batch, refusal);
     }
-    PlacementSource source = placementSource;
-    PreparedPlacement prepared = source.preparedFor(batch.step());
+    PreparedPlacement prepared = placementSource.preparedFor(batch.step());
     return gate.decide(batch.step(), prepared)
         .flatMap(
             decision -> {
-              if (decision.apply()) {
-                placement = prepared.placement();
-                experts = prepared.localExperts();
+              PreparedPlacement applied = decision.apply() ? prepared : null;
+              if (applied != null) {
+                state.switchTo(applied);
               }
-              source.switched(batch.step(), decision.apply() ? prepared : null, decision.why());
-              return moeStep.run(batch, refusal, placement, experts, routers);
+              placementSource.switched(batch.step(), applied, decision.why());
+              return run(batch, refusal);
             });
   }
 
-  /**
-   * Where new placements come from; set it before {@link #forward}. At every switch step of {@link
-   * PipelineConfig#switches()} the ranks agree whether to apply what it prepared.
-   */
-  public void placementSource(PlacementSource source) {
-    this.placementSource = Objects.requireNonNull(source, "source");
-  }
-
-  /** This rank's expert for a local slot under the placement in force. */
-  public ExpertFfn localExpert(int layer, int localSlot) {
-    return experts[layer][localSlot];
-  }
-
-  /** The bank this rank loads initial experts from. */
-  public ExpertBank bank() {
-    return bank;
+  private Mono<TokenBatch> run(TokenBatch batch, Optional<Refusal> refusal) {
+    PreparedPlacement inForce = state.inForce();
+    return moeStep.run(batch, refusal, inForce.placement(), inForce.localExperts(), routers);
   }
 
   private Optional<Refusal> refusal(TokenBatch batch) {
     String where = "rank " + rank() + ", step " + batch.step() + ": ";
-    if (batch.hidden() != config.model().hidden()) {
+    int hidden = config().model().hidden();
+    if (batch.hidden() != hidden) {
       return Optional.of(
           new Refusal(
-              where
-                  + "hidden size "
-                  + batch.hidden()
-                  + " does not match the model's "
-                  + config.model().hidden()));
+              where + "hidden size " + batch.hidden() + " does not match the model's " + hidden));
     }
     if (lastStep >= 0 && batch.step() != lastStep + 1) {
       return Optional.of(
@@ -228,32 +195,22 @@ public final class MoeRank implements Disposable {
     return Optional.empty();
   }
 
-  private ExpertFfn[][] localExperts(Placement p) {
-    int slotsPerRank = p.slotsPerRank();
-    ExpertFfn[][] local = new ExpertFfn[p.layers()][slotsPerRank];
-    for (int l = 0; l < p.layers(); l++) {
-      for (int i = 0; i < slotsPerRank; i++) {
-        local[l][i] = bank.expert(l, p.logicalOf(l, rank() * slotsPerRank + i));
-      }
-    }
-    return local;
-  }
-
   /**
    * Waits until every rank has reached this point (so that frames still queued reach their peers),
    * then leaves the mesh. Every rank of the group must call it.
    */
   public Mono<Void> close() {
+    RankMesh mesh = state.mesh();
     return Collectives.barrier(mesh, Long.MAX_VALUE).then(mesh.leave());
   }
 
   @Override
   public void dispose() {
-    mesh.dispose();
+    state.mesh().dispose();
   }
 
   @Override
   public boolean isDisposed() {
-    return mesh.isDisposed();
+    return state.mesh().isDisposed();
   }
 }

@@ -6,76 +6,206 @@ import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.pipeline.sync.SyncOptions;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
  * How one rank runs the MoE step.
  *
- * @param model the model every rank runs (its fingerprint is checked at handshake)
- * @param maxTokensPerRank capacity: the most tokens one rank may bring to one step; receive buffers
- *     are sized once for the worst case it implies
- * @param expertScheduler where expert math runs once a dispatch phase completes. {@link
- *     Schedulers#immediate()} runs it inline on the I/O thread that delivered the last frame (no
- *     thread hop: best for cheap experts); a parallel scheduler keeps heavy math off the I/O
- *     threads.
- * @param sync the rank's role and what decides whether it skips the per-step DP metadata sync
- * @param switches the steps at which ranks may switch to a new expert placement
- * @param redundantSlots physical expert slots beyond one per logical expert, spread evenly over the
- *     ranks (replicas for load balancing); see {@link Placement#withRedundancy}
+ * <p>Immutable; made by {@link #builder(ModelConfig, int)} (the model and the capacity have no
+ * default; the other defaults are listed on {@link Builder}) or {@link #of(ModelConfig, int)}, and
+ * changed through {@link #toBuilder()}. Two configurations are equal when every field is.
  */
-public record PipelineConfig(
-    ModelConfig model,
-    int maxTokensPerRank,
-    Scheduler expertScheduler,
-    SyncOptions sync,
-    SwitchSchedule switches,
-    int redundantSlots) {
+public final class PipelineConfig {
+  private final ModelConfig model;
+  private final int maxTokensPerRank;
+  private final Scheduler expertScheduler;
+  private final SyncOptions sync;
+  private final SwitchSchedule switches;
+  private final int redundantSlots;
 
-  public PipelineConfig {
-    Objects.requireNonNull(model, "model");
-    Objects.requireNonNull(expertScheduler, "expertScheduler");
-    Objects.requireNonNull(sync, "sync");
-    Objects.requireNonNull(switches, "switches");
-    if (redundantSlots < 0) {
-      throw new IllegalArgumentException("redundantSlots must be >= 0, got " + redundantSlots);
-    }
-    if (maxTokensPerRank < 1) {
-      throw new IllegalArgumentException("maxTokensPerRank must be >= 1, got " + maxTokensPerRank);
-    }
+  private PipelineConfig(Builder b, Scheduler expertScheduler) {
+    this.model = b.model;
+    this.maxTokensPerRank = b.maxTokensPerRank;
+    this.expertScheduler = expertScheduler;
+    this.sync = b.sync;
+    this.switches = b.switches;
+    this.redundantSlots = b.redundantSlots;
+  }
+
+  /** A builder for {@code model} with capacity {@code maxTokensPerRank} and the other defaults. */
+  public static Builder builder(ModelConfig model, int maxTokensPerRank) {
+    return new Builder(model, maxTokensPerRank);
+  }
+
+  /** The {@link Builder} defaults for {@code model} with capacity {@code maxTokensPerRank}. */
+  public static PipelineConfig of(ModelConfig model, int maxTokensPerRank) {
+    return builder(model, maxTokensPerRank).build();
+  }
+
+  /** A builder holding this configuration's values. */
+  public Builder toBuilder() {
+    return new Builder(model, maxTokensPerRank)
+        .expertScheduler(expertScheduler)
+        .sync(sync)
+        .switches(switches)
+        .redundantSlots(redundantSlots);
+  }
+
+  /** The model every rank runs (its fingerprint is checked at handshake). */
+  public ModelConfig model() {
+    return model;
   }
 
   /**
-   * Defaults: a decode-only rank without local recompute (the DP metadata sync is skipped); SwiGLU
-   * experts run on {@link Schedulers#parallel()}, identity experts inline.
+   * Capacity: the most tokens one rank may bring to one step; receive buffers are sized once for
+   * the worst case it implies.
    */
-  public static PipelineConfig of(ModelConfig model, int maxTokensPerRank) {
-    Scheduler scheduler =
-        model.expertKind() == ExpertKind.IDENTITY ? Schedulers.immediate() : Schedulers.parallel();
-    return new PipelineConfig(
-        model, maxTokensPerRank, scheduler, SyncOptions.decodeOnly(), SwitchSchedule.none(), 0);
+  public int maxTokensPerRank() {
+    return maxTokensPerRank;
   }
 
-  public PipelineConfig withExpertScheduler(Scheduler scheduler) {
-    return new PipelineConfig(model, maxTokensPerRank, scheduler, sync, switches, redundantSlots);
+  /**
+   * Where expert math runs once a dispatch phase completes. {@link Schedulers#immediate()} runs it
+   * inline on the I/O thread that delivered the last frame (no thread hop: best for cheap experts);
+   * a parallel scheduler keeps heavy math off the I/O threads.
+   */
+  public Scheduler expertScheduler() {
+    return expertScheduler;
   }
 
-  public PipelineConfig withSync(SyncOptions options) {
-    return new PipelineConfig(
-        model, maxTokensPerRank, expertScheduler, options, switches, redundantSlots);
+  /** The rank's role and what decides whether it skips the per-step DP metadata sync. */
+  public SyncOptions sync() {
+    return sync;
   }
 
-  public PipelineConfig withSwitches(SwitchSchedule schedule) {
-    return new PipelineConfig(
-        model, maxTokensPerRank, expertScheduler, sync, schedule, redundantSlots);
+  /** The steps at which ranks may switch to a new expert placement. */
+  public SwitchSchedule switches() {
+    return switches;
   }
 
-  public PipelineConfig withRedundantSlots(int slots) {
-    return new PipelineConfig(model, maxTokensPerRank, expertScheduler, sync, switches, slots);
+  /**
+   * Physical expert slots beyond one per logical expert, spread evenly over the ranks (replicas for
+   * load balancing); see {@link Placement#withRedundancy}.
+   */
+  public int redundantSlots() {
+    return redundantSlots;
   }
 
   /** The placement every rank starts from. */
   public Placement initialPlacement(int ranks) {
     return Placement.withRedundancy(model.layers(), model.experts(), ranks, redundantSlots);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof PipelineConfig c
+        && model.equals(c.model)
+        && maxTokensPerRank == c.maxTokensPerRank
+        && expertScheduler.equals(c.expertScheduler)
+        && sync.equals(c.sync)
+        && switches.equals(c.switches)
+        && redundantSlots == c.redundantSlots;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(model, maxTokensPerRank, expertScheduler, sync, switches, redundantSlots);
+  }
+
+  @Override
+  public String toString() {
+    return "PipelineConfig[model="
+        + model
+        + ", maxTokensPerRank="
+        + maxTokensPerRank
+        + ", expertScheduler="
+        + expertScheduler
+        + ", sync="
+        + sync
+        + ", switches="
+        + switches
+        + ", redundantSlots="
+        + redundantSlots
+        + "]";
+  }
+
+  /**
+   * Collects a {@link PipelineConfig}. Defaults: expert math on {@link Schedulers#immediate()} for
+   * {@link ExpertKind#IDENTITY} experts and on {@link Schedulers#parallel()} otherwise (chosen at
+   * {@link #build()} from the model when no scheduler was set), {@link SyncOptions#decodeOnly()} (a
+   * decode-only rank without local recompute: the DP metadata sync is skipped), {@link
+   * SwitchSchedule#none()}, no redundant slots.
+   */
+  public static final class Builder {
+    private ModelConfig model;
+    private int maxTokensPerRank;
+    private @Nullable Scheduler expertScheduler;
+    private SyncOptions sync = SyncOptions.decodeOnly();
+    private SwitchSchedule switches = SwitchSchedule.none();
+    private int redundantSlots;
+
+    private Builder(ModelConfig model, int maxTokensPerRank) {
+      this.model = Objects.requireNonNull(model, "model");
+      this.maxTokensPerRank = maxTokensPerRank;
+    }
+
+    /** The model every rank runs. */
+    public Builder model(ModelConfig model) {
+      this.model = Objects.requireNonNull(model, "model");
+      return this;
+    }
+
+    /** Capacity in tokens per rank per step, {@code >= 1}. */
+    public Builder maxTokensPerRank(int maxTokensPerRank) {
+      this.maxTokensPerRank = maxTokensPerRank;
+      return this;
+    }
+
+    /** Where expert math runs; default by expert kind (see {@link Builder}). */
+    public Builder expertScheduler(Scheduler expertScheduler) {
+      this.expertScheduler = Objects.requireNonNull(expertScheduler, "expertScheduler");
+      return this;
+    }
+
+    /** The rank's role and sync rule; default {@link SyncOptions#decodeOnly()}. */
+    public Builder sync(SyncOptions sync) {
+      this.sync = Objects.requireNonNull(sync, "sync");
+      return this;
+    }
+
+    /** When placements may switch; default {@link SwitchSchedule#none()}. */
+    public Builder switches(SwitchSchedule switches) {
+      this.switches = Objects.requireNonNull(switches, "switches");
+      return this;
+    }
+
+    /** Physical slots beyond one per logical expert, {@code >= 0}; default 0. */
+    public Builder redundantSlots(int redundantSlots) {
+      this.redundantSlots = redundantSlots;
+      return this;
+    }
+
+    /**
+     * @throws IllegalArgumentException naming the field that is out of range
+     */
+    public PipelineConfig build() {
+      if (redundantSlots < 0) {
+        throw new IllegalArgumentException("redundantSlots must be >= 0, got " + redundantSlots);
+      }
+      if (maxTokensPerRank < 1) {
+        throw new IllegalArgumentException(
+            "maxTokensPerRank must be >= 1, got " + maxTokensPerRank);
+      }
+      Scheduler scheduler = expertScheduler;
+      if (scheduler == null) {
+        scheduler =
+            model.expertKind() == ExpertKind.IDENTITY
+                ? Schedulers.immediate()
+                : Schedulers.parallel();
+      }
+      return new PipelineConfig(this, scheduler);
+    }
   }
 }

@@ -4,4 +4,7 @@
  * for every MoE layer over the rank mesh; {@link io.moeflux.pipeline.MoeGroup} starts several ranks
  * in one JVM.
  */
+@NullMarked
 package io.moeflux.pipeline;
+
+import org.jspecify.annotations.NullMarked;

@@ -44,12 +44,13 @@ class CommModeReferenceTest {
       int experts = ranks * (1 + random.nextInt(6));
       int topK = 1 + random.nextInt(Math.min(8, experts));
       ModelConfig model =
-          ModelConfig.small()
-              .withHidden(16 << random.nextInt(3))
-              .withLayers(1 + random.nextInt(3))
-              .withExperts(experts)
-              .withTopK(topK)
-              .withSeed(random.nextLong());
+          ModelConfig.builder()
+              .hidden(16 << random.nextInt(3))
+              .layers(1 + random.nextInt(3))
+              .experts(experts)
+              .topK(topK)
+              .seed(random.nextLong())
+              .build();
       cases.add(
           Arguments.of(i, i % 3 == 2 ? TransportKind.TCP : TransportKind.LOCAL, ranks, model));
     }
@@ -62,15 +63,16 @@ class CommModeReferenceTest {
   void syncingRanksSwitchToPaddedAllGatherBeyondCapacity(
       int index, TransportKind transport, int ranks, ModelConfig model) {
     int capacity = 4;
-    PipelineConfig config = PipelineConfig.of(model, capacity).withSync(SyncOptions.mixed());
+    PipelineConfig config =
+        PipelineConfig.builder(model, capacity).sync(SyncOptions.mixed()).build();
     SyntheticWorkload workload =
         SyntheticWorkload.random(index, model.hidden(), 3 * capacity, 0.1)
             .withPrefillProbability(0.3);
     MoeGroup group = MoeGroup.start(ranks, transport, config).block(Duration.ofSeconds(60));
     try {
       runAgainstReference(group, model, workload, 8);
-      long padded = group.ranks().stream().mapToLong(r -> r.step().paddedSteps()).sum();
-      long synced = group.ranks().stream().mapToLong(r -> r.step().syncedSteps()).sum();
+      long padded = group.ranks().stream().mapToLong(r -> r.status().paddedSteps()).sum();
+      long synced = group.ranks().stream().mapToLong(r -> r.status().syncedSteps()).sum();
       assertThat(synced).isEqualTo(8L * ranks);
       assertThat(padded).isPositive();
       group.close().block(Duration.ofSeconds(20));
@@ -81,21 +83,28 @@ class CommModeReferenceTest {
 
   @Test
   void speculativeDecodingRunsWithTheSyncSkipped() {
-    ModelConfig model = ModelConfig.small().withExperts(8).withTopK(2);
+    ModelConfig model = ModelConfig.builder().experts(8).topK(2).build();
     int requests = 3;
     int draft = 2;
     PipelineConfig config =
-        PipelineConfig.of(model, requests * (1 + draft))
-            .withSync(new SyncOptions(RankRole.DECODE, false, requests * (1 + draft), 0));
+        PipelineConfig.builder(model, requests * (1 + draft))
+            .sync(
+                SyncOptions.builder()
+                    .role(RankRole.DECODE)
+                    .localRecompute(false)
+                    .maxBatchTokens(requests * (1 + draft))
+                    .warmupSteps(0)
+                    .build())
+            .build();
     SyntheticWorkload workload = SyntheticWorkload.speculative(11, model.hidden(), requests, draft);
     MoeGroup group = MoeGroup.start(4, TransportKind.LOCAL, config).block(Duration.ofSeconds(30));
     try {
       runAgainstReference(group, model, workload, 12);
       for (MoeRank rank : group.ranks()) {
-        assertThat(rank.step().decision().skip()).isTrue();
-        assertThat(rank.step().syncedSteps()).isZero();
-        assertThat(rank.step().skippedSteps()).isEqualTo(12);
-        assertThat(rank.step().lastMode()).isEqualTo(CommMode.VARIABLE);
+        assertThat(rank.status().syncDecision().skip()).isTrue();
+        assertThat(rank.status().syncedSteps()).isZero();
+        assertThat(rank.status().skippedSteps()).isEqualTo(12);
+        assertThat(rank.status().commMode()).isEqualTo(CommMode.VARIABLE);
       }
       group.close().block(Duration.ofSeconds(20));
     } finally {
@@ -107,12 +116,12 @@ class CommModeReferenceTest {
   void warmupStepsSyncThenTheDecodeRanksSkip() {
     ModelConfig model = ModelConfig.small();
     PipelineConfig config =
-        PipelineConfig.of(model, 6).withSync(SyncOptions.decodeOnly().withWarmupSteps(3));
+        PipelineConfig.builder(model, 6).sync(SyncOptions.builder().warmupSteps(3).build()).build();
     MoeGroup group = MoeGroup.start(2, TransportKind.LOCAL, config).block(Duration.ofSeconds(30));
     try {
       runAgainstReference(group, model, SyntheticWorkload.random(5, model.hidden(), 6, 0), 7);
-      assertThat(group.rank(0).step().syncedSteps()).isEqualTo(3);
-      assertThat(group.rank(0).step().skippedSteps()).isEqualTo(4);
+      assertThat(group.rank(0).status().syncedSteps()).isEqualTo(3);
+      assertThat(group.rank(0).status().skippedSteps()).isEqualTo(4);
       group.close().block(Duration.ofSeconds(20));
     } finally {
       group.dispose();
@@ -121,7 +130,7 @@ class CommModeReferenceTest {
 
   @Test
   void aPrefillBatchOnARankThatSkipsTheSyncIsRefusedEverywhere() {
-    ModelConfig model = ModelConfig.small().withExperts(6);
+    ModelConfig model = ModelConfig.builder().experts(6).build();
     MoeGroup group =
         MoeGroup.start(3, TransportKind.LOCAL, PipelineConfig.of(model, 4))
             .block(Duration.ofSeconds(30));
@@ -160,10 +169,10 @@ class CommModeReferenceTest {
   void ranksThatDisagreeOnTheSyncRefuseToStart() {
     ModelConfig model = ModelConfig.small();
     PipelineConfig decode = PipelineConfig.of(model, 4);
-    PipelineConfig mixed = decode.withSync(SyncOptions.mixed());
+    PipelineConfig mixed = decode.toBuilder().sync(SyncOptions.mixed()).build();
     StepVerifier.create(
             MoeGroup.start(
-                2, TransportKind.LOCAL, rank -> rank == 0 ? decode : mixed, mesh -> HeatTap.NONE))
+                2, TransportKind.LOCAL, rank -> rank == 0 ? decode : mixed, RankExtensions.none()))
         .expectErrorSatisfies(
             error ->
                 assertThat(error)

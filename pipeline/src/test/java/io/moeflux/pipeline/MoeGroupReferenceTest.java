@@ -49,17 +49,18 @@ class MoeGroupReferenceTest {
       ExpertKind kind = random.nextInt(4) == 0 ? ExpertKind.IDENTITY : ExpertKind.SWIGLU;
       TransportKind transport = i % 4 == 3 ? TransportKind.TCP : TransportKind.LOCAL;
       ModelConfig model =
-          new ModelConfig(
-              hidden,
-              8 + random.nextInt(56),
-              layers,
-              experts,
-              topK,
-              0,
-              0,
-              random.nextDouble(),
-              kind,
-              random.nextLong());
+          ModelConfig.builder()
+              .hidden(hidden)
+              .intermediate(8 + random.nextInt(56))
+              .layers(layers)
+              .experts(experts)
+              .topK(topK)
+              .groups(0)
+              .topkGroups(0)
+              .gateSkew(random.nextDouble())
+              .expertKind(kind)
+              .seed(random.nextLong())
+              .build();
       int redundantPerRank = random.nextInt(Math.min(2, experts - expertsPerRank) + 1);
       cases.add(
           Arguments.of(
@@ -79,7 +80,8 @@ class MoeGroupReferenceTest {
       int redundantSlots,
       long seed) {
     int steps = 6;
-    PipelineConfig config = PipelineConfig.of(model, maxTokens).withRedundantSlots(redundantSlots);
+    PipelineConfig config =
+        PipelineConfig.builder(model, maxTokens).redundantSlots(redundantSlots).build();
     SyntheticWorkload workload = SyntheticWorkload.random(seed, model.hidden(), maxTokens, 0.2);
     MoeGroup group = MoeGroup.start(ranks, transport, config).block(Duration.ofSeconds(60));
     try {

@@ -18,7 +18,7 @@ import reactor.test.StepVerifier;
 
 /** Bad input and dead peers end the step with a clear error on every rank, never a hang. */
 class MoeRankFailureTest {
-  private final ModelConfig model = ModelConfig.small().withExperts(6);
+  private final ModelConfig model = ModelConfig.builder().experts(6).build();
 
   @AfterEach
   void noLeaks() {

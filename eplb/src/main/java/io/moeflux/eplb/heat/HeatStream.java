@@ -13,7 +13,9 @@ import java.util.Queue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -72,24 +74,31 @@ public final class HeatStream implements HeatTap, Disposable {
   private final long[] gathered;
   private final Sinks.Many<long[]> gatherRequests = Sinks.many().unicast().onBackpressureBuffer();
   private final Sinks.Many<HeatSnapshot> snapshots = Sinks.many().replay().latest();
-  private final Disposable gathering;
+  private final Disposable.Swap gathering = Disposables.swap();
 
   private final AtomicInteger wip = new AtomicInteger();
   private final AtomicLong tokensCounted = new AtomicLong();
   private final AtomicLong coalesced = new AtomicLong();
-  private final Counter samplesCounter;
-  private final Counter coalescedCounter;
-  private final Counter filteredCounter;
-  private final Counter tokensCounter;
-  private final Counter snapshotsCounter;
-  private final AtomicReference<HeatSnapshot> latest = new AtomicReference<>();
+  private final Meters meters;
+  private final AtomicReference<@Nullable HeatSnapshot> latest = new AtomicReference<>();
 
-  public HeatStream(
-      HeatConfig config, RankMesh mesh, Scheduler heatScheduler, MeterRegistry registry) {
-    this.config = Objects.requireNonNull(config, "config");
-    this.mesh = Objects.requireNonNull(mesh, "mesh");
-    Objects.requireNonNull(heatScheduler, "heatScheduler");
-    Objects.requireNonNull(registry, "registry");
+  /** The counters of one rank's heat stream, registered before the stream exists. */
+  private record Meters(
+      Counter samples, Counter coalesced, Counter filtered, Counter tokens, Counter snapshots) {
+    static Meters register(MeterRegistry registry, String rank) {
+      return new Meters(
+          registry.counter(HeatMeters.SAMPLES.meterName(), "rank", rank),
+          registry.counter(HeatMeters.COALESCED.meterName(), "rank", rank),
+          registry.counter(HeatMeters.FILTERED.meterName(), "rank", rank),
+          registry.counter(HeatMeters.TOKENS.meterName(), "rank", rank),
+          registry.counter(HeatMeters.SNAPSHOTS.meterName(), "rank", rank));
+    }
+  }
+
+  private HeatStream(HeatConfig config, RankMesh mesh, Scheduler heatScheduler, Meters meters) {
+    this.config = config;
+    this.mesh = mesh;
+    this.meters = meters;
     this.worker = heatScheduler.createWorker();
     this.cells = config.layers() * config.localSlots();
     this.queue = Queues.<Object>get(config.queueCapacity()).get();
@@ -98,12 +107,40 @@ public final class HeatStream implements HeatTap, Disposable {
     this.ringWindow = new long[windows];
     java.util.Arrays.fill(ringWindow, -1);
     this.gathered = new long[mesh.worldSize() * cells];
+  }
+
+  /**
+   * Starts the heat stream of the rank on {@code mesh}: registers its meters (tagged with the rank)
+   * in {@code registry} and starts aggregating on {@code heatScheduler}. Give it to the rank as its
+   * {@link HeatTap}; dispose it when the rank is done.
+   */
+  public static HeatStream start(
+      HeatConfig config, RankMesh mesh, Scheduler heatScheduler, MeterRegistry registry) {
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(mesh, "mesh");
+    Objects.requireNonNull(heatScheduler, "heatScheduler");
+    Objects.requireNonNull(registry, "registry");
     String rank = Integer.toString(mesh.rank());
-    this.samplesCounter = registry.counter(HeatMeters.SAMPLES.meterName(), "rank", rank);
-    this.coalescedCounter = registry.counter(HeatMeters.COALESCED.meterName(), "rank", rank);
-    this.filteredCounter = registry.counter(HeatMeters.FILTERED.meterName(), "rank", rank);
-    this.tokensCounter = registry.counter(HeatMeters.TOKENS.meterName(), "rank", rank);
-    this.snapshotsCounter = registry.counter(HeatMeters.SNAPSHOTS.meterName(), "rank", rank);
+    HeatStream stream =
+        new HeatStream(config, mesh, heatScheduler, Meters.register(registry, rank));
+    stream.registerGauges(registry, rank);
+    stream.gathering.update(
+        stream
+            .gatherRequests
+            .asFlux()
+            .concatMap(stream::aggregate, 1)
+            .subscribe(
+                snapshot -> {
+                  stream.latest.set(snapshot);
+                  stream.meters.snapshots().increment();
+                  stream.snapshots.tryEmitNext(snapshot);
+                },
+                stream.snapshots::tryEmitError,
+                stream.snapshots::tryEmitComplete));
+    return stream;
+  }
+
+  private void registerGauges(MeterRegistry registry, String rank) {
     for (int l = 0; l < config.layers(); l++) {
       int layer = l;
       Gauge.builder(
@@ -115,21 +152,9 @@ public final class HeatStream implements HeatTap, Disposable {
           .tags("rank", rank, "layer", Integer.toString(l))
           .register(registry);
     }
-    this.gathering =
-        gatherRequests
-            .asFlux()
-            .concatMap(this::aggregate, 1)
-            .subscribe(
-                snapshot -> {
-                  latest.set(snapshot);
-                  snapshotsCounter.increment();
-                  snapshots.tryEmitNext(snapshot);
-                },
-                snapshots::tryEmitError,
-                snapshots::tryEmitComplete);
   }
 
-  private static double layerValue(HeatSnapshot snapshot, int layer, boolean peak) {
+  private static double layerValue(@Nullable HeatSnapshot snapshot, int layer, boolean peak) {
     if (snapshot == null) {
       return Double.NaN;
     }
@@ -141,7 +166,7 @@ public final class HeatStream implements HeatTap, Disposable {
   @Override
   public void onDispatch(long step, int layer, boolean prefill, int[] countsPerLocalSlot) {
     if (!config.stages().accepts(prefill)) {
-      filteredCounter.increment();
+      meters.filtered().increment();
       return;
     }
     if (countsPerLocalSlot.length != config.localSlots()) {
@@ -181,7 +206,7 @@ public final class HeatStream implements HeatTap, Disposable {
         into.counts[base + s] += sample.counts()[s];
       }
       coalesced.incrementAndGet();
-      coalescedCounter.increment();
+      meters.coalesced().increment();
     } else {
       backlog.addLast(item);
     }
@@ -246,8 +271,8 @@ public final class HeatStream implements HeatTap, Disposable {
       tokens += sample.counts()[s];
     }
     tokensCounted.addAndGet(tokens);
-    tokensCounter.increment(tokens);
-    samplesCounter.increment();
+    meters.tokens().increment(tokens);
+    meters.samples().increment();
   }
 
   private void add(Coalesced sum) {
@@ -258,7 +283,7 @@ public final class HeatStream implements HeatTap, Disposable {
       tokens += sum.counts[i];
     }
     tokensCounted.addAndGet(tokens);
-    tokensCounter.increment(tokens);
+    meters.tokens().increment(tokens);
   }
 
   private void endWindow(long window) {
@@ -311,7 +336,7 @@ public final class HeatStream implements HeatTap, Disposable {
   }
 
   /** The latest snapshot, or null before the first. */
-  public HeatSnapshot latest() {
+  public @Nullable HeatSnapshot latest() {
     return latest.get();
   }
 

@@ -1,6 +1,6 @@
 package io.moeflux.eplb.migration;
 
-import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.RankContext;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ExpertWeights;
@@ -14,6 +14,7 @@ import io.moeflux.transport.protocol.MigrationChunkCodec;
 import io.netty.buffer.ByteBuf;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -29,11 +30,12 @@ public final class WeightMigration {
   /** 1 MiB of weights per frame. */
   public static final int CHUNK_FLOATS = 256 * 1024;
 
-  private final MoeRank rank;
+  private final RankContext rank;
   private final RankMesh mesh;
   private final ModelConfig model;
 
-  public WeightMigration(MoeRank rank) {
+  /** Migrates weights to and from the rank behind {@code rank}, over its mesh. */
+  public WeightMigration(RankContext rank) {
     this.rank = Objects.requireNonNull(rank, "rank");
     this.mesh = rank.mesh();
     this.model = rank.config().model();
@@ -103,7 +105,7 @@ public final class WeightMigration {
   }
 
   /** This rank's copy of an expert it holds now (null for identity experts). */
-  private ExpertWeights heldWeights(int layer, int logical) {
+  private @Nullable ExpertWeights heldWeights(int layer, int logical) {
     Placement now = rank.placement();
     int base = mesh.rank() * now.slotsPerRank();
     for (int i = 0; i < now.slotsPerRank(); i++) {

@@ -2,6 +2,7 @@ package io.moeflux.eplb.policy;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The default policy: DeepSeek's structure, then local search, and never worse than DeepSeek.
@@ -102,7 +103,11 @@ public final class BalancedPolicy implements PlacementPolicy {
    * into {@code phy2log} when given.
    */
   private static double layout(
-      PlacementProblem problem, double[] load, int[] nodeOf, boolean searchCounts, int[] phy2log) {
+      PlacementProblem problem,
+      double[] load,
+      int[] nodeOf,
+      boolean searchCounts,
+      int @Nullable [] phy2log) {
     int nodes = nodes(problem);
     int groupSize = load.length / nodeOf.length;
     int slotsPerNode = problem.replicas() / nodes;
@@ -276,12 +281,13 @@ public final class BalancedPolicy implements PlacementPolicy {
    * Improves a given placement by swaps within each node (its replica counts unchanged); null when
    * a rank would still hold two replicas of one expert.
    */
-  static int[] improve(PlacementProblem problem, double[] load, int[] given) {
+  static int @Nullable [] improve(PlacementProblem problem, double[] load, int[] given) {
     return improve(problem, load, given, 0);
   }
 
   /** As {@link #improve(PlacementProblem, double[], int[])}, stopping once the peak is reached. */
-  static int[] improve(PlacementProblem problem, double[] load, int[] given, double peakGoal) {
+  static int @Nullable [] improve(
+      PlacementProblem problem, double[] load, int[] given, double peakGoal) {
     int nodes = nodes(problem);
     int slotsPerNode = problem.replicas() / nodes;
     int ranksPerNode = problem.ranks() / nodes;

@@ -1,6 +1,7 @@
 package io.moeflux.eplb.rebalance;
 
 import io.moeflux.pipeline.model.Placement;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the online balancer did, for logs, metrics and tests.
@@ -10,7 +11,7 @@ import io.moeflux.pipeline.model.Placement;
  * @param detail a human sentence
  * @param placement for {@link Kind#SWITCHED}, the placement now in force; otherwise null
  */
-public record RebalanceEvent(Kind kind, long step, String detail, Placement placement) {
+public record RebalanceEvent(Kind kind, long step, String detail, @Nullable Placement placement) {
   public enum Kind {
     /** A snapshot was not planned on (already balanced, a switch in its window, a plan pending). */
     SKIPPED,

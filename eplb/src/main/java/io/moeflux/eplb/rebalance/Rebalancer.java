@@ -7,14 +7,16 @@ import io.moeflux.eplb.migration.WeightMigration;
 import io.moeflux.eplb.policy.PlacementPlan;
 import io.moeflux.eplb.policy.PlacementProblem;
 import io.moeflux.eplb.policy.PlanValidator;
-import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.RankContext;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.placement.PlacementSource;
 import io.moeflux.pipeline.placement.PreparedPlacement;
 import io.moeflux.pipeline.placement.SwitchSchedule;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -34,41 +36,58 @@ import reactor.core.scheduler.Scheduler;
 public final class Rebalancer implements PlacementSource, Disposable {
   private record Pending(long switchStep, long version) {}
 
-  private final MoeRank rank;
+  private final RankContext rank;
   private final RebalanceOptions options;
   private final SwitchSchedule schedule;
-  private final Scheduler planner;
   private final WeightMigration migration;
   private final Sinks.Many<RebalanceEvent> events = Sinks.many().replay().all();
-  private final Disposable subscription;
+  private final Disposable.Swap subscription = Disposables.swap();
   private final AtomicLong switches = new AtomicLong();
   private final AtomicLong bytesMigrated = new AtomicLong();
-  private volatile Pending pending;
-  private volatile PreparedPlacement ready;
+  private volatile @Nullable Pending pending;
+  private volatile @Nullable PreparedPlacement ready;
   private volatile long readyFor = -1;
   private volatile long lastSwitch = -1;
 
-  public Rebalancer(MoeRank rank, HeatStream heat, RebalanceOptions options, Scheduler planner) {
-    this.rank = Objects.requireNonNull(rank, "rank");
-    this.options = Objects.requireNonNull(options, "options");
-    this.planner = Objects.requireNonNull(planner, "planner");
+  private Rebalancer(RankContext rank, RebalanceOptions options) {
+    this.rank = rank;
+    this.options = options;
     this.schedule = rank.config().switches();
-    if (!schedule.enabled()) {
+    this.migration = new WeightMigration(rank);
+  }
+
+  /**
+   * Starts the loop of the rank behind {@code rank}: plans on every snapshot of {@code heat} (that
+   * rank's heat stream) from now on. Give the result to the rank as its placement source, from the
+   * {@link io.moeflux.pipeline.RankExtensions} factory that receives {@code rank}; dispose it when
+   * the rank is done.
+   *
+   * @throws IllegalArgumentException when the rank's switch schedule is off
+   */
+  public static Rebalancer start(
+      RankContext rank, HeatStream heat, RebalanceOptions options, Scheduler planner) {
+    Objects.requireNonNull(rank, "rank");
+    Objects.requireNonNull(heat, "heat");
+    Objects.requireNonNull(options, "options");
+    Objects.requireNonNull(planner, "planner");
+    if (!rank.config().switches().enabled()) {
       throw new IllegalArgumentException("the rank's switch schedule is off: nothing to switch at");
     }
-    this.migration = new WeightMigration(rank);
-    rank.placementSource(this);
-    this.subscription =
+    Rebalancer balancer = new Rebalancer(rank, options);
+    balancer.subscription.update(
         heat.snapshots()
             .publishOn(planner)
-            .concatMap(this::onSnapshot)
-            .subscribe(null, error -> emit(RebalanceEvent.Kind.FAILED, -1, error.toString()));
+            .concatMap(balancer::onSnapshot)
+            .subscribe(
+                null, error -> balancer.emit(RebalanceEvent.Kind.FAILED, -1, error.toString())));
+    return balancer;
   }
 
   private Mono<Void> onSnapshot(HeatSnapshot snapshot) {
     long end = snapshot.toStep();
-    if (pending != null) {
-      return skip(end, "a plan is still pending for step " + pending.switchStep());
+    Pending inFlight = pending;
+    if (inFlight != null) {
+      return skip(end, "a plan is still pending for step " + inFlight.switchStep());
     }
     if (lastSwitch >= snapshot.fromStep()) {
       return skip(end, "the window mixes two placements (switch at step " + lastSwitch + ")");
@@ -82,7 +101,10 @@ public final class Rebalancer implements PlacementSource, Disposable {
     Placement next;
     try {
       PlacementProblem problem =
-          new PlacementProblem(snapshot.logicalLoad(now), now.slots(), now.ranks(), 0, 0);
+          PlacementProblem.builder(snapshot.logicalLoad(now))
+              .replicas(now.slots())
+              .ranks(now.ranks())
+              .build();
       plan = options.policy().plan(problem);
       PlanValidator.validate(problem, plan);
       next = Placement.of(plan.phy2log(), now.experts(), now.ranks(), end);
@@ -143,12 +165,12 @@ public final class Rebalancer implements PlacementSource, Disposable {
   // ---- PlacementSource, on the main path
 
   @Override
-  public PreparedPlacement preparedFor(long switchStep) {
+  public @Nullable PreparedPlacement preparedFor(long switchStep) {
     return readyFor == switchStep ? ready : null;
   }
 
   @Override
-  public void switched(long step, PreparedPlacement applied, String why) {
+  public void switched(long step, @Nullable PreparedPlacement applied, String why) {
     Pending mine = pending;
     if (mine == null || mine.switchStep() != step) {
       return;

@@ -45,7 +45,7 @@ class HeatStreamTest {
   }
 
   private HeatStream stream(HeatConfig config, RankMesh mesh, Scheduler scheduler) {
-    HeatStream stream = new HeatStream(config, mesh, scheduler, new SimpleMeterRegistry());
+    HeatStream stream = HeatStream.start(config, mesh, scheduler, new SimpleMeterRegistry());
     streams.add(stream);
     return stream;
   }
@@ -73,7 +73,7 @@ class HeatStreamTest {
     HeldExecutor held = new HeldExecutor();
     HeatStream heat =
         stream(
-            HeatConfig.every(2, 3, 4).withWindow(8),
+            HeatConfig.builder().layers(2).localSlots(3).interval(4).window(8).build(),
             meshes(1).get(0),
             Schedulers.fromExecutor(held));
     for (long step = 0; step < 12; step++) {
@@ -115,7 +115,15 @@ class HeatStreamTest {
   void theStageFilterKeepsOnlyTheChosenSteps() {
     VirtualTimeScheduler time = VirtualTimeScheduler.create();
     HeatStream heat =
-        stream(HeatConfig.every(1, 1, 2).withStages(StageFilter.DECODE), meshes(1).get(0), time);
+        stream(
+            HeatConfig.builder()
+                .layers(1)
+                .localSlots(1)
+                .interval(2)
+                .stages(StageFilter.DECODE)
+                .build(),
+            meshes(1).get(0),
+            time);
     heat.onDispatch(0, 0, true, new int[] {5});
     heat.onDispatch(1, 0, false, new int[] {7});
     heat.onStepEnd(1);
@@ -142,7 +150,10 @@ class HeatStreamTest {
             }
           });
       HeatStream heat =
-          stream(HeatConfig.every(3, 4, 7).withQueueCapacity(64), meshes(1).get(0), slow);
+          stream(
+              HeatConfig.builder().layers(3).localSlots(4).interval(7).queueCapacity(64).build(),
+              meshes(1).get(0),
+              slow);
       List<HeatSnapshot> seen = new ArrayList<>();
       heat.snapshots().subscribe(seen::add);
       SplittableRandom random = new SplittableRandom(3);
@@ -185,7 +196,11 @@ class HeatStreamTest {
     List<HeatStream> heats = new ArrayList<>();
     List<List<HeatSnapshot>> seen = new ArrayList<>();
     for (RankMesh mesh : group) {
-      HeatStream heat = stream(HeatConfig.every(2, 2, 5), mesh, Schedulers.newSingle("heat"));
+      HeatStream heat =
+          stream(
+              HeatConfig.builder().layers(2).localSlots(2).interval(5).build(),
+              mesh,
+              Schedulers.newSingle("heat"));
       heats.add(heat);
       List<HeatSnapshot> mine = new ArrayList<>();
       heat.snapshots().subscribe(mine::add);
@@ -261,7 +276,11 @@ class HeatStreamTest {
   @Test
   void aLostPeerErrorsTheSnapshotsButNeverTheMainPath() {
     List<RankMesh> group = meshes(2);
-    HeatStream heat = stream(HeatConfig.every(1, 1, 2), group.get(0), Schedulers.newSingle("heat"));
+    HeatStream heat =
+        stream(
+            HeatConfig.builder().layers(1).localSlots(1).interval(2).build(),
+            group.get(0),
+            Schedulers.newSingle("heat"));
     group.get(1).dispose();
     StepVerifier.create(heat.snapshots())
         .then(

@@ -20,7 +20,8 @@ class PlacementPolicyTest {
     {20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27}
   };
 
-  static final PlacementProblem README = new PlacementProblem(README_LOAD, 16, 8, 4, 2);
+  static final PlacementProblem README =
+      PlacementProblem.builder(README_LOAD).replicas(16).ranks(8).groups(4).nodes(2).build();
 
   @Test
   void theDeepSeekPortReproducesItsReadmeFigures() {
@@ -65,7 +66,14 @@ class PlacementPolicyTest {
         layer[hot] *= 1 + random.nextInt(20);
       }
       try {
-        cases.add(Arguments.of(new PlacementProblem(load, replicas, ranks, groups, nodes)));
+        cases.add(
+            Arguments.of(
+                PlacementProblem.builder(load)
+                    .replicas(replicas)
+                    .ranks(ranks)
+                    .groups(groups)
+                    .nodes(nodes)
+                    .build()));
       } catch (IllegalArgumentException infeasible) {
         // not every random shape is a valid problem
       }
@@ -121,7 +129,7 @@ class PlacementPolicyTest {
       }
       layer[3] = 900;
     }
-    PlacementProblem problem = new PlacementProblem(load, 40, 8, 0, 0);
+    PlacementProblem problem = PlacementProblem.builder(load).replicas(40).ranks(8).build();
     int[][] current = new int[3][40];
     for (int[] layer : current) {
       for (int s = 0; s < 40; s++) {
@@ -141,33 +149,58 @@ class PlacementPolicyTest {
 
   @Test
   void badProblemsSayWhatIsWrong() {
-    assertThatThrownBy(() -> new PlacementProblem(new double[0][], 4, 2, 0, 0))
+    assertThatThrownBy(() -> PlacementProblem.builder(new double[0][]).replicas(4).ranks(2).build())
         .hasMessageContaining("empty");
-    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2}, {1}}, 4, 2, 0, 0))
+    assertThatThrownBy(
+            () ->
+                PlacementProblem.builder(new double[][] {{1, 2}, {1}}).replicas(4).ranks(2).build())
         .hasMessageContaining("ragged");
-    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, -2}}, 4, 2, 0, 0))
+    assertThatThrownBy(
+            () -> PlacementProblem.builder(new double[][] {{1, -2}}).replicas(4).ranks(2).build())
         .hasMessageContaining("non-negative");
-    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, Double.NaN}}, 4, 2, 0, 0))
+    assertThatThrownBy(
+            () ->
+                PlacementProblem.builder(new double[][] {{1, Double.NaN}})
+                    .replicas(4)
+                    .ranks(2)
+                    .build())
         .hasMessageContaining("non-negative");
-    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2, 3}}, 2, 2, 0, 0))
+    assertThatThrownBy(
+            () -> PlacementProblem.builder(new double[][] {{1, 2, 3}}).replicas(2).ranks(2).build())
         .hasMessageContaining("at least the number of experts");
-    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2, 3}}, 5, 2, 0, 0))
+    assertThatThrownBy(
+            () -> PlacementProblem.builder(new double[][] {{1, 2, 3}}).replicas(5).ranks(2).build())
         .hasMessageContaining("multiple of ranks");
-    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2, 3}}, 4, 2, 2, 0))
+    assertThatThrownBy(
+            () ->
+                PlacementProblem.builder(new double[][] {{1, 2, 3}})
+                    .replicas(4)
+                    .ranks(2)
+                    .groups(2)
+                    .build())
         .hasMessageContaining("must divide the number of experts");
-    assertThatThrownBy(() -> new PlacementProblem(new double[][] {{1, 2, 3, 4}}, 6, 3, 2, 2))
+    assertThatThrownBy(
+            () ->
+                PlacementProblem.builder(new double[][] {{1, 2, 3, 4}})
+                    .replicas(6)
+                    .ranks(3)
+                    .groups(2)
+                    .nodes(2)
+                    .build())
         .hasMessageContaining("must divide ranks");
   }
 
   @Test
   void theValidatorNamesTheFirstViolation() {
-    PlacementProblem problem = new PlacementProblem(new double[][] {{1, 2, 3, 4}}, 4, 2, 0, 0);
+    PlacementProblem problem =
+        PlacementProblem.builder(new double[][] {{1, 2, 3, 4}}).replicas(4).ranks(2).build();
     assertThatThrownBy(
             () ->
                 PlanValidator.validate(
                     problem, PlacementPlan.of(problem, new int[][] {{0, 0, 1, 2}})))
         .hasMessageContaining("expert 3 has no replica");
-    PlacementProblem spare = new PlacementProblem(new double[][] {{1, 2, 3, 4}}, 6, 2, 0, 0);
+    PlacementProblem spare =
+        PlacementProblem.builder(new double[][] {{1, 2, 3, 4}}).replicas(6).ranks(2).build();
     assertThatThrownBy(
             () ->
                 PlanValidator.validate(

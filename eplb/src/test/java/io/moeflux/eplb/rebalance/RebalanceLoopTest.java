@@ -7,10 +7,10 @@ import io.moeflux.eplb.heat.HeatConfig;
 import io.moeflux.eplb.heat.HeatSnapshot;
 import io.moeflux.eplb.heat.HeatStream;
 import io.moeflux.eplb.policy.BalancedPolicy;
-import io.moeflux.pipeline.HeatTap;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.Placement;
@@ -52,31 +52,47 @@ class RebalanceLoopTest {
 
   private MoeGroup start(int ranks, ModelConfig model, PipelineConfig config, int interval) {
     int slotsPerRank = config.initialPlacement(ranks).slotsPerRank();
-    Map<Integer, HeatStream> byRank = new ConcurrentHashMap<>();
-    MoeGroup group =
-        MoeGroup.start(
-                ranks,
-                TransportKind.LOCAL,
-                config,
-                mesh -> {
+    Map<Integer, HeatStream> heatByRank = new ConcurrentHashMap<>();
+    Map<Integer, Rebalancer> balancerByRank = new ConcurrentHashMap<>();
+    RankExtensions extensions =
+        RankExtensions.builder()
+            .heatTap(
+                rank -> {
                   HeatStream heat =
-                      new HeatStream(
-                          HeatConfig.every(model.layers(), slotsPerRank, interval),
-                          mesh,
+                      HeatStream.start(
+                          HeatConfig.builder()
+                              .layers(model.layers())
+                              .localSlots(slotsPerRank)
+                              .interval(interval)
+                              .build(),
+                          rank.mesh(),
                           heatScheduler,
                           new SimpleMeterRegistry());
                   heats.add(heat);
-                  byRank.put(mesh.rank(), heat);
-                  return (HeatTap) heat;
+                  heatByRank.put(rank.rank(), heat);
+                  return heat;
                 })
+            .placementSource(
+                rank -> {
+                  Rebalancer balancer =
+                      Rebalancer.start(
+                          rank,
+                          heatByRank.get(rank.rank()),
+                          RebalanceOptions.builder()
+                              .policy(new BalancedPolicy())
+                              .balancedEnough(0.99)
+                              .minimumGain(0.0)
+                              .build(),
+                          planner);
+                  balancerByRank.put(rank.rank(), balancer);
+                  return balancer;
+                })
+            .build();
+    MoeGroup group =
+        MoeGroup.start(ranks, TransportKind.LOCAL, config, extensions)
             .block(Duration.ofSeconds(30));
     for (MoeRank rank : group.ranks()) {
-      balancers.add(
-          new Rebalancer(
-              rank,
-              byRank.get(rank.rank()),
-              new RebalanceOptions(new BalancedPolicy(), 0.99, 0.0),
-              planner));
+      balancers.add(balancerByRank.get(rank.rank()));
     }
     return group;
   }
@@ -86,11 +102,12 @@ class RebalanceLoopTest {
     int ranks = 4;
     int interval = 10;
     ModelConfig model =
-        ModelConfig.small().withExperts(8).withTopK(2).withLayers(2).withGateSkew(3.0).withSeed(9);
+        ModelConfig.builder().experts(8).topK(2).layers(2).gateSkew(3.0).seed(9).build();
     PipelineConfig config =
-        PipelineConfig.of(model, 12)
-            .withRedundantSlots(4)
-            .withSwitches(new SwitchSchedule(interval, 4));
+        PipelineConfig.builder(model, 12)
+            .redundantSlots(4)
+            .switches(SwitchSchedule.builder().interval(interval).delay(4).build())
+            .build();
     MoeGroup group = start(ranks, model, config, interval);
     List<HeatSnapshot> snapshots = new CopyOnWriteArrayList<>();
     heats.get(0).snapshots().subscribe(snapshots::add, error -> {});
@@ -121,8 +138,9 @@ class RebalanceLoopTest {
       assertThat(other.lastSwitch()).isEqualTo(balancers.get(0).lastSwitch());
     }
     for (MoeRank rank : group.ranks()) {
-      assertThat(rank.placement().samePlacementAs(group.rank(0).placement())).isTrue();
-      assertThat(rank.placement().version()).isPositive();
+      assertThat(rank.status().placement().samePlacementAs(group.rank(0).status().placement()))
+          .isTrue();
+      assertThat(rank.status().placementVersion()).isPositive();
     }
     // outputs bitwise equal to the reference under the placement in force at each step
     for (List<TokenBatch> step : outputs) {
@@ -159,16 +177,12 @@ class RebalanceLoopTest {
     int ranks = 3;
     int interval = 8;
     ModelConfig model =
-        ModelConfig.small()
-            .withExperts(6)
-            .withTopK(2)
-            .withLayers(1)
-            .withGateSkew(3.0)
-            .withIntermediate(512);
+        ModelConfig.builder().experts(6).topK(2).layers(1).gateSkew(3.0).intermediate(512).build();
     PipelineConfig config =
-        PipelineConfig.of(model, 12)
-            .withRedundantSlots(3)
-            .withSwitches(new SwitchSchedule(interval, 6));
+        PipelineConfig.builder(model, 12)
+            .redundantSlots(3)
+            .switches(SwitchSchedule.builder().interval(interval).delay(6).build())
+            .build();
     MoeGroup group = start(ranks, model, config, interval);
     // rank 2 dies as soon as its weights start to move
     balancers
@@ -191,7 +205,7 @@ class RebalanceLoopTest {
             .block(Duration.ofSeconds(60));
     assertThat(errors).isNotEmpty();
     for (int r = 0; r < 2; r++) {
-      assertThat(group.rank(r).placement().version())
+      assertThat(group.rank(r).status().placementVersion())
           .as("rank %d keeps the start placement", r)
           .isZero();
       assertThat(balancers.get(r).switches()).isZero();

@@ -78,7 +78,13 @@ final class DemoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PipelineConfig config =
-        group.pipeline().withSwitches(new SwitchSchedule(interval, Math.max(1, interval / 4)));
+        group.pipeline().toBuilder()
+            .switches(
+                SwitchSchedule.builder()
+                    .interval(interval)
+                    .delay(Math.max(1, interval / 4))
+                    .build())
+            .build();
     ModelConfig model = config.model();
     int ranks = group.ranks;
     out.printf(
@@ -156,7 +162,7 @@ final class DemoCommand implements Callable<Integer> {
             first + count,
             steps,
             bar(first + count, steps),
-            moe.rank(0).placement().version(),
+            moe.rank(0).status().placementVersion(),
             latest == null ? "-" : String.format("%.3f", latest.meanBalancedness()));
         out.flush();
       }

@@ -163,7 +163,7 @@ final class DispatchBenchCommand implements Callable<Integer> {
   private static long bytesSent(MoeGroup moe) {
     long total = 0;
     for (MoeRank rank : moe.ranks()) {
-      total += rank.hiddenBytesSent();
+      total += rank.status().hiddenBytesSent();
     }
     return total;
   }

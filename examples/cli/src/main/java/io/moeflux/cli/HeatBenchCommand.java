@@ -5,9 +5,9 @@ import io.moeflux.cli.bench.GroupSteps;
 import io.moeflux.cli.bench.Percentiles;
 import io.moeflux.eplb.heat.HeatConfig;
 import io.moeflux.eplb.heat.HeatStream;
-import io.moeflux.pipeline.HeatTap;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -75,22 +75,26 @@ final class HeatBenchCommand implements Callable<Integer> {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     MoeGroup off =
         MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(1));
-    MoeGroup on =
-        MoeGroup.start(
-                group.ranks,
-                group.transport,
-                config,
-                mesh -> {
+    RankExtensions withHeat =
+        RankExtensions.builder()
+            .heatTap(
+                rank -> {
                   HeatStream heat =
-                      new HeatStream(
-                          HeatConfig.every(config.model().layers(), slotsPerRank, interval),
-                          mesh,
+                      HeatStream.start(
+                          HeatConfig.builder()
+                              .layers(config.model().layers())
+                              .localSlots(slotsPerRank)
+                              .interval(interval)
+                              .build(),
+                          rank.mesh(),
                           heatScheduler,
                           registry);
                   heats.add(heat);
-                  return (HeatTap) heat;
+                  return heat;
                 })
-            .block(Duration.ofMinutes(1));
+            .build();
+    MoeGroup on =
+        MoeGroup.start(group.ranks, group.transport, config, withHeat).block(Duration.ofMinutes(1));
     try {
       long[] offTimes = new long[steps];
       long[] onTimes = new long[steps];

@@ -57,23 +57,24 @@ final class ModelOptions {
     if (expertsPerRank < 1) {
       throw new IllegalArgumentException("--experts-per-rank must be >= 1, got " + expertsPerRank);
     }
-    return new ModelConfig(
-        hidden,
-        intermediate,
-        layers,
-        expertsPerRank * ranks,
-        topK,
-        0,
-        0,
-        gateSkew,
-        expertKind,
-        seed);
+    return ModelConfig.builder()
+        .hidden(hidden)
+        .intermediate(intermediate)
+        .layers(layers)
+        .experts(expertsPerRank * ranks)
+        .topK(topK)
+        .groups(0)
+        .topkGroups(0)
+        .gateSkew(gateSkew)
+        .expertKind(expertKind)
+        .seed(seed)
+        .build();
   }
 
   PipelineConfig pipeline(int ranks) {
     if (maxTokens < 1) {
       throw new IllegalArgumentException("--max-tokens must be >= 1, got " + maxTokens);
     }
-    return PipelineConfig.of(model(ranks), maxTokens).withRedundantSlots(redundantSlots);
+    return PipelineConfig.builder(model(ranks), maxTokens).redundantSlots(redundantSlots).build();
   }
 }

@@ -102,7 +102,7 @@ final class RankCommand implements Callable<Integer> {
     out.flush();
     try {
       ReferenceModel reference =
-          new ReferenceModel(config.model(), moe.bank(), config.initialPlacement(world));
+          new ReferenceModel(config.model(), moe.status().bank(), config.initialPlacement(world));
       moe.forward(workload.batches(rank, 0, steps))
           .doOnNext(
               actual -> {

@@ -78,7 +78,13 @@ final class RebalanceCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     try {
-      PlacementProblem problem = new PlacementProblem(readLoad(), replicas, ranks, groups, nodes);
+      PlacementProblem problem =
+          PlacementProblem.builder(readLoad())
+              .replicas(replicas)
+              .ranks(ranks)
+              .groups(groups)
+              .nodes(nodes)
+              .build();
       int[][] now = current == null ? null : readPhy2log(current, problem.layers());
       PlacementPolicy chosen =
           switch (policy) {

@@ -62,7 +62,13 @@ final class ServeCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
     PipelineConfig config =
-        group.pipeline().withSwitches(new SwitchSchedule(interval, Math.max(1, interval / 4)));
+        group.pipeline().toBuilder()
+            .switches(
+                SwitchSchedule.builder()
+                    .interval(interval)
+                    .delay(Math.max(1, interval / 4))
+                    .build())
+            .build();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     BalancedGroup balanced =
         BalancedGroup.start(group.ranks, group.transport, config, registry)

@@ -4,9 +4,9 @@ import io.moeflux.cli.bench.GroupSteps;
 import io.moeflux.cli.bench.LinkDelayProxy;
 import io.moeflux.cli.bench.Percentiles;
 import io.moeflux.cli.bench.RawTcpPingPong;
-import io.moeflux.pipeline.HeatTap;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncOptions;
@@ -91,13 +91,13 @@ final class SyncBenchCommand implements Callable<Integer> {
     List<LinkDelayProxy> proxies = new ArrayList<>();
     try {
       Percentiles allReduce = allReduceAlone(proxies);
-      PipelineConfig decode = group.pipeline().withSync(SyncOptions.decodeOnly());
-      PipelineConfig syncing = decode.withSync(SyncOptions.mixed());
+      PipelineConfig decode = group.pipeline().toBuilder().sync(SyncOptions.decodeOnly()).build();
+      PipelineConfig syncing = decode.toBuilder().sync(SyncOptions.mixed()).build();
       MoeGroup withSync =
-          MoeGroup.start(delayed(proxies), rank -> syncing, mesh -> HeatTap.NONE)
+          MoeGroup.start(delayed(proxies), rank -> syncing, RankExtensions.none())
               .block(Duration.ofMinutes(1));
       MoeGroup withoutSync =
-          MoeGroup.start(delayed(proxies), rank -> decode, mesh -> HeatTap.NONE)
+          MoeGroup.start(delayed(proxies), rank -> decode, RankExtensions.none())
               .block(Duration.ofMinutes(1));
       try {
         long[] syncTimes = new long[steps];

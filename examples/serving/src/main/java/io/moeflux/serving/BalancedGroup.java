@@ -7,10 +7,10 @@ import io.moeflux.eplb.heat.HeatSnapshot;
 import io.moeflux.eplb.heat.HeatStream;
 import io.moeflux.eplb.rebalance.RebalanceOptions;
 import io.moeflux.eplb.rebalance.Rebalancer;
-import io.moeflux.pipeline.HeatTap;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.transport.TransportKind;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,7 +52,8 @@ public final class BalancedGroup implements Disposable {
    * Starts the group when subscribed and emits it once every rank has joined the mesh and has its
    * heat stream and rebalancer; {@code config.switches()} must be on, and its interval is also the
    * heat window. Nothing waits on the caller's thread: the mesh connects on its own event loops. If
-   * start-up fails, the schedulers made for the group are released with it.
+   * start-up fails, the heat streams, rebalancers and schedulers made for the group are released
+   * with it.
    */
   public static Mono<BalancedGroup> start(
       int ranks, TransportKind transport, PipelineConfig config, MeterRegistry registry) {
@@ -65,48 +66,69 @@ public final class BalancedGroup implements Disposable {
           int slotsPerRank = config.initialPlacement(ranks).slotsPerRank();
           Scheduler heatScheduler = Schedulers.newSingle("moeflux-heat");
           Scheduler planner = Schedulers.newSingle("moeflux-planner");
-          Map<Integer, HeatStream> byRank = new ConcurrentHashMap<>();
-          Runnable releaseSchedulers =
+          Map<Integer, HeatStream> heatByRank = new ConcurrentHashMap<>();
+          Map<Integer, Rebalancer> balancerByRank = new ConcurrentHashMap<>();
+          Runnable release =
               () -> {
+                balancerByRank.values().forEach(Rebalancer::dispose);
+                heatByRank.values().forEach(HeatStream::dispose);
                 heatScheduler.dispose();
                 planner.dispose();
               };
-          return MoeGroup.start(
-                  ranks,
-                  transport,
-                  config,
-                  mesh -> {
-                    HeatStream heat =
-                        new HeatStream(
-                            HeatConfig.every(config.model().layers(), slotsPerRank, interval),
-                            mesh,
-                            heatScheduler,
-                            registry);
-                    byRank.put(mesh.rank(), heat);
-                    return (HeatTap) heat;
-                  })
-              .map(group -> assemble(group, byRank, heatScheduler, planner, registry))
-              .doOnError(error -> releaseSchedulers.run())
-              .doOnCancel(releaseSchedulers);
+          RankExtensions extensions =
+              RankExtensions.builder()
+                  .heatTap(
+                      rank -> {
+                        HeatStream heat =
+                            HeatStream.start(
+                                HeatConfig.builder()
+                                    .layers(config.model().layers())
+                                    .localSlots(slotsPerRank)
+                                    .interval(interval)
+                                    .build(),
+                                rank.mesh(),
+                                heatScheduler,
+                                registry);
+                        heatByRank.put(rank.rank(), heat);
+                        return heat;
+                      })
+                  .placementSource(
+                      rank -> {
+                        Rebalancer balancer =
+                            Rebalancer.start(
+                                rank,
+                                heatByRank.get(rank.rank()),
+                                RebalanceOptions.defaults(),
+                                planner);
+                        balancerByRank.put(rank.rank(), balancer);
+                        return balancer;
+                      })
+                  .build();
+          return MoeGroup.start(ranks, transport, config, extensions)
+              .map(
+                  group ->
+                      assemble(group, heatByRank, balancerByRank, heatScheduler, planner, registry))
+              .doOnError(error -> release.run())
+              .doOnCancel(release);
         });
   }
 
-  /** Adds a rebalancer per rank to a started group and registers the group's meters. */
+  /** Puts a started group together with its ranks' heat streams and rebalancers; adds meters. */
   private static BalancedGroup assemble(
       MoeGroup group,
-      Map<Integer, HeatStream> byRank,
+      Map<Integer, HeatStream> heatByRank,
+      Map<Integer, Rebalancer> balancerByRank,
       Scheduler heatScheduler,
       Scheduler planner,
       MeterRegistry registry) {
     List<HeatStream> heats = new ArrayList<>();
     List<Rebalancer> balancers = new ArrayList<>();
     for (MoeRank rank : group.ranks()) {
-      HeatStream heat = byRank.get(rank.rank());
-      heats.add(heat);
-      Rebalancer balancer = new Rebalancer(rank, heat, RebalanceOptions.defaults(), planner);
+      heats.add(heatByRank.get(rank.rank()));
+      Rebalancer balancer = balancerByRank.get(rank.rank());
       balancers.add(balancer);
       String tag = Integer.toString(rank.rank());
-      FunctionCounter.builder("moeflux.mesh.payload.bytes", rank, MoeRank::hiddenBytesSent)
+      FunctionCounter.builder("moeflux.mesh.payload.bytes", rank, r -> r.status().hiddenBytesSent())
           .description("hidden-vector bytes sent in dispatch and combine")
           .tag("rank", tag)
           .register(registry);

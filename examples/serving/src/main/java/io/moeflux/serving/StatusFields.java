@@ -2,6 +2,7 @@ package io.moeflux.serving;
 
 import io.moeflux.eplb.heat.HeatSnapshot;
 import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.RankStatus;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -20,11 +21,12 @@ public final class StatusFields {
     Map<String, @Nullable Object> status = new LinkedHashMap<>();
     MoeGroup moe = batcher.group();
     HeatSnapshot heat = balanced.latestHeat();
+    RankStatus rank0 = moe.rank(0).status();
     status.put("ranks", moe.size());
     status.put("step", batcher.nextStep());
-    status.put("placement_version", moe.rank(0).placement().version());
-    status.put("sync", moe.rank(0).step().decision().skip() ? "skip" : "every step");
-    status.put("comm_mode", moe.rank(0).step().lastMode().name());
+    status.put("placement_version", rank0.placementVersion());
+    status.put("sync", rank0.syncDecision().skip() ? "skip" : "every step");
+    status.put("comm_mode", rank0.commMode().name());
     status.put("capacity", batcher.capacity());
     status.put("hidden", batcher.hidden());
     status.put("requests_served", batcher.requestsServed());

@@ -35,7 +35,10 @@ class EmbeddingTest {
   void theReadmeExampleServesStatusMetricsHeatAndRequests() {
     ModelConfig model = ModelConfig.small();
     MeterRegistry registry = new SimpleMeterRegistry();
-    PipelineConfig config = PipelineConfig.of(model, 8).withSwitches(new SwitchSchedule(100, 25));
+    PipelineConfig config =
+        PipelineConfig.builder(model, 8)
+            .switches(SwitchSchedule.builder().interval(100).delay(25).build())
+            .build();
     Supplier<String> metricsText = () -> "# your metrics\n";
     BalancedGroup[] group = new BalancedGroup[1];
     RequestBatcher[] requests = new RequestBatcher[1];

@@ -2,6 +2,7 @@ package io.moeflux.pipeline.model;
 
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Every logical expert's function, created on first use and then cached. Weights are immutable, so
@@ -10,8 +11,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 public final class ExpertBank {
   private final ModelConfig config;
-  private final ExpertFfn identity;
-  private final AtomicReferenceArray<ExpertFfn> experts;
+  private final @Nullable ExpertFfn identity;
+  private final AtomicReferenceArray<@Nullable ExpertFfn> experts;
 
   public ExpertBank(ModelConfig c) {
     this.config = Objects.requireNonNull(c, "c");
@@ -42,7 +43,7 @@ public final class ExpertBank {
   }
 
   /** The weights of {@code logicalExpert} in {@code layer}; {@code null} for identity experts. */
-  public ExpertWeights weights(int layer, int logicalExpert) {
+  public @Nullable ExpertWeights weights(int layer, int logicalExpert) {
     return expert(layer, logicalExpert).weights();
   }
 

@@ -2,6 +2,7 @@ package io.moeflux.pipeline.model;
 
 import java.util.Arrays;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One expert's function over rows of {@code hidden} floats: SwiGLU {@code down(silu(x . gate) * (x
@@ -24,12 +25,12 @@ public final class ExpertFfn {
 
   private final int hidden;
   private final int intermediate;
-  private final ExpertWeights weights;
-  private final float[] gate;
-  private final float[] up;
-  private final float[] down;
+  private final @Nullable ExpertWeights weights;
+  private final float @Nullable [] gate;
+  private final float @Nullable [] up;
+  private final float @Nullable [] down;
 
-  private ExpertFfn(int hidden, ExpertWeights weights) {
+  private ExpertFfn(int hidden, @Nullable ExpertWeights weights) {
     this.hidden = hidden;
     this.weights = weights;
     this.intermediate = weights == null ? 0 : weights.intermediate();
@@ -61,7 +62,7 @@ public final class ExpertFfn {
   }
 
   /** The weights behind a SwiGLU expert; {@code null} for the identity. */
-  public ExpertWeights weights() {
+  public @Nullable ExpertWeights weights() {
     return weights;
   }
 

@@ -10,4 +10,7 @@
  * steps live in {@link io.moeflux.pipeline.model.RowMath} so that the distributed combine adds in
  * exactly the same order as the reference.
  */
+@NullMarked
 package io.moeflux.pipeline.model;
+
+import org.jspecify.annotations.NullMarked;

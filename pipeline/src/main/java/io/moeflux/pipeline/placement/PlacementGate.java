@@ -4,6 +4,7 @@ import io.moeflux.transport.Collectives;
 import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.protocol.FrameKind;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 
 /**
@@ -24,7 +25,7 @@ public final class PlacementGate {
   /** What the ranks agreed at a switch step. */
   public record Decision(boolean apply, String why) {}
 
-  public Mono<Decision> decide(long step, PreparedPlacement prepared) {
+  public Mono<Decision> decide(long step, @Nullable PreparedPlacement prepared) {
     return Mono.defer(
         () -> {
           mine[0] = prepared == null ? 0 : 1;

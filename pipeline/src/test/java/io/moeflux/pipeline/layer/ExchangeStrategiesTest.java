@@ -39,10 +39,10 @@ class ExchangeStrategiesTest {
 
   static Stream<Arguments> groups() {
     return Stream.of(
-        Arguments.of(1, ModelConfig.small().withExperts(4).withTopK(2), 0),
-        Arguments.of(3, ModelConfig.small().withExperts(6).withTopK(3), 0),
-        Arguments.of(4, ModelConfig.small().withExperts(8).withTopK(4).withLayers(3), 4),
-        Arguments.of(2, ModelConfig.small().withExperts(8).withTopK(1).withHidden(64), 2));
+        Arguments.of(1, ModelConfig.builder().experts(4).topK(2).build(), 0),
+        Arguments.of(3, ModelConfig.builder().experts(6).topK(3).build(), 0),
+        Arguments.of(4, ModelConfig.builder().experts(8).topK(4).layers(3).build(), 4),
+        Arguments.of(2, ModelConfig.builder().experts(8).topK(1).hidden(64).build(), 2));
   }
 
   @ParameterizedTest(name = "ranks={0} {1} redundant={2}")
@@ -51,11 +51,12 @@ class ExchangeStrategiesTest {
       int ranks, ModelConfig model, int redundantSlots) {
     List<List<TokenBatch>> inputs = inputs(ranks, model.hidden());
     PipelineConfig padded =
-        PipelineConfig.of(model, PADDED_CAPACITY)
-            .withSync(SyncOptions.mixed())
-            .withRedundantSlots(redundantSlots);
+        PipelineConfig.builder(model, PADDED_CAPACITY)
+            .sync(SyncOptions.mixed())
+            .redundantSlots(redundantSlots)
+            .build();
     PipelineConfig variable =
-        PipelineConfig.of(model, MOST_TOKENS).withRedundantSlots(redundantSlots);
+        PipelineConfig.builder(model, MOST_TOKENS).redundantSlots(redundantSlots).build();
 
     List<List<TokenBatch>> viaPadded = run(ranks, padded, inputs, CommMode.PADDED_ALLGATHER);
     List<List<TokenBatch>> viaVariable = run(ranks, variable, inputs, CommMode.VARIABLE);
@@ -87,8 +88,8 @@ class ExchangeStrategiesTest {
       List<List<TokenBatch>> outputs =
           group.forward(streams).collectList().block(Duration.ofSeconds(60));
       for (MoeRank rank : group.ranks()) {
-        assertThat(rank.step().lastMode()).isEqualTo(mode);
-        assertThat(rank.step().paddedSteps())
+        assertThat(rank.status().commMode()).isEqualTo(mode);
+        assertThat(rank.status().paddedSteps())
             .isEqualTo(mode == CommMode.PADDED_ALLGATHER ? STEPS : 0);
       }
       group.close().block(Duration.ofSeconds(20));

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 class ExpertBankTest {
-  private final ModelConfig config = ModelConfig.small().withHidden(16).withIntermediate(8);
+  private final ModelConfig config = ModelConfig.builder().hidden(16).intermediate(8).build();
 
   @Test
   void cachesOneFunctionPerLayerAndExpert() {
@@ -29,7 +29,7 @@ class ExpertBankTest {
 
   @Test
   void identityBankHasNoWeights() {
-    ExpertBank bank = new ExpertBank(config.withExpertKind(ExpertKind.IDENTITY));
+    ExpertBank bank = new ExpertBank(config.toBuilder().expertKind(ExpertKind.IDENTITY).build());
     assertThat(bank.expert(0, 0).kind()).isEqualTo(ExpertKind.IDENTITY);
     assertThat(bank.expert(1, 7).hidden()).isEqualTo(16);
     assertThat(bank.weights(1, 7)).isNull();
@@ -46,7 +46,7 @@ class ExpertBankTest {
   @Test
   @Timeout(20)
   void concurrentFirstUsesAgreeOnOneInstance() throws Exception {
-    ExpertBank bank = new ExpertBank(config.withExperts(64));
+    ExpertBank bank = new ExpertBank(config.toBuilder().experts(64).build());
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
       List<CompletableFuture<ExpertFfn[]>> results = new ArrayList<>();

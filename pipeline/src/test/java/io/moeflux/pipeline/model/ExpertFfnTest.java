@@ -13,7 +13,7 @@ class ExpertFfnTest {
   private static final int INTERMEDIATE = 40;
 
   private final ModelConfig config =
-      ModelConfig.small().withHidden(HIDDEN).withIntermediate(INTERMEDIATE);
+      ModelConfig.builder().hidden(HIDDEN).intermediate(INTERMEDIATE).build();
   private final ExpertFfn ffn = ExpertFfn.swiglu(ExpertWeights.generate(config, 1, 2));
 
   private static float[] randomRows(SplittableRandom random, int rows) {

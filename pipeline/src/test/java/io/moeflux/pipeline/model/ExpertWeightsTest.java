@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.junit.jupiter.api.Test;
 
 class ExpertWeightsTest {
-  private final ModelConfig config = ModelConfig.small().withHidden(16).withIntermediate(24);
+  private final ModelConfig config = ModelConfig.builder().hidden(16).intermediate(24).build();
 
   @Test
   void generationIsDeterministic() {
@@ -24,7 +24,8 @@ class ExpertWeightsTest {
     ExpertWeights base = ExpertWeights.generate(config, 1, 3);
     assertThat(base.sameBits(ExpertWeights.generate(config, 0, 3))).isFalse();
     assertThat(base.sameBits(ExpertWeights.generate(config, 1, 2))).isFalse();
-    assertThat(base.sameBits(ExpertWeights.generate(config.withSeed(43), 1, 3))).isFalse();
+    assertThat(base.sameBits(ExpertWeights.generate(config.toBuilder().seed(43).build(), 1, 3)))
+        .isFalse();
   }
 
   @Test

@@ -15,45 +15,65 @@ class ModelConfigTest {
   @Test
   void smallHasTheDocumentedShape() {
     ModelConfig c = ModelConfig.small();
-    assertThat(c).isEqualTo(new ModelConfig(64, 128, 2, 8, 2, 0, 0, 0.0, ExpertKind.SWIGLU, 42L));
+    assertThat(c)
+        .isEqualTo(
+            ModelConfig.builder()
+                .hidden(64)
+                .intermediate(128)
+                .layers(2)
+                .experts(8)
+                .topK(2)
+                .groups(0)
+                .topkGroups(0)
+                .gateSkew(0.0)
+                .expertKind(ExpertKind.SWIGLU)
+                .seed(42L)
+                .build());
     assertThat(c.grouped()).isFalse();
     assertThat(c.expertsPerGroup()).isEqualTo(8);
   }
 
   @Test
-  void withersChangeOneFieldEach() {
+  void toBuilderChangesOneFieldEach() {
     ModelConfig c = ModelConfig.small();
-    assertThat(c.withHidden(32).hidden()).isEqualTo(32);
-    assertThat(c.withIntermediate(16).intermediate()).isEqualTo(16);
-    assertThat(c.withLayers(5).layers()).isEqualTo(5);
-    assertThat(c.withExperts(16).experts()).isEqualTo(16);
-    assertThat(c.withTopK(3).topK()).isEqualTo(3);
-    ModelConfig grouped = c.withGroups(4, 2);
+    assertThat(c.toBuilder().hidden(32).build().hidden()).isEqualTo(32);
+    assertThat(c.toBuilder().intermediate(16).build().intermediate()).isEqualTo(16);
+    assertThat(c.toBuilder().layers(5).build().layers()).isEqualTo(5);
+    assertThat(c.toBuilder().experts(16).build().experts()).isEqualTo(16);
+    assertThat(c.toBuilder().topK(3).build().topK()).isEqualTo(3);
+    ModelConfig grouped = c.toBuilder().groups(4).topkGroups(2).build();
     assertThat(grouped.groups()).isEqualTo(4);
     assertThat(grouped.topkGroups()).isEqualTo(2);
     assertThat(grouped.grouped()).isTrue();
     assertThat(grouped.expertsPerGroup()).isEqualTo(2);
-    assertThat(c.withGateSkew(1.5).gateSkew()).isEqualTo(1.5);
-    assertThat(c.withExpertKind(ExpertKind.IDENTITY).expertKind()).isEqualTo(ExpertKind.IDENTITY);
-    assertThat(c.withSeed(7).seed()).isEqualTo(7);
-    assertThat(c.withSeed(7).withSeed(42)).isEqualTo(c);
+    assertThat(c.toBuilder().gateSkew(1.5).build().gateSkew()).isEqualTo(1.5);
+    assertThat(c.toBuilder().expertKind(ExpertKind.IDENTITY).build().expertKind())
+        .isEqualTo(ExpertKind.IDENTITY);
+    assertThat(c.toBuilder().seed(7).build().seed()).isEqualTo(7);
+    assertThat(c.toBuilder().seed(7).build().toBuilder().seed(42).build()).isEqualTo(c);
   }
 
   @Test
   void rejectsBadSizes() {
     ModelConfig c = ModelConfig.small();
-    assertThatThrownBy(() -> c.withHidden(0)).hasMessage("hidden must be >= 1, got 0");
-    assertThatThrownBy(() -> c.withIntermediate(-1))
+    assertThatThrownBy(() -> c.toBuilder().hidden(0).build())
+        .hasMessage("hidden must be >= 1, got 0");
+    assertThatThrownBy(() -> c.toBuilder().intermediate(-1).build())
         .hasMessage("intermediate must be >= 1, got -1");
-    assertThatThrownBy(() -> c.withLayers(0)).hasMessage("layers must be >= 1, got 0");
-    assertThatThrownBy(() -> c.withExperts(0)).hasMessage("experts must be >= 1, got 0");
-    assertThatThrownBy(() -> c.withExperts(1)).hasMessage("topK must be in 1..experts (1), got 2");
-    assertThatThrownBy(() -> c.withTopK(0)).hasMessage("topK must be in 1..experts (8), got 0");
-    assertThatThrownBy(() -> c.withTopK(9)).hasMessage("topK must be in 1..experts (8), got 9");
-    assertThatThrownBy(() -> c.withHidden(1 << 16).withIntermediate(1 << 14))
+    assertThatThrownBy(() -> c.toBuilder().layers(0).build())
+        .hasMessage("layers must be >= 1, got 0");
+    assertThatThrownBy(() -> c.toBuilder().experts(0).build())
+        .hasMessage("experts must be >= 1, got 0");
+    assertThatThrownBy(() -> c.toBuilder().experts(1).build())
+        .hasMessage("topK must be in 1..experts (1), got 2");
+    assertThatThrownBy(() -> c.toBuilder().topK(0).build())
+        .hasMessage("topK must be in 1..experts (8), got 0");
+    assertThatThrownBy(() -> c.toBuilder().topK(9).build())
+        .hasMessage("topK must be in 1..experts (8), got 9");
+    assertThatThrownBy(() -> c.toBuilder().hidden(1 << 16).intermediate(1 << 14).build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("do not fit in a Java array");
-    assertThatThrownBy(() -> c.withExpertKind(null))
+    assertThatThrownBy(() -> c.toBuilder().expertKind(null).build())
         .isInstanceOf(NullPointerException.class)
         .hasMessage("expertKind");
   }
@@ -61,38 +81,40 @@ class ModelConfigTest {
   @Test
   void rejectsBadGroups() {
     ModelConfig c = ModelConfig.small();
-    assertThatThrownBy(() -> c.withGroups(-1, 0)).hasMessage("groups must be >= 0, got -1");
-    assertThatThrownBy(() -> c.withGroups(0, 2))
+    assertThatThrownBy(() -> c.toBuilder().groups(-1).topkGroups(0).build())
+        .hasMessage("groups must be >= 0, got -1");
+    assertThatThrownBy(() -> c.toBuilder().groups(0).topkGroups(2).build())
         .hasMessage("topkGroups must be 0 or 1 without expert groups (groups = 0), got 2");
-    assertThatThrownBy(() -> c.withGroups(3, 1)).hasMessage("groups (3) must divide experts (8)");
-    assertThatThrownBy(() -> c.withGroups(4, 0))
+    assertThatThrownBy(() -> c.toBuilder().groups(3).topkGroups(1).build())
+        .hasMessage("groups (3) must divide experts (8)");
+    assertThatThrownBy(() -> c.toBuilder().groups(4).topkGroups(0).build())
         .hasMessage("topkGroups must be in 1..groups (4), got 0");
-    assertThatThrownBy(() -> c.withGroups(4, 5))
+    assertThatThrownBy(() -> c.toBuilder().groups(4).topkGroups(5).build())
         .hasMessage("topkGroups must be in 1..groups (4), got 5");
-    assertThatThrownBy(() -> c.withTopK(3).withGroups(8, 2))
+    assertThatThrownBy(() -> c.toBuilder().topK(3).groups(8).topkGroups(2).build())
         .hasMessage(
             "topkGroups * experts / groups = 2 * 8 / 8 = 2 experts to choose from, fewer than topK"
                 + " (3)");
-    assertThat(c.withGroups(1, 1).grouped()).isFalse();
-    assertThat(c.withTopK(4).withGroups(4, 2).grouped()).isTrue();
+    assertThat(c.toBuilder().groups(1).topkGroups(1).build().grouped()).isFalse();
+    assertThat(c.toBuilder().topK(4).groups(4).topkGroups(2).build().grouped()).isTrue();
   }
 
   @Test
   void rejectsBadSkew() {
     ModelConfig c = ModelConfig.small();
-    assertThatThrownBy(() -> c.withGateSkew(-0.5))
+    assertThatThrownBy(() -> c.toBuilder().gateSkew(-0.5).build())
         .hasMessage("gateSkew must be finite and >= 0, got -0.5");
-    assertThatThrownBy(() -> c.withGateSkew(Double.NaN))
+    assertThatThrownBy(() -> c.toBuilder().gateSkew(Double.NaN).build())
         .hasMessage("gateSkew must be finite and >= 0, got NaN");
-    assertThatThrownBy(() -> c.withGateSkew(Double.POSITIVE_INFINITY))
+    assertThatThrownBy(() -> c.toBuilder().gateSkew(Double.POSITIVE_INFINITY).build())
         .hasMessage("gateSkew must be finite and >= 0, got Infinity");
   }
 
   @Test
   void negativeZeroSkewIsZeroSkew() {
     ModelConfig c = ModelConfig.small();
-    assertThat(c.withGateSkew(-0.0)).isEqualTo(c);
-    assertThat(c.withGateSkew(-0.0).fingerprint()).isEqualTo(c.fingerprint());
+    assertThat(c.toBuilder().gateSkew(-0.0).build()).isEqualTo(c);
+    assertThat(c.toBuilder().gateSkew(-0.0).build().fingerprint()).isEqualTo(c.fingerprint());
   }
 
   @Test
@@ -105,24 +127,24 @@ class ModelConfigTest {
 
   @Test
   void fingerprintIsSensitiveToEveryField() {
-    ModelConfig c = ModelConfig.small().withExperts(16).withTopK(4);
+    ModelConfig c = ModelConfig.builder().experts(16).topK(4).build();
     List<ModelConfig> variants =
         List.of(
             c,
-            c.withHidden(65),
-            c.withIntermediate(129),
-            c.withLayers(3),
-            c.withExperts(32),
-            c.withTopK(3),
-            c.withGroups(1, 1),
-            c.withGroups(4, 2),
-            c.withGroups(4, 3),
-            c.withGroups(8, 2),
-            c.withGateSkew(0.5),
-            c.withGateSkew(Math.nextUp(0.5)),
-            c.withExpertKind(ExpertKind.IDENTITY),
-            c.withSeed(43),
-            c.withSeed(-42));
+            c.toBuilder().hidden(65).build(),
+            c.toBuilder().intermediate(129).build(),
+            c.toBuilder().layers(3).build(),
+            c.toBuilder().experts(32).build(),
+            c.toBuilder().topK(3).build(),
+            c.toBuilder().groups(1).topkGroups(1).build(),
+            c.toBuilder().groups(4).topkGroups(2).build(),
+            c.toBuilder().groups(4).topkGroups(3).build(),
+            c.toBuilder().groups(8).topkGroups(2).build(),
+            c.toBuilder().gateSkew(0.5).build(),
+            c.toBuilder().gateSkew(Math.nextUp(0.5)).build(),
+            c.toBuilder().expertKind(ExpertKind.IDENTITY).build(),
+            c.toBuilder().seed(43).build(),
+            c.toBuilder().seed(-42).build());
     Set<String> prints = new HashSet<>();
     for (ModelConfig v : variants) {
       prints.add(v.fingerprint());

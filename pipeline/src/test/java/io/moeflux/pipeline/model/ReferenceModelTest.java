@@ -32,7 +32,19 @@ class ReferenceModelTest {
 
   @Test
   void oneLayerMatchesAHandComputation() {
-    ModelConfig c = new ModelConfig(4, 3, 1, 4, 2, 0, 0, 0.0, ExpertKind.SWIGLU, 42L);
+    ModelConfig c =
+        ModelConfig.builder()
+            .hidden(4)
+            .intermediate(3)
+            .layers(1)
+            .experts(4)
+            .topK(2)
+            .groups(0)
+            .topkGroups(0)
+            .gateSkew(0.0)
+            .expertKind(ExpertKind.SWIGLU)
+            .seed(42L)
+            .build();
     ExpertBank bank = new ExpertBank(c);
     ReferenceModel model = new ReferenceModel(c, bank, Placement.identity(1, 4, 1));
     TokenBatch in = randomBatch(3, 5, 4, 1);
@@ -86,12 +98,7 @@ class ReferenceModelTest {
   @Test
   void followsTheDocumentedArithmeticBitForBit() {
     ModelConfig c =
-        ModelConfig.small()
-            .withHidden(32)
-            .withIntermediate(48)
-            .withLayers(3)
-            .withTopK(4)
-            .withGateSkew(0.8);
+        ModelConfig.builder().hidden(32).intermediate(48).layers(3).topK(4).gateSkew(0.8).build();
     ExpertBank bank = new ExpertBank(c);
     Placement placement = redundant(3);
     ReferenceModel model = new ReferenceModel(c, bank, placement);
@@ -159,7 +166,12 @@ class ReferenceModelTest {
   @Test
   void identityExpertsAddTheWeightedInput() {
     ModelConfig c =
-        ModelConfig.small().withLayers(1).withExpertKind(ExpertKind.IDENTITY).withGroups(4, 2);
+        ModelConfig.builder()
+            .layers(1)
+            .expertKind(ExpertKind.IDENTITY)
+            .groups(4)
+            .topkGroups(2)
+            .build();
     ReferenceModel model = new ReferenceModel(c, new ExpertBank(c), Placement.identity(1, 8, 2));
     TokenBatch in = randomBatch(0, 20, 64, 3);
     TokenBatch out = model.forward(1, in);
@@ -171,7 +183,7 @@ class ReferenceModelTest {
       }
     }
 
-    ModelConfig deep = c.withLayers(3);
+    ModelConfig deep = c.toBuilder().layers(3).build();
     TokenBatch out3 =
         new ReferenceModel(deep, new ExpertBank(deep), Placement.identity(3, 8, 1)).forward(0, in);
     for (int n = 0; n < in.data().length; n++) {
@@ -182,8 +194,8 @@ class ReferenceModelTest {
 
   @Test
   void outputCarriesTheLastLayersRouting() {
-    ModelConfig two = ModelConfig.small().withGateSkew(0.5);
-    ModelConfig one = two.withLayers(1);
+    ModelConfig two = ModelConfig.builder().gateSkew(0.5).build();
+    ModelConfig one = two.toBuilder().layers(1).build();
     TokenBatch in = randomBatch(4, 11, 64, 4);
     TokenBatch afterOne =
         new ReferenceModel(one, new ExpertBank(one), Placement.identity(1, 8, 2)).forward(1, in);
@@ -201,7 +213,7 @@ class ReferenceModelTest {
 
   @Test
   void aTokensResultDoesNotDependOnItsBatchOnAnIdentityPlacement() {
-    ModelConfig c = ModelConfig.small().withTopK(3);
+    ModelConfig c = ModelConfig.builder().topK(3).build();
     ReferenceModel model = new ReferenceModel(c, new ExpertBank(c), Placement.identity(2, 8, 4));
     TokenBatch in = randomBatch(1, 9, 64, 5);
     TokenBatch out = model.forward(2, in);
@@ -215,7 +227,7 @@ class ReferenceModelTest {
 
   @Test
   void theRankOnlyChangesRounding() {
-    ModelConfig c = ModelConfig.small().withTopK(4).withLayers(2);
+    ModelConfig c = ModelConfig.builder().topK(4).layers(2).build();
     ReferenceModel model = new ReferenceModel(c, new ExpertBank(c), redundant(2));
     TokenBatch in = randomBatch(2, 16, 64, 6);
     TokenBatch zero = model.forward(0, in);
@@ -249,7 +261,9 @@ class ReferenceModelTest {
     ModelConfig c = ModelConfig.small();
     ExpertBank bank = new ExpertBank(c);
     assertThatThrownBy(
-            () -> new ReferenceModel(c, new ExpertBank(c.withSeed(1)), Placement.identity(2, 8, 2)))
+            () ->
+                new ReferenceModel(
+                    c, new ExpertBank(c.toBuilder().seed(1).build()), Placement.identity(2, 8, 2)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("bank was built for config");
     assertThatThrownBy(() -> new ReferenceModel(c, bank, Placement.identity(3, 8, 2)))

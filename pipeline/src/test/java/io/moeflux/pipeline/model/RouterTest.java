@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class RouterTest {
   private static final int TOKENS = 400;
 
-  private final ModelConfig config = ModelConfig.small().withHidden(32).withExperts(16).withTopK(4);
+  private final ModelConfig config = ModelConfig.builder().hidden(32).experts(16).topK(4).build();
 
   private static float[] randomHidden(ModelConfig c, int tokens, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
@@ -92,7 +92,7 @@ class RouterTest {
 
   @Test
   void picksTheLargestProbabilitiesInDescendingOrder() {
-    Router router = Router.of(config.withGateSkew(0.7), 1);
+    Router router = Router.of(config.toBuilder().gateSkew(0.7).build(), 1);
     float[] x = randomHidden(config, TOKENS, 3);
     Routes routes = new Routes(router, x, TOKENS);
     int k = config.topK();
@@ -125,7 +125,7 @@ class RouterTest {
 
   @Test
   void tiesGoToTheLowerId() {
-    ModelConfig c = config.withTopK(3);
+    ModelConfig c = config.toBuilder().topK(3).build();
     float[] zeros = new float[2 * c.hidden()];
     Routes routes = new Routes(Router.of(c, 0), zeros, 2);
     assertThat(routes.ids).containsExactly(0, 1, 2, 0, 1, 2);
@@ -136,7 +136,7 @@ class RouterTest {
 
   @Test
   void groupedTopKOnlyPicksFromTheKeptGroups() {
-    ModelConfig grouped = config.withGroups(4, 2);
+    ModelConfig grouped = config.toBuilder().groups(4).topkGroups(2).build();
     Router router = Router.of(grouped, 0);
     float[] x = randomHidden(grouped, TOKENS, 4);
     Routes routes = new Routes(router, x, TOKENS);
@@ -173,16 +173,17 @@ class RouterTest {
 
   @Test
   void singleExpertGroupsScoreByTheirOnlyProbability() {
-    ModelConfig c = config.withTopK(2).withGroups(16, 2);
+    ModelConfig c = config.toBuilder().topK(2).groups(16).topkGroups(2).build();
     float[] x = randomHidden(c, TOKENS, 5);
     Routes grouped = new Routes(Router.of(c, 0), x, TOKENS);
-    Routes plain = new Routes(Router.of(c.withGroups(0, 0), 0), x, TOKENS);
+    Routes plain =
+        new Routes(Router.of(c.toBuilder().groups(0).topkGroups(0).build(), 0), x, TOKENS);
     assertThat(grouped.ids).isEqualTo(plain.ids);
   }
 
   @Test
   void skewMakesLowRankExpertsHotter() {
-    ModelConfig skewed = config.withTopK(2).withGateSkew(1.5);
+    ModelConfig skewed = config.toBuilder().topK(2).gateSkew(1.5).build();
     Router router = Router.of(skewed, 1);
     int e = skewed.experts();
     Set<Integer> ranks = new HashSet<>();
@@ -198,7 +199,9 @@ class RouterTest {
 
     float[] x = randomHidden(skewed, 2000, 6);
     long[] skewedLoad = loadByRank(router, new Routes(router, x, 2000));
-    long[] flatLoad = loadByRank(router, new Routes(Router.of(skewed.withGateSkew(0), 1), x, 2000));
+    long[] flatLoad =
+        loadByRank(
+            router, new Routes(Router.of(skewed.toBuilder().gateSkew(0).build(), 1), x, 2000));
     long hot = skewedLoad[0] + skewedLoad[1] + skewedLoad[2] + skewedLoad[3];
     long cold = skewedLoad[12] + skewedLoad[13] + skewedLoad[14] + skewedLoad[15];
     assertThat(hot).isGreaterThan(5 * cold);

@@ -25,7 +25,15 @@ class SyncDecisionTest {
   })
   void skipsOnlyWhenEveryConditionHolds(
       RankRole role, boolean recompute, int largest, boolean skip) {
-    SyncDecision decision = SyncDecision.decide(new SyncOptions(role, recompute, largest, 0), 64);
+    SyncDecision decision =
+        SyncDecision.decide(
+            SyncOptions.builder()
+                .role(role)
+                .localRecompute(recompute)
+                .maxBatchTokens(largest)
+                .warmupSteps(0)
+                .build(),
+            64);
     assertThat(decision.skip()).isEqualTo(skip);
     assertThat(decision.reason()).isNotBlank();
     assertThat(decision.syncs(1_000)).isEqualTo(!skip);
@@ -34,7 +42,7 @@ class SyncDecisionTest {
   @ParameterizedTest
   @CsvSource({"0, true", "2, true", "3, false", "100, false"})
   void warmupStepsAlwaysSync(long step, boolean syncs) {
-    SyncDecision decision = SyncDecision.decide(SyncOptions.decodeOnly().withWarmupSteps(3), 8);
+    SyncDecision decision = SyncDecision.decide(SyncOptions.builder().warmupSteps(3).build(), 8);
     assertThat(decision.skip()).isTrue();
     assertThat(decision.syncs(step)).isEqualTo(syncs);
   }

@@ -74,7 +74,7 @@ public final class MoeRoutes implements SocketAcceptor {
 
   /** The placement of rank 0 (every rank holds the same maps) as JSON-ready fields. */
   public static Map<String, Object> placement(MoeRank rank) {
-    Placement p = rank.placement();
+    Placement p = rank.status().placement();
     Map<String, Object> fields = new LinkedHashMap<>();
     fields.put("version", p.version());
     fields.put("ranks", p.ranks());

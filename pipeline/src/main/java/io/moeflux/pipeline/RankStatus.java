@@ -1,0 +1,40 @@
+package io.moeflux.pipeline;
+
+import io.moeflux.pipeline.model.ExpertBank;
+import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.sync.CommMode;
+import io.moeflux.pipeline.sync.SyncDecision;
+
+/**
+ * What a rank reports about itself at one moment ({@link MoeRank#status()}): for status pages,
+ * meters, benchmarks and reference checks. Counters count since the rank started.
+ *
+ * @param rank this rank's index in the mesh
+ * @param worldSize ranks in the mesh
+ * @param syncDecision whether steps after the warm-up skip the DP metadata sync, and why
+ * @param commMode the comm mode of the last step ({@link CommMode#VARIABLE} before the first)
+ * @param syncedSteps steps that ran the DP metadata sync
+ * @param skippedSteps steps that skipped it
+ * @param paddedSteps steps that ran in {@link CommMode#PADDED_ALLGATHER}
+ * @param hiddenBytesSent hidden-vector bytes this rank sent to peers in dispatch and combine
+ * @param placement the expert placement in force (its {@link Placement#version()} tells successive
+ *     placements apart)
+ * @param bank the bank this rank loaded its initial experts from, for reference checks
+ */
+public record RankStatus(
+    int rank,
+    int worldSize,
+    SyncDecision syncDecision,
+    CommMode commMode,
+    long syncedSteps,
+    long skippedSteps,
+    long paddedSteps,
+    long hiddenBytesSent,
+    Placement placement,
+    ExpertBank bank) {
+
+  /** The version of the placement in force. */
+  public long placementVersion() {
+    return placement.version();
+  }
+}

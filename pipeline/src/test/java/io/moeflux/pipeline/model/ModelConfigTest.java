@@ -54,6 +54,27 @@ class ModelConfigTest {
   }
 
   @Test
+  void theBuilderDefaultsAreSmallAndToBuilderKeepsEveryField() {
+    assertThat(ModelConfig.builder().build()).isEqualTo(ModelConfig.small());
+    ModelConfig c =
+        ModelConfig.builder()
+            .hidden(32)
+            .intermediate(48)
+            .layers(3)
+            .experts(16)
+            .topK(4)
+            .groups(4)
+            .topkGroups(2)
+            .gateSkew(0.5)
+            .expertKind(ExpertKind.IDENTITY)
+            .seed(7)
+            .build();
+    ModelConfig copy = c.toBuilder().build();
+    assertThat(copy).isEqualTo(c).hasSameHashCodeAs(c);
+    assertThat(copy.fingerprint()).isEqualTo(c.fingerprint());
+  }
+
+  @Test
   void rejectsBadSizes() {
     ModelConfig c = ModelConfig.small();
     assertThatThrownBy(() -> c.toBuilder().hidden(0).build())

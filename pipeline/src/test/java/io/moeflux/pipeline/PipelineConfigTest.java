@@ -1,0 +1,54 @@
+package io.moeflux.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.moeflux.pipeline.model.ExpertKind;
+import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.placement.SwitchSchedule;
+import io.moeflux.pipeline.sync.SyncOptions;
+import org.junit.jupiter.api.Test;
+import reactor.core.scheduler.Schedulers;
+
+class PipelineConfigTest {
+  private final ModelConfig model = ModelConfig.small();
+
+  @Test
+  void defaultsAreADecodeOnlyRankWithoutSwitchesOrReplicas() {
+    PipelineConfig c = PipelineConfig.of(model, 8);
+    assertThat(c.model()).isEqualTo(model);
+    assertThat(c.maxTokensPerRank()).isEqualTo(8);
+    assertThat(c.sync()).isEqualTo(SyncOptions.decodeOnly());
+    assertThat(c.switches()).isEqualTo(SwitchSchedule.none());
+    assertThat(c.redundantSlots()).isZero();
+    assertThat(c.expertScheduler()).isSameAs(Schedulers.parallel());
+    ModelConfig identity = model.toBuilder().expertKind(ExpertKind.IDENTITY).build();
+    assertThat(PipelineConfig.of(identity, 8).expertScheduler()).isSameAs(Schedulers.immediate());
+  }
+
+  @Test
+  void toBuilderKeepsEveryFieldAndChangesOnlyWhatIsSet() {
+    PipelineConfig c =
+        PipelineConfig.builder(model, 8)
+            .expertScheduler(Schedulers.immediate())
+            .sync(SyncOptions.mixed())
+            .switches(SwitchSchedule.builder().interval(10).delay(2).build())
+            .redundantSlots(4)
+            .build();
+    assertThat(c.toBuilder().build()).isEqualTo(c).hasSameHashCodeAs(c);
+    PipelineConfig wider = c.toBuilder().maxTokensPerRank(16).build();
+    assertThat(wider.maxTokensPerRank()).isEqualTo(16);
+    assertThat(wider.toBuilder().maxTokensPerRank(8).build()).isEqualTo(c);
+  }
+
+  @Test
+  void buildNamesTheWrongField() {
+    assertThatThrownBy(() -> PipelineConfig.of(model, 0))
+        .hasMessage("maxTokensPerRank must be >= 1, got 0");
+    assertThatThrownBy(() -> PipelineConfig.builder(model, 8).redundantSlots(-1).build())
+        .hasMessage("redundantSlots must be >= 0, got -1");
+    assertThatThrownBy(() -> PipelineConfig.builder(model, 8).sync(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("sync");
+  }
+}

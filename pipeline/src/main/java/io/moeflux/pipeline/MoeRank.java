@@ -66,7 +66,8 @@ public final class MoeRank implements Disposable {
    * Starts a rank: joins the mesh (the handshake compares {@link #fingerprint(PipelineConfig)}),
    * checks that every rank made the same decision on the DP metadata sync, loads this rank's
    * experts from {@code bank}, and makes its heat tap and placement source from {@code extensions}.
-   * A rank whose extensions fail to be made leaves the mesh, and the start fails.
+   * A rank that fails there (an impossible placement, a factory that throws) leaves the mesh, and
+   * the start fails with that error.
    */
   public static Mono<MoeRank> start(
       MeshConfig meshConfig, PipelineConfig config, ExpertBank bank, RankExtensions extensions) {

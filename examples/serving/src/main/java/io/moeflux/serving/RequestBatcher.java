@@ -255,6 +255,9 @@ public final class RequestBatcher implements Disposable {
       for (Request request : done.get(r)) {
         int from = row;
         int to = row + request.tokens();
+        // counted before the answer goes out, so a client that saw its answer sees it counted
+        requestsServed.incrementAndGet();
+        tokensServed.addAndGet(request.tokens());
         request
             .result()
             .tryEmitValue(
@@ -269,8 +272,6 @@ public final class RequestBatcher implements Disposable {
                         Arrays.copyOfRange(out.topkIds(), from * topK, to * topK),
                         Arrays.copyOfRange(out.topkWeights(), from * topK, to * topK))));
         row = to;
-        requestsServed.incrementAndGet();
-        tokensServed.addAndGet(request.tokens());
       }
     }
     emitSteps();

@@ -5,16 +5,19 @@ import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 
 /**
- * An ABORT frame: the sender gives up a step, and says why.
- *
- * <pre>
- * header  kind ABORT, step = the aborted step, layer = -1, count = reason bytes
- * body    reason, UTF-8, at most {@value #MAX_REASON_BYTES} bytes
- * </pre>
+ * An ABORT frame: the sender gives up a step, and says why ({@link #LAYOUT}; the header's step is
+ * the aborted step, its layer -1).
  */
 public final class AbortFrameCodec {
   /** Longer reasons are cut (on a character boundary) when encoded, refused when decoded. */
   public static final int MAX_REASON_BYTES = 4096;
+
+  /** The body's layout. The README's wire-format section shows it verbatim. */
+  public static final String LAYOUT =
+      """
+      ABORT body, UTF-8, count = bytes
+      count  utf8  reason  why the sender gave up the step, at most 4096 bytes
+      """;
 
   private AbortFrameCodec() {}
 

@@ -6,13 +6,16 @@ import java.nio.FloatBuffer;
 
 /**
  * The body of a COMBINE frame: one gate-weighted partial sum ({@code hidden} floats) per token the
- * sender received from this frame's target, in the order the target sent them.
- *
- * <pre>
- * count × hidden float partial sums, row-major
- * </pre>
+ * sender received from this frame's target, in the order the target sent them ({@link #LAYOUT}).
  */
 public final class CombineFrameCodec {
+  /** The body's layout. The README's wire-format section shows it verbatim. */
+  public static final String LAYOUT =
+      """
+      COMBINE body, little-endian, count = tokens the receiver sent this rank
+      count × hidden  float32  partial  weighted partial sum of each token, in the receiver's order
+      """;
+
   private CombineFrameCodec() {}
 
   public static int bodyBytes(int count, int hidden) {

@@ -5,18 +5,23 @@ import io.netty.buffer.ByteBufAllocator;
 import java.nio.FloatBuffer;
 
 /**
- * The body of a DISPATCH frame carrying {@code count} tokens to one destination rank:
- *
- * <pre>
- * count × topK int32   local expert slot on the destination for each top-k pick, -1 if elsewhere
- * count × topK float32 gate weight of each pick
- * count × hidden float32 the token's hidden vector
- * </pre>
- *
- * A step a rank gives up travels as an ABORT frame ({@link AbortFrameCodec}), never as a DISPATCH
- * frame.
+ * The body of a DISPATCH frame carrying {@code count} tokens to one destination rank ({@link
+ * #LAYOUT}). A step a rank gives up travels as an ABORT frame ({@link AbortFrameCodec}), never as a
+ * DISPATCH frame.
  */
 public final class DispatchFrameCodec {
+  /**
+   * The body's layout ({@code topK} and {@code hidden} are the model's, which the handshake
+   * fingerprint makes the same on both sides). The README's wire-format section shows it verbatim.
+   */
+  public static final String LAYOUT =
+      """
+      DISPATCH body, little-endian, count = tokens
+      count × topK    int32    slot    local expert slot of each pick on the receiver, -1: elsewhere
+      count × topK    float32  weight  gate weight of each pick
+      count × hidden  float32  hidden  hidden vector of each token, row-major
+      """;
+
   private DispatchFrameCodec() {}
 
   public static int bodyBytes(int count, int topK, int hidden) {

@@ -5,22 +5,42 @@ import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteOrder;
 
 /**
- * The bodies of the {@code moe.forward} route a serving process offers its clients. Little-endian
- * throughout, so that a client needs no moeflux classes. It is not a mesh frame: its own {@link
- * #VERSION} travels in every body, and errors are {@link IllegalArgumentException}s, which the
- * route turns into an error for that request.
- *
- * <pre>
- * request  int32 version (1) | int32 rank (-1: any) | int32 tokens | int32 hidden
- *          | tokens × hidden float32
- * response int32 version (1) | int32 rank | int64 step | int32 tokens | int32 hidden | int32 topK
- *          | tokens × hidden float32 | tokens × topK int32 expert ids | tokens × topK float32 weights
- * </pre>
+ * The bodies of the {@code moe.forward} route a serving process offers its clients ({@link
+ * #REQUEST_LAYOUT}, {@link #RESPONSE_LAYOUT}). Little-endian throughout, so that a client needs no
+ * moeflux classes. It is not a mesh frame: its own {@link #VERSION} travels in every body, and
+ * errors are {@link IllegalArgumentException}s, which the route turns into an error for that
+ * request.
  */
 public final class ForwardWireCodec {
   public static final int VERSION = 1;
   public static final int REQUEST_HEADER_BYTES = 16;
   public static final int RESPONSE_HEADER_BYTES = 28;
+
+  /** The request's layout. The README's wire-format section shows it verbatim. */
+  public static final String REQUEST_LAYOUT =
+      """
+      moe.forward request, little-endian
+      0   int32  version  1 (ForwardWireCodec.VERSION)
+      4   int32  rank     the rank to run on, -1: any
+      8   int32  tokens
+      12  int32  hidden   the model's hidden size
+      16  tokens × hidden  float32  data  hidden states, token-major
+      """;
+
+  /** The response's layout. The README's wire-format section shows it verbatim. */
+  public static final String RESPONSE_LAYOUT =
+      """
+      moe.forward response, little-endian
+      0   int32  version  1 (ForwardWireCodec.VERSION)
+      4   int32  rank     the rank that ran it
+      8   int64  step     the group step it ran in
+      16  int32  tokens
+      20  int32  hidden
+      24  int32  topK
+      28  tokens × hidden  float32  data    outputs, token-major
+          tokens × topK    int32    expert  logical expert ids each token was routed to
+          tokens × topK    float32  weight  their gate weights
+      """;
 
   private ForwardWireCodec() {}
 
@@ -91,32 +111,37 @@ public final class ForwardWireCodec {
     return new Request(rank, tokens, hidden, values);
   }
 
-  public static ByteBuf encodeResponse(
-      ByteBufAllocator allocator,
-      int rank,
-      long step,
-      int tokens,
-      int hidden,
-      int topK,
-      float[] data,
-      int[] topkIds,
-      float[] topkWeights) {
-    checkShape("response", tokens, hidden, data.length, (long) tokens * hidden, "hidden values");
-    checkShape("response", tokens, topK, topkIds.length, (long) tokens * topK, "expert ids");
-    checkShape("response", tokens, topK, topkWeights.length, (long) tokens * topK, "weights");
-    int picks = tokens * topK;
-    ByteBuf buf = allocator.buffer(RESPONSE_HEADER_BYTES + data.length * Float.BYTES + picks * 8);
+  /**
+   * A response body; the record's arrays must match its {@code tokens}, {@code hidden} and {@code
+   * topK}.
+   */
+  public static ByteBuf encodeResponse(ByteBufAllocator allocator, Response response) {
+    int tokens = response.tokens();
+    int topK = response.topK();
+    long picks = (long) tokens * topK;
+    checkShape(
+        "response",
+        tokens,
+        response.hidden(),
+        response.data().length,
+        (long) tokens * response.hidden(),
+        "hidden values");
+    checkShape("response", tokens, topK, response.topkIds().length, picks, "expert ids");
+    checkShape("response", tokens, topK, response.topkWeights().length, picks, "weights");
+    ByteBuf buf =
+        allocator.buffer(
+            RESPONSE_HEADER_BYTES + response.data().length * Float.BYTES + (int) picks * 8);
     buf.writeIntLE(VERSION)
-        .writeIntLE(rank)
-        .writeLongLE(step)
+        .writeIntLE(response.rank())
+        .writeLongLE(response.step())
         .writeIntLE(tokens)
-        .writeIntLE(hidden)
+        .writeIntLE(response.hidden())
         .writeIntLE(topK);
-    writeFloats(buf, data);
-    for (int id : topkIds) {
+    writeFloats(buf, response.data());
+    for (int id : response.topkIds()) {
       buf.writeIntLE(id);
     }
-    writeFloats(buf, topkWeights);
+    writeFloats(buf, response.topkWeights());
     return buf;
   }
 

@@ -4,24 +4,30 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 /**
- * The header every mesh frame starts with, 24 bytes, followed by a body whose layout the kind's
- * codec knows:
+ * The header every mesh frame starts with, {@value #HEADER_BYTES} bytes ({@link #LAYOUT}), followed
+ * by a body whose layout the kind's codec knows.
  *
- * <pre>
- * offset 0  int32 kind ({@link FrameKind} ordinal)
- * offset 4  int64 step id
- * offset 12 int32 layer (or a collective's tag)
- * offset 16 int32 source rank
- * offset 20 int32 count (tokens, or elements; 0 is valid, negative is not)
- * offset 24       body
- * </pre>
- *
- * Header fields are big-endian (network order). The header keeps the body 8-byte aligned; numbers
- * in bodies are little-endian, the order of the machines we run on, so float arrays move with a
- * bulk copy. Accessors read at the frame's reader index and never move it: no object per frame.
+ * <p>Header fields are big-endian (network order). The header keeps the body 8-byte aligned;
+ * numbers in bodies are little-endian, the order of the machines we run on, so float arrays move
+ * with a bulk copy. Accessors read at the frame's reader index and never move it: no object per
+ * frame.
  */
 public final class FrameHeaderCodec {
   public static final int HEADER_BYTES = 24;
+
+  /**
+   * The header's layout: offset, type, field, meaning. The README's wire-format section shows it
+   * verbatim, and {@code WireFormatReadmeTest} reads an encoded header through it.
+   */
+  public static final String LAYOUT =
+      """
+      frame header, 24 bytes, big-endian
+      0   int32  kind    FrameKind ordinal: picks the lane and the body codec
+      4   int64  step    step id (MIGRATION: the migration's tag; barrier: its tag)
+      12  int32  layer   MoE layer; 0 for SYNC, PLAN, HEAT; -1 for ABORT, barrier; MIGRATION: round
+      16  int32  source  sending rank; a frame claiming another rank than its lane's is refused
+      20  int32  count   tokens, values, floats or bytes in the body; never negative
+      """;
 
   private static final int KIND = 0;
   private static final int STEP = 4;

@@ -7,15 +7,21 @@ import java.nio.FloatBuffer;
 /**
  * The body of a GATHER frame (padded all-gather mode): a rank's {@code count} tokens with their
  * routing, padded to the step's largest batch {@code padded} so that every rank sends the same
- * number of rows:
- *
- * <pre>
- * count × topK int       logical expert id of each top-k pick
- * count × topK float     gate weight of each pick
- * padded × hidden float  the tokens' hidden vectors; rows from count on are zero
- * </pre>
+ * number of rows ({@link #LAYOUT}).
  */
 public final class GatherFrameCodec {
+  /**
+   * The body's layout ({@code padded} is the step's largest batch, which every rank knows from the
+   * DP metadata sync). The README's wire-format section shows it verbatim.
+   */
+  public static final String LAYOUT =
+      """
+      GATHER body, little-endian, count = tokens, padded = the step's largest count
+      count × topK     int32    expert  logical expert id of each pick
+      count × topK     float32  weight  gate weight of each pick
+      padded × hidden  float32  row     hidden vector of each token; rows from count on are zero
+      """;
+
   private static final int PICK_BYTES = Integer.BYTES + Float.BYTES;
 
   private GatherFrameCodec() {}

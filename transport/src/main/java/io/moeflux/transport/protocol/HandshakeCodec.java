@@ -7,22 +7,24 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The handshake's bytes: the SETUP payload (client to server) and the answer to the hello request
- * (server to client), so both sides check the other.
+ * (server to client), so both sides check the other ({@link #LAYOUT}).
  *
- * <pre>
- * offset 0  int32 protocol version
- * offset 4  int32 rank
- * offset 8  int32 world size
- * offset 12 int32 entries
- *           entries × (int32 key bytes | key UTF-8 | int32 value bytes | value UTF-8)
- * </pre>
- *
- * All int32 are big-endian. The first three fields keep this layout in every version, so that a
- * rank can always tell which version a peer speaks: a handshake of another version decodes to its
- * version, rank and world size with an empty fingerprint, and {@link Handshake#mismatch} refuses it
- * on the version.
+ * <p>The first three fields keep this layout in every version, so that a rank can always tell which
+ * version a peer speaks: a handshake of another version decodes to its version, rank and world size
+ * with an empty fingerprint, and {@link Handshake#mismatch} refuses it on the version.
  */
 public final class HandshakeCodec {
+  /** The handshake's layout. The README's wire-format section shows it verbatim. */
+  public static final String LAYOUT =
+      """
+      handshake, big-endian
+      0   int32  version    ProtocolVersion.CURRENT; version, rank, world keep these offsets forever
+      4   int32  rank       the sender's rank
+      8   int32  world      the sender's world size
+      12  int32  entries    fingerprint entries, at most 64
+      16  entries × (int32 keyBytes, keyBytes utf8 key, int32 valueBytes, valueBytes utf8 value)
+      """;
+
   private static final int FIXED_BYTES = 16;
   private static final int STABLE_BYTES = 12;
 

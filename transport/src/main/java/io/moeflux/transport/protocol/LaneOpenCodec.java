@@ -4,15 +4,19 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 /**
- * The first payload of every lane (request-channel) a rank opens to a peer; frames follow it.
- *
- * <pre>
- * offset 0 int32 source rank
- * offset 4 int32 lane ({@link FrameKind.Lane} ordinal)
- * </pre>
+ * The first payload of every lane (request-channel) a rank opens to a peer; frames follow it
+ * ({@link #LAYOUT}).
  */
 public final class LaneOpenCodec {
   public static final int BYTES = 8;
+
+  /** The payload's layout. The README's wire-format section shows it verbatim. */
+  public static final String LAYOUT =
+      """
+      lane-open payload, 8 bytes, big-endian
+      0  int32  source  the opening rank
+      4  int32  lane    FrameKind.Lane ordinal
+      """;
 
   private LaneOpenCodec() {}
 

@@ -4,15 +4,17 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 /**
- * The body of the control collectives (SYNC, PLAN, HEAT): {@code count} little-endian int64 values,
- * nothing else.
- *
- * <pre>
- * header  kind SYNC | PLAN | HEAT, count = n
- * body    n × int64 little-endian
- * </pre>
+ * The body of the control collectives (SYNC, PLAN, HEAT): {@code count} int64 values, nothing else
+ * ({@link #LAYOUT}).
  */
 public final class LongsFrameCodec {
+  /** The body's layout. The README's wire-format section shows it verbatim. */
+  public static final String LAYOUT =
+      """
+      SYNC, PLAN and HEAT body, little-endian, count = values
+      count  int64  value  the values this rank adds to the all-gather
+      """;
+
   private LongsFrameCodec() {}
 
   /** A frame of {@code kind} (a CONTROL-lane kind) carrying {@code values}. */

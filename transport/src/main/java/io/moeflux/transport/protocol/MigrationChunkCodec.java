@@ -6,14 +6,17 @@ import java.nio.ByteOrder;
 
 /**
  * One round of an expert weight migration from one rank to one peer: a slice of the float stream
- * the sender owes that peer.
- *
- * <pre>
- * header  kind MIGRATION, step = the migration's tag, layer = round, count = floats
- * body    count × float32 little-endian
- * </pre>
+ * the sender owes that peer ({@link #LAYOUT}; the header's step is the migration's tag, its layer
+ * the round).
  */
 public final class MigrationChunkCodec {
+  /** The body's layout. The README's wire-format section shows it verbatim. */
+  public static final String LAYOUT =
+      """
+      MIGRATION body, little-endian, count = floats
+      count  float32  weight  the next floats of the expert weights the sender owes the receiver
+      """;
+
   private MigrationChunkCodec() {}
 
   /** A chunk of {@code count} floats of {@code stream}, from index {@code from}. */

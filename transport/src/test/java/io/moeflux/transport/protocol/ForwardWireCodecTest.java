@@ -35,7 +35,9 @@ class ForwardWireCodecTest {
     float[] out = {0.5f, -0.5f, 1.5f, -1.5f};
     int[] ids = {3, 1, 0, 2};
     float[] weights = {0.75f, 0.25f, 0.5f, 0.5f};
-    ByteBuf bytes = ForwardWireCodec.encodeResponse(alloc, 1, 42L, 2, 2, 2, out, ids, weights);
+    ByteBuf bytes =
+        ForwardWireCodec.encodeResponse(
+            alloc, new ForwardWireCodec.Response(1, 42L, 2, 2, 2, out, ids, weights));
     try {
       assertThat(bytes.readableBytes()).isEqualTo(28 + 16 + 32);
       assertThat(ForwardWireCodec.responseRank(bytes)).isEqualTo(1);
@@ -57,7 +59,8 @@ class ForwardWireCodecTest {
   void anEmptyResponseRoundTrips() {
     ByteBuf bytes =
         ForwardWireCodec.encodeResponse(
-            alloc, 0, 7, 0, 8, 0, new float[0], new int[0], new float[0]);
+            alloc,
+            new ForwardWireCodec.Response(0, 7, 0, 8, 0, new float[0], new int[0], new float[0]));
     try {
       assertThat(ForwardWireCodec.decodeResponse(bytes).tokens()).isZero();
     } finally {

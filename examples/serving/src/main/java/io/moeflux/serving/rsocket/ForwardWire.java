@@ -16,14 +16,15 @@ public final class ForwardWire {
   public static ByteBuf encodeResponse(ByteBufAllocator alloc, int rank, TokenBatch out, int topK) {
     return ForwardWireCodec.encodeResponse(
         alloc,
-        rank,
-        out.step(),
-        out.tokens(),
-        out.hidden(),
-        topK,
-        out.data(),
-        out.topkIds(),
-        out.topkWeights());
+        new ForwardWireCodec.Response(
+            rank,
+            out.step(),
+            out.tokens(),
+            out.hidden(),
+            topK,
+            out.data(),
+            out.topkIds(),
+            out.topkWeights()));
   }
 
   /** A decoded response (for clients and tests). */

@@ -130,8 +130,7 @@ final class SlotPacking {
             if (held[r][expert[b]] > 0) {
               continue;
             }
-            double peak =
-                Math.max(rankLoad[r] - weight[a] + weight[b], rankLoad[c] - weight[b] + weight[a]);
+            double peak = peakAfterSwap(r, a, c, b);
             if (peak < bestPeak) {
               bestPeak = peak;
               bestRank = c;
@@ -174,8 +173,7 @@ final class SlotPacking {
           if (weight[b] >= weight[a] || !swapKeepsDistinct(top, a, c, b)) {
             continue;
           }
-          double newPeak =
-              Math.max(rankLoad[top] - weight[a] + weight[b], rankLoad[c] - weight[b] + weight[a]);
+          double newPeak = peakAfterSwap(top, a, c, b);
           if (newPeak < bestPeak) {
             bestPeak = newPeak;
             bs = s;
@@ -190,6 +188,11 @@ final class SlotPacking {
     }
     swap(top, bs, bc, bt);
     return true;
+  }
+
+  /** The larger load of ranks {@code r} and {@code c} once item {@code a} of r and b of c swap. */
+  private double peakAfterSwap(int r, int a, int c, int b) {
+    return Math.max(rankLoad[r] - weight[a] + weight[b], rankLoad[c] - weight[b] + weight[a]);
   }
 
   int item(int rank, int slot) {

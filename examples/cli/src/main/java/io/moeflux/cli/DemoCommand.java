@@ -10,7 +10,6 @@ import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.ReferenceModel;
-import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.serving.BalancedGroup;
 import io.moeflux.serving.picture.HeatPicture;
@@ -19,14 +18,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import reactor.core.publisher.Flux;
 
 /**
@@ -42,11 +37,8 @@ import reactor.core.publisher.Flux;
       "Shows progress, writes a heat picture (before/after), checks every output against the",
       "reference, and ends with a summary and a JSON line."
     })
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand extends GroupCommand {
   private static final int BLOCK = 20;
-
-  @Spec CommandSpec spec;
-  @Mixin GroupOptions group = demoDefaults();
 
   @Option(names = "--steps", description = "Steps to run (default: ${DEFAULT-VALUE}).")
   int steps = 240;
@@ -61,30 +53,10 @@ final class DemoCommand implements Callable<Integer> {
       description = "Where the heat picture goes (default: ${DEFAULT-VALUE}).")
   Path picture = Path.of("moeflux-out", "heat.svg");
 
-  private static GroupOptions demoDefaults() {
-    GroupOptions options = new GroupOptions();
-    options.model.hidden = 128;
-    options.model.intermediate = 128;
-    options.model.expertsPerRank = 4;
-    options.model.topK = 2;
-    options.model.layers = 2;
-    options.model.maxTokens = 32;
-    options.model.gateSkew = 2.5;
-    options.model.redundantSlots = 4;
-    return options;
-  }
-
   @Override
   public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
-    PipelineConfig config =
-        group.pipeline().toBuilder()
-            .switches(
-                SwitchSchedule.builder()
-                    .interval(interval)
-                    .delay(Math.max(1, interval / 4))
-                    .build())
-            .build();
+    PrintWriter out = out();
+    PipelineConfig config = group.pipelineSwitchingEvery(interval);
     ModelConfig model = config.model();
     int ranks = group.ranks;
     out.printf(

@@ -7,18 +7,14 @@ import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
-import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import reactor.core.publisher.Flux;
 
 /**
@@ -32,9 +28,7 @@ import reactor.core.publisher.Flux;
       "Every rank brings --tokens tokens to every step; measures step latency and the hidden-vector",
       "bytes dispatch and combine move per second, divided by a raw loopback TCP echo (efficiency)."
     })
-final class DispatchBenchCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
-  @Mixin GroupOptions group = benchDefaults();
+final class DispatchBenchCommand extends GroupCommand {
 
   @Option(names = "--steps", description = "Measured steps (default: ${DEFAULT-VALUE}).")
   int steps = 200;
@@ -42,23 +36,11 @@ final class DispatchBenchCommand implements Callable<Integer> {
   @Option(names = "--warmup", description = "Steps before measuring (default: ${DEFAULT-VALUE}).")
   int warmup = 100;
 
-  @Option(names = "--json", description = "Only the JSON line.")
-  boolean jsonOnly;
-
-  private static GroupOptions benchDefaults() {
-    GroupOptions options = new GroupOptions();
-    options.model.maxTokens = 128;
-    options.model.hidden = 1024;
-    options.model.topK = 8;
-    options.model.expertsPerRank = 8;
-    options.model.layers = 1;
-    options.model.expertKind = ExpertKind.IDENTITY;
-    return options;
-  }
+  @Mixin BenchReport report = new BenchReport();
 
   @Override
   public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter out = out();
     PipelineConfig config = group.pipeline();
     int hidden = config.model().hidden();
     int tokens = config.maxTokensPerRank();
@@ -137,23 +119,22 @@ final class DispatchBenchCommand implements Callable<Integer> {
                   new long[] {Math.round(rawTcpBefore), Math.round(rawTcpAfter)})
               .put("efficiency", Math.round(payloadPerSecond / rawTcp * 1000) / 1000.0)
               .put("alloc_bytes_per_step", allocated / Math.max(1, measured));
-      if (!jsonOnly) {
-        out.printf(
-            "%d ranks, %d tokens/rank, hidden %d, top-%d, %s experts: step p50 %d us, p99 %d us;"
-                + " %.1f MB/s payload vs %.1f MB/s raw TCP echo -> efficiency %.3f%n",
-            group.ranks,
-            tokens,
-            hidden,
-            group.model.topK,
-            json.get("experts"),
-            p.at(50) / 1000,
-            p.at(99) / 1000,
-            payloadPerSecond / 1e6,
-            rawTcp / 1e6,
-            payloadPerSecond / rawTcp);
-      }
-      out.println(json);
-      out.flush();
+      report.print(
+          out,
+          String.format(
+              "%d ranks, %d tokens/rank, hidden %d, top-%d, %s experts: step p50 %d us, p99 %d us;"
+                  + " %.1f MB/s payload vs %.1f MB/s raw TCP echo -> efficiency %.3f",
+              group.ranks,
+              tokens,
+              hidden,
+              group.model.topK,
+              json.get("experts"),
+              p.at(50) / 1000,
+              p.at(99) / 1000,
+              payloadPerSecond / 1e6,
+              rawTcp / 1e6,
+              payloadPerSecond / rawTcp),
+          json);
       return 0;
     } finally {
       moe.dispose();

@@ -2,6 +2,7 @@ package io.moeflux.cli;
 
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.transport.TransportKind;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,5 +25,16 @@ final class GroupOptions {
 
   PipelineConfig pipeline() {
     return model.pipeline(ranks);
+  }
+
+  /**
+   * The pipeline with a placement switch every {@code interval} steps; a plan is made a quarter of
+   * an interval (at least a step) ahead of its switch, so its weights have that long to move.
+   */
+  PipelineConfig pipelineSwitchingEvery(int interval) {
+    return pipeline().toBuilder()
+        .switches(
+            SwitchSchedule.builder().interval(interval).delay(Math.max(1, interval / 4)).build())
+        .build();
   }
 }

@@ -3,22 +3,18 @@ package io.moeflux.cli;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.cli.bench.GroupSteps;
 import io.moeflux.cli.bench.Percentiles;
-import io.moeflux.eplb.heat.HeatConfig;
+import io.moeflux.eplb.heat.HeatSnapshot;
 import io.moeflux.eplb.heat.HeatStream;
+import io.moeflux.eplb.heat.HeatStreams;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CopyOnWriteArrayList;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -34,11 +30,7 @@ import reactor.core.scheduler.Schedulers;
       "Runs the same workload on two groups, heat off and heat on, in alternating blocks of 50",
       "steps, and checks that the heat counted exactly the tokens routed (tokens × top-k × layers)."
     })
-final class HeatBenchCommand implements Callable<Integer> {
-  private static final int BLOCK = 50;
-
-  @Spec CommandSpec spec;
-  @Mixin GroupOptions group = heatDefaults();
+final class HeatBenchCommand extends GroupCommand {
 
   @Option(names = "--steps", description = "Steps per group (default: ${DEFAULT-VALUE}).")
   int steps = 1000;
@@ -48,74 +40,42 @@ final class HeatBenchCommand implements Callable<Integer> {
       description = "Heat snapshot every this many steps (default: ${DEFAULT-VALUE}).")
   int interval = 50;
 
-  @Option(names = "--json", description = "Only the JSON line.")
-  boolean jsonOnly;
-
-  private static GroupOptions heatDefaults() {
-    GroupOptions options = new GroupOptions();
-    options.model.maxTokens = 32;
-    options.model.hidden = 256;
-    options.model.intermediate = 64;
-    options.model.topK = 2;
-    options.model.expertsPerRank = 4;
-    options.model.layers = 2;
-    return options;
-  }
+  @Mixin BenchReport report = new BenchReport();
 
   @Override
   public Integer call() {
     if (steps < 1 || interval < 1) {
       throw new IllegalArgumentException("--steps and --interval must be >= 1");
     }
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter out = out();
     PipelineConfig config = group.pipeline();
-    int slotsPerRank = config.initialPlacement(group.ranks).slotsPerRank();
-    List<HeatStream> heats = new CopyOnWriteArrayList<>();
     Scheduler heatScheduler = Schedulers.newParallel("moeflux-heat", 1);
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    HeatStreams heats = new HeatStreams(interval, heatScheduler, new SimpleMeterRegistry());
     MoeGroup off =
         MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(1));
-    RankExtensions withHeat =
-        RankExtensions.builder()
-            .heatTap(
-                rank -> {
-                  HeatStream heat =
-                      HeatStream.start(
-                          HeatConfig.builder()
-                              .layers(config.model().layers())
-                              .localSlots(slotsPerRank)
-                              .interval(interval)
-                              .build(),
-                          rank.mesh(),
-                          heatScheduler,
-                          registry);
-                  heats.add(heat);
-                  return heat;
-                })
-            .build();
     MoeGroup on =
-        MoeGroup.start(group.ranks, group.transport, config, withHeat).block(Duration.ofMinutes(1));
+        MoeGroup.start(
+                group.ranks,
+                group.transport,
+                config,
+                RankExtensions.builder().heatTap(heats::start).build())
+            .block(Duration.ofMinutes(1));
     try {
       long[] offTimes = new long[steps];
       long[] onTimes = new long[steps];
-      long tokens = 0;
       SyntheticWorkload workload =
           SyntheticWorkload.random(group.model.seed, group.model.hidden, group.model.maxTokens, 0);
-      for (int first = 0; first < steps; first += BLOCK) {
-        int count = Math.min(BLOCK, steps - first);
-        GroupSteps.run(off, workload, first, count, offTimes);
-        tokens += GroupSteps.run(on, workload, first, count, onTimes);
-      }
-      heats.forEach(HeatStream::flush);
+      long tokens = GroupSteps.alternate(off, on, workload, steps, offTimes, onTimes);
+      heats.all().forEach(HeatStream::flush);
       long routed = tokens * config.model().topK() * config.model().layers();
       Flux.interval(Duration.ofMillis(10))
           .takeUntil(tick -> counted(heats) >= routed)
           .take(Duration.ofSeconds(10))
           .blockLast();
       long counted = counted(heats);
-      long coalesced = heats.stream().mapToLong(HeatStream::coalescedSamples).sum();
-      double balancedness =
-          heats.get(0).latest() == null ? Double.NaN : heats.get(0).latest().meanBalancedness();
+      long coalesced = heats.all().stream().mapToLong(HeatStream::coalescedSamples).sum();
+      HeatSnapshot latest = heats.of(0).latest();
+      double balancedness = latest == null ? Double.NaN : latest.meanBalancedness();
       off.close().block(Duration.ofSeconds(30));
       on.close().block(Duration.ofSeconds(30));
       Percentiles offP = new Percentiles(offTimes, steps);
@@ -135,24 +95,23 @@ final class HeatBenchCommand implements Callable<Integer> {
               .put("tokens_routed", routed)
               .put("coalesced_samples", coalesced)
               .put("balancedness", balancedness);
-      if (!jsonOnly) {
-        out.printf(
-            "%d ranks, %d steps: step p50 %.1f us heat off, %.1f us heat on; heat counted %d of %d"
-                + " routed tokens%n",
-            group.ranks, steps, offP.at(50) / 1000.0, onP.at(50) / 1000.0, counted, routed);
-      }
-      out.println(json);
-      out.flush();
+      report.print(
+          out,
+          String.format(
+              "%d ranks, %d steps: step p50 %.1f us heat off, %.1f us heat on; heat counted %d of"
+                  + " %d routed tokens",
+              group.ranks, steps, offP.at(50) / 1000.0, onP.at(50) / 1000.0, counted, routed),
+          json);
       return counted == routed ? 0 : 1;
     } finally {
-      heats.forEach(HeatStream::dispose);
+      heats.dispose();
       off.dispose();
       on.dispose();
       heatScheduler.dispose();
     }
   }
 
-  private static long counted(List<HeatStream> heats) {
-    return heats.stream().mapToLong(HeatStream::tokensCounted).sum();
+  private static long counted(HeatStreams heats) {
+    return heats.all().stream().mapToLong(HeatStream::tokensCounted).sum();
   }
 }

@@ -29,9 +29,13 @@ public final class MoefluxCommand implements Runnable {
     System.exit(commandLine().execute(args));
   }
 
-  /** The tool with its error handling: bad options exit 2 with a one-line message. */
+  /**
+   * The tool with each command's defaults ({@link CommandDefaults}) and its error handling: bad
+   * options exit 2 with a one-line message.
+   */
   public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new MoefluxCommand());
+    cli.setDefaultValueProvider(new CommandDefaults());
     cli.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> {
           commandLine

@@ -49,14 +49,7 @@ final class RankCommand implements Callable<Integer> {
       description = "host:port of every rank, comma-separated, in rank order.")
   @Nullable String peers;
 
-  @Option(names = "--steps", description = "Steps to run (default: ${DEFAULT-VALUE}).")
-  int steps = 50;
-
-  @Option(
-      names = "--idle-steps",
-      description =
-          "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
-  double idleSteps = 0.1;
+  @Mixin WorkloadOptions run = new WorkloadOptions();
 
   @Option(
       names = "--connect-timeout",
@@ -93,8 +86,8 @@ final class RankCommand implements Callable<Integer> {
             .phaseTimeout(Duration.ofSeconds(peerTimeoutSeconds))
             .keepAlive(Duration.ofSeconds(1), Duration.ofSeconds(peerTimeoutSeconds))
             .build();
-    SyntheticWorkload workload =
-        SyntheticWorkload.random(model.seed, model.hidden, config.maxTokensPerRank(), idleSteps);
+    int steps = run.steps;
+    SyntheticWorkload workload = run.workload(model.seed, model.hidden, config.maxTokensPerRank());
     OutputCheck check = new OutputCheck();
     long started = System.nanoTime();
     MoeRank moe = MoeRank.start(mesh, config).block(Duration.ofSeconds(connectTimeoutSeconds + 10));

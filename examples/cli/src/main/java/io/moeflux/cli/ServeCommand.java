@@ -3,7 +3,6 @@ package io.moeflux.cli;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.moeflux.pipeline.PipelineConfig;
-import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.serving.BalancedGroup;
 import io.moeflux.serving.RequestBatcher;
 import io.moeflux.serving.StatusFields;
@@ -16,14 +15,10 @@ import io.rsocket.transport.netty.server.TcpServerTransport;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import reactor.netty.DisposableServer;
 
 /** A rank group in this JVM plus an RSocket front that external clients drive it through. */
@@ -35,9 +30,7 @@ import reactor.netty.DisposableServer;
       "moe.heat (request-stream), moe.placement and moe.status (request-response). Runs until",
       "interrupted, or for --seconds."
     })
-final class ServeCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
-  @Mixin GroupOptions group = new GroupOptions();
+final class ServeCommand extends GroupCommand {
 
   @Option(names = "--port", description = "RSocket port for clients (default: ${DEFAULT-VALUE}).")
   int port = 7000;
@@ -60,15 +53,8 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    PrintWriter out = spec.commandLine().getOut();
-    PipelineConfig config =
-        group.pipeline().toBuilder()
-            .switches(
-                SwitchSchedule.builder()
-                    .interval(interval)
-                    .delay(Math.max(1, interval / 4))
-                    .build())
-            .build();
+    PrintWriter out = out();
+    PipelineConfig config = group.pipelineSwitchingEvery(interval);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     BalancedGroup balanced =
         BalancedGroup.start(group.ranks, group.transport, config, registry)

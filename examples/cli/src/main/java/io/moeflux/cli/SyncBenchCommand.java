@@ -7,7 +7,6 @@ import io.moeflux.cli.bench.RawTcpPingPong;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
-import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncOptions;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
@@ -21,12 +20,9 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import reactor.core.publisher.Flux;
 
 /**
@@ -40,11 +36,7 @@ import reactor.core.publisher.Flux;
       "Measures the DP metadata all-reduce alone (vs a raw TCP ping-pong), then the same decode",
       "workload on two groups, one that syncs every step and one that skips the sync, interleaved."
     })
-final class SyncBenchCommand implements Callable<Integer> {
-  private static final int BLOCK = 50;
-
-  @Spec CommandSpec spec;
-  @Mixin GroupOptions group = syncDefaults();
+final class SyncBenchCommand extends GroupCommand {
 
   @Option(
       names = "--iterations",
@@ -65,19 +57,7 @@ final class SyncBenchCommand implements Callable<Integer> {
       description = "One-way delay added to every link between ranks (default: ${DEFAULT-VALUE}).")
   long linkDelayMicros = 0;
 
-  @Option(names = "--json", description = "Only the JSON line.")
-  boolean jsonOnly;
-
-  private static GroupOptions syncDefaults() {
-    GroupOptions options = new GroupOptions();
-    options.model.maxTokens = 16;
-    options.model.hidden = 256;
-    options.model.topK = 2;
-    options.model.expertsPerRank = 4;
-    options.model.layers = 2;
-    options.model.expertKind = ExpertKind.IDENTITY;
-    return options;
-  }
+  @Mixin BenchReport report = new BenchReport();
 
   @Override
   public Integer call() throws Exception {
@@ -86,7 +66,7 @@ final class SyncBenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--iterations and --steps must be >= 1, --link-delay-us >= 0");
     }
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter out = out();
     Percentiles pingPong = new Percentiles(RawTcpPingPong.roundTrips(iterations, 200), iterations);
     List<LinkDelayProxy> proxies = new ArrayList<>();
     try {
@@ -105,11 +85,7 @@ final class SyncBenchCommand implements Callable<Integer> {
         SyntheticWorkload workload =
             SyntheticWorkload.random(
                 group.model.seed, group.model.hidden, group.model.maxTokens, 0);
-        for (int first = 0; first < steps; first += BLOCK) {
-          int count = Math.min(BLOCK, steps - first);
-          GroupSteps.run(withSync, workload, first, count, syncTimes);
-          GroupSteps.run(withoutSync, workload, first, count, skipTimes);
-        }
+        GroupSteps.alternate(withSync, withoutSync, workload, steps, syncTimes, skipTimes);
         withSync.close().block(Duration.ofSeconds(30));
         withoutSync.close().block(Duration.ofSeconds(30));
         Percentiles sync = new Percentiles(syncTimes, steps);
@@ -130,19 +106,18 @@ final class SyncBenchCommand implements Callable<Integer> {
                 .put("step_p99_us_sync", micros(sync.at(99)))
                 .put("step_p99_us_skip", micros(skip.at(99)))
                 .put("skip_over_sync", ratio(skip.at(50), sync.at(50)));
-        if (!jsonOnly) {
-          out.printf(
-              "%d ranks, link delay %d us: all-reduce p50 %.1f us (TCP ping-pong %.1f us);"
-                  + " decode step p50 %.1f us with the sync, %.1f us without%n",
-              group.ranks,
-              linkDelayMicros,
-              micros(allReduce.at(50)),
-              micros(pingPong.at(50)),
-              micros(sync.at(50)),
-              micros(skip.at(50)));
-        }
-        out.println(json);
-        out.flush();
+        report.print(
+            out,
+            String.format(
+                "%d ranks, link delay %d us: all-reduce p50 %.1f us (TCP ping-pong %.1f us);"
+                    + " decode step p50 %.1f us with the sync, %.1f us without",
+                group.ranks,
+                linkDelayMicros,
+                micros(allReduce.at(50)),
+                micros(pingPong.at(50)),
+                micros(sync.at(50)),
+                micros(skip.at(50))),
+            json);
         return 0;
       } finally {
         withSync.dispose();

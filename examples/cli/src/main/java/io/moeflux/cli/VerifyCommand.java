@@ -10,12 +10,8 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import reactor.core.publisher.Flux;
 
 /**
@@ -30,30 +26,18 @@ import reactor.core.publisher.Flux;
       "check every output against the single-process reference, and print a JSON summary last.",
       "Exits 0 only when no output mismatches."
     })
-final class VerifyCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
-  @Mixin GroupOptions group = new GroupOptions();
+final class VerifyCommand extends GroupCommand {
 
-  @Option(names = "--steps", description = "Steps to run (default: ${DEFAULT-VALUE}).")
-  int steps = 50;
-
-  @Option(
-      names = "--idle-steps",
-      description =
-          "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
-  double idleSteps = 0.1;
+  @Mixin WorkloadOptions run = new WorkloadOptions();
 
   @Override
   public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter out = out();
     PipelineConfig config = group.pipeline();
     ModelConfig model = config.model();
-    if (steps < 0) {
-      throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
-    }
+    int steps = run.steps;
     SyntheticWorkload workload =
-        SyntheticWorkload.random(
-            group.model.seed, model.hidden(), config.maxTokensPerRank(), idleSteps);
+        run.workload(group.model.seed, model.hidden(), config.maxTokensPerRank());
     OutputCheck check = new OutputCheck();
     long started = System.nanoTime();
     MoeGroup moe =

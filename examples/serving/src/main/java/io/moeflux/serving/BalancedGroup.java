@@ -2,9 +2,9 @@ package io.moeflux.serving;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.moeflux.eplb.heat.HeatConfig;
 import io.moeflux.eplb.heat.HeatSnapshot;
 import io.moeflux.eplb.heat.HeatStream;
+import io.moeflux.eplb.heat.HeatStreams;
 import io.moeflux.eplb.rebalance.RebalanceOptions;
 import io.moeflux.eplb.rebalance.Rebalancer;
 import io.moeflux.pipeline.MoeGroup;
@@ -30,14 +30,14 @@ import reactor.core.scheduler.Schedulers;
  */
 public final class BalancedGroup implements Disposable {
   private final MoeGroup group;
-  private final List<HeatStream> heats;
+  private final HeatStreams heats;
   private final List<Rebalancer> balancers;
   private final Scheduler heatScheduler;
   private final Scheduler planner;
 
   private BalancedGroup(
       MoeGroup group,
-      List<HeatStream> heats,
+      HeatStreams heats,
       List<Rebalancer> balancers,
       Scheduler heatScheduler,
       Scheduler planner) {
@@ -62,52 +62,33 @@ public final class BalancedGroup implements Disposable {
     Objects.requireNonNull(registry, "registry");
     return Mono.defer(
         () -> {
-          int interval = config.switches().interval();
-          int slotsPerRank = config.initialPlacement(ranks).slotsPerRank();
           Scheduler heatScheduler = Schedulers.newSingle("moeflux-heat");
           Scheduler planner = Schedulers.newSingle("moeflux-planner");
-          Map<Integer, HeatStream> heatByRank = new ConcurrentHashMap<>();
+          HeatStreams heats =
+              new HeatStreams(config.switches().interval(), heatScheduler, registry);
           Map<Integer, Rebalancer> balancerByRank = new ConcurrentHashMap<>();
           Runnable release =
               () -> {
                 balancerByRank.values().forEach(Rebalancer::dispose);
-                heatByRank.values().forEach(HeatStream::dispose);
+                heats.dispose();
                 heatScheduler.dispose();
                 planner.dispose();
               };
           RankExtensions extensions =
               RankExtensions.builder()
-                  .heatTap(
-                      rank -> {
-                        HeatStream heat =
-                            HeatStream.start(
-                                HeatConfig.builder()
-                                    .layers(config.model().layers())
-                                    .localSlots(slotsPerRank)
-                                    .interval(interval)
-                                    .build(),
-                                rank.mesh(),
-                                heatScheduler,
-                                registry);
-                        heatByRank.put(rank.rank(), heat);
-                        return heat;
-                      })
+                  .heatTap(heats::start)
                   .placementSource(
                       rank -> {
                         Rebalancer balancer =
                             Rebalancer.start(
-                                rank,
-                                heatByRank.get(rank.rank()),
-                                RebalanceOptions.defaults(),
-                                planner);
+                                rank, heats.of(rank.rank()), RebalanceOptions.defaults(), planner);
                         balancerByRank.put(rank.rank(), balancer);
                         return balancer;
                       })
                   .build();
           return MoeGroup.start(ranks, transport, config, extensions)
               .map(
-                  group ->
-                      assemble(group, heatByRank, balancerByRank, heatScheduler, planner, registry))
+                  group -> assemble(group, heats, balancerByRank, heatScheduler, planner, registry))
               .doOnError(error -> release.run())
               .doOnCancel(release);
         });
@@ -116,15 +97,13 @@ public final class BalancedGroup implements Disposable {
   /** Puts a started group together with its ranks' heat streams and rebalancers; adds meters. */
   private static BalancedGroup assemble(
       MoeGroup group,
-      Map<Integer, HeatStream> heatByRank,
+      HeatStreams heats,
       Map<Integer, Rebalancer> balancerByRank,
       Scheduler heatScheduler,
       Scheduler planner,
       MeterRegistry registry) {
-    List<HeatStream> heats = new ArrayList<>();
     List<Rebalancer> balancers = new ArrayList<>();
     for (MoeRank rank : group.ranks()) {
-      heats.add(heatByRank.get(rank.rank()));
       Rebalancer balancer = balancerByRank.get(rank.rank());
       balancers.add(balancer);
       String tag = Integer.toString(rank.rank());
@@ -147,7 +126,7 @@ public final class BalancedGroup implements Disposable {
   }
 
   public HeatStream heat(int rank) {
-    return heats.get(rank);
+    return heats.of(rank);
   }
 
   public Rebalancer balancer(int rank) {
@@ -156,13 +135,13 @@ public final class BalancedGroup implements Disposable {
 
   /** The latest aggregated heat (every rank has the same), or null before the first window. */
   public @Nullable HeatSnapshot latestHeat() {
-    return heats.get(0).latest();
+    return heats.of(0).latest();
   }
 
   @Override
   public void dispose() {
     balancers.forEach(Rebalancer::dispose);
-    heats.forEach(HeatStream::dispose);
+    heats.dispose();
     group.dispose();
     heatScheduler.dispose();
     planner.dispose();

@@ -13,7 +13,26 @@ import reactor.core.publisher.Flux;
  * the next's). Benchmarks that compare two groups alternate blocks, so both see the same machine.
  */
 public final class GroupSteps {
+  /** Steps a group runs before the other group's turn, when two groups alternate. */
+  public static final int ALTERNATION_BLOCK = 50;
+
   private GroupSteps() {}
+
+  /**
+   * Runs steps {@code 0 .. steps-1} of {@code workload} on both groups, {@link #ALTERNATION_BLOCK}
+   * steps at a time each, first {@code a} then {@code b}, so that both see the same machine; writes
+   * each group's step times to its array. Returns the tokens each group carried, over all ranks.
+   */
+  public static long alternate(
+      MoeGroup a, MoeGroup b, SyntheticWorkload workload, int steps, long[] aTimes, long[] bTimes) {
+    long tokens = 0;
+    for (int first = 0; first < steps; first += ALTERNATION_BLOCK) {
+      int count = Math.min(ALTERNATION_BLOCK, steps - first);
+      run(a, workload, first, count, aTimes);
+      tokens += run(b, workload, first, count, bTimes);
+    }
+    return tokens;
+  }
 
   /**
    * Runs steps {@code first .. first+count-1} of {@code workload} (batches made before the clock

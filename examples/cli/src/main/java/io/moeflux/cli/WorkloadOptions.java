@@ -1,0 +1,27 @@
+package io.moeflux.cli;
+
+import io.moeflux.pipeline.workload.SyntheticWorkload;
+import picocli.CommandLine.Option;
+
+/**
+ * The seeded random workload {@code verify} checks in one JVM and {@code rank} checks one process
+ * at a time: the same steps, so that both check the same outputs.
+ */
+final class WorkloadOptions {
+  @Option(names = "--steps", description = "Steps to run (default: ${DEFAULT-VALUE}).")
+  int steps = 50;
+
+  @Option(
+      names = "--idle-steps",
+      description =
+          "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
+  double idleSteps = 0.1;
+
+  /** The workload of a model of {@code hidden} with at most {@code maxTokens} per rank and step. */
+  SyntheticWorkload workload(long seed, int hidden, int maxTokens) {
+    if (steps < 0) {
+      throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
+    }
+    return SyntheticWorkload.random(seed, hidden, maxTokens, idleSteps);
+  }
+}

@@ -50,16 +50,14 @@ public final class MeshConfig {
 
   /** A builder holding this configuration's values. */
   public Builder toBuilder() {
-    Builder b = new Builder();
-    b.rank = rank;
-    b.worldSize = worldSize;
-    b.transport = transport;
-    b.fingerprint = fingerprint;
-    b.connectTimeout = connectTimeout;
-    b.phaseTimeout = phaseTimeout;
-    b.keepAliveInterval = keepAliveInterval;
-    b.keepAliveMaxLifetime = keepAliveMaxLifetime;
-    return b;
+    return new Builder()
+        .rank(rank)
+        .worldSize(worldSize)
+        .transport(transport)
+        .fingerprint(fingerprint)
+        .connectTimeout(connectTimeout)
+        .phaseTimeout(phaseTimeout)
+        .keepAlive(keepAliveInterval, keepAliveMaxLifetime);
   }
 
   /** This rank, {@code 0 <= rank < worldSize}. */

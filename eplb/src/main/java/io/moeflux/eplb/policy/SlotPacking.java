@@ -1,6 +1,7 @@
 package io.moeflux.eplb.policy;
 
 import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Replicas packed onto the ranks of one node, improved by swaps. Every rank holds exactly {@code
@@ -118,28 +119,16 @@ final class SlotPacking {
         if (held[r][expert[a]] < 2) {
           continue;
         }
-        int bestRank = -1;
-        int bestSlot = -1;
-        double bestPeak = Double.MAX_VALUE;
-        for (int c = 0; c < ranks; c++) {
-          if (c == r || held[c][expert[a]] > 0) {
-            continue;
-          }
-          for (int t = 0; t < slotsPerRank; t++) {
-            int b = items[c][t];
-            if (held[r][expert[b]] > 0) {
-              continue;
-            }
-            double peak = peakAfterSwap(r, a, c, b);
-            if (peak < bestPeak) {
-              bestPeak = peak;
-              bestRank = c;
-              bestSlot = t;
-            }
-          }
-        }
-        if (bestRank >= 0) {
-          swap(r, s, bestRank, bestSlot);
+        int rank = r;
+        int[] best =
+            bestSwap(
+                r,
+                s,
+                s + 1,
+                Double.MAX_VALUE,
+                (x, c, b) -> held[c][expert[x]] == 0 && held[rank][expert[b]] == 0);
+        if (best != null) {
+          swap(r, best[0], best[1], best[2]);
           return true;
         }
       }
@@ -158,36 +147,56 @@ final class SlotPacking {
     if (peak <= peakGoal) {
       return false;
     }
-    double bestPeak = peak * (1 - 1e-12);
-    int bs = -1;
-    int bc = -1;
-    int bt = -1;
-    for (int s = 0; s < slotsPerRank; s++) {
-      int a = items[top][s];
+    int from = top;
+    int[] best =
+        bestSwap(
+            top,
+            0,
+            slotsPerRank,
+            peak * (1 - 1e-12),
+            (a, c, b) -> weight[b] < weight[a] && swapKeepsDistinct(from, a, c, b));
+    if (best == null) {
+      return false;
+    }
+    swap(top, best[0], best[1], best[2]);
+    return true;
+  }
+
+  /** Which swaps a search may make: item {@code a} of the searched rank for item b of rank c. */
+  private interface SwapFilter {
+    boolean allows(int a, int c, int b);
+  }
+
+  /**
+   * The swap of an item in slots {@code fromSlot .. toSlot-1} of rank {@code r} with an item of
+   * another rank that leaves the lowest peak of the two ranks, below {@code bound}, among those
+   * {@code allowed}: {@code {slot, rank, slot}}, or null when there is none. Ties go to the first
+   * found (slots, then ranks, then their slots, in order).
+   */
+  private int @Nullable [] bestSwap(
+      int r, int fromSlot, int toSlot, double bound, SwapFilter allowed) {
+    double bestPeak = bound;
+    int[] best = null;
+    for (int s = fromSlot; s < toSlot; s++) {
+      int a = items[r][s];
       for (int c = 0; c < ranks; c++) {
-        if (c == top) {
+        if (c == r) {
           continue;
         }
         for (int t = 0; t < slotsPerRank; t++) {
           int b = items[c][t];
-          if (weight[b] >= weight[a] || !swapKeepsDistinct(top, a, c, b)) {
+          if (!allowed.allows(a, c, b)) {
             continue;
           }
-          double newPeak = peakAfterSwap(top, a, c, b);
-          if (newPeak < bestPeak) {
-            bestPeak = newPeak;
-            bs = s;
-            bc = c;
-            bt = t;
+          double peak = peakAfterSwap(r, a, c, b);
+          if (peak < bestPeak) {
+            bestPeak = peak;
+            best = new int[] {s, c, t};
           }
         }
       }
     }
-    if (bs < 0) {
-      return false;
-    }
-    swap(top, bs, bc, bt);
-    return true;
+    return best;
   }
 
   /** The larger load of ranks {@code r} and {@code c} once item {@code a} of r and b of c swap. */

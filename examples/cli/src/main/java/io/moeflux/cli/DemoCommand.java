@@ -98,9 +98,7 @@ final class DemoCommand extends GroupCommand {
                 }
               });
 
-      SyntheticWorkload workload =
-          SyntheticWorkload.random(
-              group.model.seed, model.hidden(), config.maxTokensPerRank(), 0.02);
+      SyntheticWorkload workload = group.model.workload(0.02);
       OutputCheck check = new OutputCheck();
       long[] stepNanos = new long[steps];
       List<List<TokenBatch>> outputs = new ArrayList<>();

@@ -9,7 +9,6 @@ import io.moeflux.eplb.heat.HeatStreams;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
-import io.moeflux.pipeline.workload.SyntheticWorkload;
 import java.io.PrintWriter;
 import java.time.Duration;
 import picocli.CommandLine.Command;
@@ -61,13 +60,9 @@ final class HeatBenchCommand extends GroupCommand {
                 RankExtensions.builder().heatTap(heats::start).build())
             .block(Duration.ofMinutes(1));
     try {
-      long[] offTimes = new long[steps];
-      long[] onTimes = new long[steps];
-      SyntheticWorkload workload =
-          SyntheticWorkload.random(group.model.seed, group.model.hidden, group.model.maxTokens, 0);
-      long tokens = GroupSteps.alternate(off, on, workload, steps, offTimes, onTimes);
+      GroupSteps.Alternation times = GroupSteps.alternate(off, on, group.model.workload(0), steps);
       heats.all().forEach(HeatStream::flush);
-      long routed = tokens * config.model().topK() * config.model().layers();
+      long routed = times.tokens() * config.model().topK() * config.model().layers();
       Flux.interval(Duration.ofMillis(10))
           .takeUntil(tick -> counted(heats) >= routed)
           .take(Duration.ofSeconds(10))
@@ -78,8 +73,8 @@ final class HeatBenchCommand extends GroupCommand {
       double balancedness = latest == null ? Double.NaN : latest.meanBalancedness();
       off.close().block(Duration.ofSeconds(30));
       on.close().block(Duration.ofSeconds(30));
-      Percentiles offP = new Percentiles(offTimes, steps);
-      Percentiles onP = new Percentiles(onTimes, steps);
+      Percentiles offP = times.first();
+      Percentiles onP = times.second();
       JsonLine json =
           new JsonLine()
               .put("bench", "heat")

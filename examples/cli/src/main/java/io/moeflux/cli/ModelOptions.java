@@ -3,6 +3,7 @@ package io.moeflux.cli;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.workload.SyntheticWorkload;
 import picocli.CommandLine.Option;
 
 /** The model and capacity every rank of a group must share (the handshake compares them). */
@@ -69,6 +70,14 @@ final class ModelOptions {
         .expertKind(expertKind)
         .seed(seed)
         .build();
+  }
+
+  /**
+   * The seeded random workload for this model and capacity; a step is idle on every rank with
+   * probability {@code idleSteps}.
+   */
+  SyntheticWorkload workload(double idleSteps) {
+    return SyntheticWorkload.random(seed, hidden, maxTokens, idleSteps);
   }
 
   PipelineConfig pipeline(int ranks) {

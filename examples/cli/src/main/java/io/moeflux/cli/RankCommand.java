@@ -87,7 +87,7 @@ final class RankCommand implements Callable<Integer> {
             .keepAlive(Duration.ofSeconds(1), Duration.ofSeconds(peerTimeoutSeconds))
             .build();
     int steps = run.steps;
-    SyntheticWorkload workload = run.workload(model.seed, model.hidden, config.maxTokensPerRank());
+    SyntheticWorkload workload = run.workload(model);
     OutputCheck check = new OutputCheck();
     long started = System.nanoTime();
     MoeRank moe = MoeRank.start(mesh, config).block(Duration.ofSeconds(connectTimeoutSeconds + 10));

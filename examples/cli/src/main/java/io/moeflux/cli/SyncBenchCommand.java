@@ -9,7 +9,6 @@ import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncOptions;
-import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.MeshFingerprint;
@@ -80,16 +79,12 @@ final class SyncBenchCommand extends GroupCommand {
           MoeGroup.start(delayed(proxies), rank -> decode, RankExtensions.none())
               .block(Duration.ofMinutes(1));
       try {
-        long[] syncTimes = new long[steps];
-        long[] skipTimes = new long[steps];
-        SyntheticWorkload workload =
-            SyntheticWorkload.random(
-                group.model.seed, group.model.hidden, group.model.maxTokens, 0);
-        GroupSteps.alternate(withSync, withoutSync, workload, steps, syncTimes, skipTimes);
+        GroupSteps.Alternation times =
+            GroupSteps.alternate(withSync, withoutSync, group.model.workload(0), steps);
         withSync.close().block(Duration.ofSeconds(30));
         withoutSync.close().block(Duration.ofSeconds(30));
-        Percentiles sync = new Percentiles(syncTimes, steps);
-        Percentiles skip = new Percentiles(skipTimes, steps);
+        Percentiles sync = times.first();
+        Percentiles skip = times.second();
         JsonLine json =
             new JsonLine()
                 .put("bench", "sync")

@@ -36,8 +36,7 @@ final class VerifyCommand extends GroupCommand {
     PipelineConfig config = group.pipeline();
     ModelConfig model = config.model();
     int steps = run.steps;
-    SyntheticWorkload workload =
-        run.workload(group.model.seed, model.hidden(), config.maxTokensPerRank());
+    SyntheticWorkload workload = run.workload(group.model);
     OutputCheck check = new OutputCheck();
     long started = System.nanoTime();
     MoeGroup moe =

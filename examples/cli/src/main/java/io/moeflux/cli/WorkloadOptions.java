@@ -17,11 +17,11 @@ final class WorkloadOptions {
           "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
   double idleSteps = 0.1;
 
-  /** The workload of a model of {@code hidden} with at most {@code maxTokens} per rank and step. */
-  SyntheticWorkload workload(long seed, int hidden, int maxTokens) {
+  /** The workload for {@code model}'s seed, hidden size and capacity. */
+  SyntheticWorkload workload(ModelOptions model) {
     if (steps < 0) {
       throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
     }
-    return SyntheticWorkload.random(seed, hidden, maxTokens, idleSteps);
+    return model.workload(idleSteps);
   }
 }

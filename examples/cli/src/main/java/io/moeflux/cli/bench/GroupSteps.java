@@ -18,20 +18,25 @@ public final class GroupSteps {
 
   private GroupSteps() {}
 
+  /** The step times of two groups that ran the same steps, and the tokens each carried. */
+  public record Alternation(Percentiles first, Percentiles second, long tokens) {}
+
   /**
    * Runs steps {@code 0 .. steps-1} of {@code workload} on both groups, {@link #ALTERNATION_BLOCK}
-   * steps at a time each, first {@code a} then {@code b}, so that both see the same machine; writes
-   * each group's step times to its array. Returns the tokens each group carried, over all ranks.
+   * steps at a time each, {@code first} then {@code second}, so that both see the same machine.
    */
-  public static long alternate(
-      MoeGroup a, MoeGroup b, SyntheticWorkload workload, int steps, long[] aTimes, long[] bTimes) {
+  public static Alternation alternate(
+      MoeGroup first, MoeGroup second, SyntheticWorkload workload, int steps) {
+    long[] firstTimes = new long[steps];
+    long[] secondTimes = new long[steps];
     long tokens = 0;
-    for (int first = 0; first < steps; first += ALTERNATION_BLOCK) {
-      int count = Math.min(ALTERNATION_BLOCK, steps - first);
-      run(a, workload, first, count, aTimes);
-      tokens += run(b, workload, first, count, bTimes);
+    for (int from = 0; from < steps; from += ALTERNATION_BLOCK) {
+      int count = Math.min(ALTERNATION_BLOCK, steps - from);
+      run(first, workload, from, count, firstTimes);
+      tokens += run(second, workload, from, count, secondTimes);
     }
-    return tokens;
+    return new Alternation(
+        new Percentiles(firstTimes, steps), new Percentiles(secondTimes, steps), tokens);
   }
 
   /**

@@ -7,32 +7,32 @@ import java.util.Objects;
  * One rank's tokens for one step: {@code tokens} rows of {@code hidden} float32 values, row-major.
  * A batch may be empty (0 tokens): the rank still takes part in the step.
  *
- * <p>After the pipeline, {@link #topkIds()} and {@link #topkWeights()} hold the last MoE layer's
- * routing ({@code tokens × topK}, logical expert ids and gate weights); on input they are empty.
+ * <p>{@link #data()} holds the hidden states, row-major; readers do not modify it. After the
+ * pipeline, {@link #topkIds()} and {@link #topkWeights()} hold the last MoE layer's routing ({@code
+ * tokens × topK}, logical expert ids and gate weights); on input they are empty.
  *
  * <p>The arrays are owned by the batch: the pipeline never writes into a batch it was given and
- * never keeps a reference to one it returned.
+ * never keeps a reference to one it returned. Two batches are equal when they hold the same arrays
+ * (a record compares arrays by reference); {@link #sameHiddenAs} compares contents.
  */
-public final class TokenBatch {
+public record TokenBatch(
+    long step,
+    int tokens,
+    int hidden,
+    float[] data,
+    boolean prefill,
+    int[] topkIds,
+    float[] topkWeights) {
   private static final int[] NO_IDS = new int[0];
   private static final float[] NO_WEIGHTS = new float[0];
 
-  private final long step;
-  private final int tokens;
-  private final int hidden;
-  private final float[] data;
-  private final boolean prefill;
-  private final int[] topkIds;
-  private final float[] topkWeights;
-
-  private TokenBatch(
-      long step,
-      int tokens,
-      int hidden,
-      float[] data,
-      boolean prefill,
-      int[] topkIds,
-      float[] topkWeights) {
+  /**
+   * A batch with every field given; a pipeline output ({@code topkIds} and {@code topkWeights} the
+   * last layer's routing) is made this way. The arrays become owned by the batch.
+   *
+   * @throws IllegalArgumentException naming the field that is out of range or the wrong length
+   */
+  public TokenBatch {
     if (step < 0) {
       throw new IllegalArgumentException("step must be >= 0, got " + step);
     }
@@ -50,13 +50,6 @@ public final class TokenBatch {
     if (topkIds.length != topkWeights.length) {
       throw new IllegalArgumentException("topkIds and topkWeights differ in length");
     }
-    this.step = step;
-    this.tokens = tokens;
-    this.hidden = hidden;
-    this.data = data;
-    this.prefill = prefill;
-    this.topkIds = topkIds;
-    this.topkWeights = topkWeights;
   }
 
   /** A decode batch; {@code data} becomes owned by the batch. */
@@ -72,47 +65,6 @@ public final class TokenBatch {
   /** An empty batch: this rank has no tokens this step but still takes part. */
   public static TokenBatch empty(long step, int hidden) {
     return of(step, 0, hidden, NO_WEIGHTS);
-  }
-
-  /** A pipeline output: hidden states plus the last layer's routing. */
-  public static TokenBatch routed(
-      long step,
-      int tokens,
-      int hidden,
-      float[] data,
-      boolean prefill,
-      int[] topkIds,
-      float[] topkWeights) {
-    return new TokenBatch(step, tokens, hidden, data, prefill, topkIds, topkWeights);
-  }
-
-  public long step() {
-    return step;
-  }
-
-  public int tokens() {
-    return tokens;
-  }
-
-  public int hidden() {
-    return hidden;
-  }
-
-  /** The hidden states, row-major; do not modify. */
-  public float[] data() {
-    return data;
-  }
-
-  public boolean prefill() {
-    return prefill;
-  }
-
-  public int[] topkIds() {
-    return topkIds;
-  }
-
-  public float[] topkWeights() {
-    return topkWeights;
   }
 
   @Override

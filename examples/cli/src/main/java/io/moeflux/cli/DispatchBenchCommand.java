@@ -8,12 +8,10 @@ import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import reactor.core.publisher.Flux;
 
@@ -28,19 +26,12 @@ import reactor.core.publisher.Flux;
       "Every rank brings --tokens tokens to every step; measures step latency and the hidden-vector",
       "bytes dispatch and combine move per second, divided by a raw loopback TCP echo (efficiency)."
     })
-final class DispatchBenchCommand extends GroupCommand {
-
-  @Option(names = "--steps", description = "Measured steps (default: ${DEFAULT-VALUE}).")
-  int steps = 200;
-
+final class DispatchBenchCommand extends GroupBench {
   @Option(names = "--warmup", description = "Steps before measuring (default: ${DEFAULT-VALUE}).")
   int warmup = 100;
 
-  @Mixin BenchReport report = new BenchReport();
-
   @Override
   public Integer call() throws Exception {
-    PrintWriter out = out();
     PipelineConfig config = group.pipeline();
     int hidden = config.model().hidden();
     int tokens = config.maxTokensPerRank();
@@ -119,8 +110,7 @@ final class DispatchBenchCommand extends GroupCommand {
                   new long[] {Math.round(rawTcpBefore), Math.round(rawTcpAfter)})
               .put("efficiency", Math.round(payloadPerSecond / rawTcp * 1000) / 1000.0)
               .put("alloc_bytes_per_step", allocated / Math.max(1, measured));
-      report.print(
-          out,
+      report(
           String.format(
               "%d ranks, %d tokens/rank, hidden %d, top-%d, %s experts: step p50 %d us, p99 %d us;"
                   + " %.1f MB/s payload vs %.1f MB/s raw TCP echo -> efficiency %.3f",

@@ -9,10 +9,8 @@ import io.moeflux.eplb.heat.HeatStreams;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
-import java.io.PrintWriter;
 import java.time.Duration;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Scheduler;
@@ -29,24 +27,17 @@ import reactor.core.scheduler.Schedulers;
       "Runs the same workload on two groups, heat off and heat on, in alternating blocks of 50",
       "steps, and checks that the heat counted exactly the tokens routed (tokens × top-k × layers)."
     })
-final class HeatBenchCommand extends GroupCommand {
-
-  @Option(names = "--steps", description = "Steps per group (default: ${DEFAULT-VALUE}).")
-  int steps = 1000;
-
+final class HeatBenchCommand extends GroupBench {
   @Option(
       names = "--interval",
       description = "Heat snapshot every this many steps (default: ${DEFAULT-VALUE}).")
   int interval = 50;
-
-  @Mixin BenchReport report = new BenchReport();
 
   @Override
   public Integer call() {
     if (steps < 1 || interval < 1) {
       throw new IllegalArgumentException("--steps and --interval must be >= 1");
     }
-    PrintWriter out = out();
     PipelineConfig config = group.pipeline();
     Scheduler heatScheduler = Schedulers.newParallel("moeflux-heat", 1);
     HeatStreams heats = new HeatStreams(interval, heatScheduler, new SimpleMeterRegistry());
@@ -90,8 +81,7 @@ final class HeatBenchCommand extends GroupCommand {
               .put("tokens_routed", routed)
               .put("coalesced_samples", coalesced)
               .put("balancedness", balancedness);
-      report.print(
-          out,
+      report(
           String.format(
               "%d ranks, %d steps: step p50 %.1f us heat off, %.1f us heat on; heat counted %d of"
                   + " %d routed tokens",

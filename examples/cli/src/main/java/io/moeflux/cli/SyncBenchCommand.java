@@ -14,13 +14,11 @@ import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.MeshFingerprint;
 import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.tcp.TcpMeshTransport;
-import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import reactor.core.publisher.Flux;
 
@@ -35,15 +33,11 @@ import reactor.core.publisher.Flux;
       "Measures the DP metadata all-reduce alone (vs a raw TCP ping-pong), then the same decode",
       "workload on two groups, one that syncs every step and one that skips the sync, interleaved."
     })
-final class SyncBenchCommand extends GroupCommand {
-
+final class SyncBenchCommand extends GroupBench {
   @Option(
       names = "--iterations",
       description = "All-reduce iterations (default: ${DEFAULT-VALUE}).")
   int iterations = 2000;
-
-  @Option(names = "--steps", description = "Decode steps per mode (default: ${DEFAULT-VALUE}).")
-  int steps = 400;
 
   @Option(
       names = "--warmup",
@@ -56,8 +50,6 @@ final class SyncBenchCommand extends GroupCommand {
       description = "One-way delay added to every link between ranks (default: ${DEFAULT-VALUE}).")
   long linkDelayMicros = 0;
 
-  @Mixin BenchReport report = new BenchReport();
-
   @Override
   public Integer call() throws Exception {
     loopback(); // refuses any --transport but TCP before anything is measured
@@ -65,7 +57,6 @@ final class SyncBenchCommand extends GroupCommand {
       throw new IllegalArgumentException(
           "--iterations and --steps must be >= 1, --link-delay-us >= 0");
     }
-    PrintWriter out = out();
     Percentiles pingPong = new Percentiles(RawTcpPingPong.roundTrips(iterations, 200), iterations);
     List<LinkDelayProxy> proxies = new ArrayList<>();
     try {
@@ -101,8 +92,7 @@ final class SyncBenchCommand extends GroupCommand {
                 .put("step_p99_us_sync", micros(sync.at(99)))
                 .put("step_p99_us_skip", micros(skip.at(99)))
                 .put("skip_over_sync", ratio(skip.at(50), sync.at(50)));
-        report.print(
-            out,
+        report(
             String.format(
                 "%d ranks, link delay %d us: all-reduce p50 %.1f us (TCP ping-pong %.1f us);"
                     + " decode step p50 %.1f us with the sync, %.1f us without",

@@ -263,7 +263,7 @@ public final class RequestBatcher implements Disposable {
             .tryEmitValue(
                 new Served(
                     r,
-                    TokenBatch.routed(
+                    new TokenBatch(
                         out.step(),
                         request.tokens(),
                         hidden,

@@ -133,7 +133,7 @@ final class LayerRunner {
   private TokenBatch output() {
     heatTap.onStepEnd(batch.step);
     int tokens = batch.tokens;
-    return TokenBatch.routed(
+    return new TokenBatch(
         batch.step,
         tokens,
         hidden,

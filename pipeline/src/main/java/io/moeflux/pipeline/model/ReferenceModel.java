@@ -67,8 +67,8 @@ public final class ReferenceModel {
   /**
    * Runs {@code in} (this rank's tokens for one step) through every layer.
    *
-   * @return a {@link TokenBatch#routed routed} batch of the same step and stage: the final hidden
-   *     states and the last layer's ids and weights
+   * @return a {@link TokenBatch} with routing of the same step and stage: the final hidden states
+   *     and the last layer's ids and weights
    */
   public TokenBatch forward(int rank, TokenBatch in) {
     Objects.requireNonNull(in, "in");
@@ -110,7 +110,7 @@ public final class ReferenceModel {
         RowMath.addInto(state, t * h, acc, 0, h);
       }
     }
-    return TokenBatch.routed(in.step(), tokens, h, state, in.prefill(), ids, weights);
+    return new TokenBatch(in.step(), tokens, h, state, in.prefill(), ids, weights);
   }
 
   /** The smallest rank in {@code ranks} above {@code after}, or -1. */

@@ -35,7 +35,7 @@ public final class ForwardWire {
     return new Response(
         r.rank(),
         r.step(),
-        TokenBatch.routed(
+        new TokenBatch(
             r.step(), r.tokens(), r.hidden(), r.data(), false, r.topkIds(), r.topkWeights()));
   }
 }

@@ -1,0 +1,24 @@
+package io.moeflux.cli;
+
+import picocli.CommandLine.Option;
+
+/**
+ * A benchmark on a rank group in this JVM: how many steps it measures, and how it reports (a
+ * sentence for people unless {@code --json}, then one JSON object, the last line).
+ */
+abstract class GroupBench extends GroupCommand {
+  @Option(names = "--steps", description = "Measured steps per group (default: ${DEFAULT-VALUE}).")
+  int steps = 200;
+
+  @Option(names = "--json", description = "Only the JSON line.")
+  boolean jsonOnly;
+
+  /** Prints {@code summary} unless only JSON was asked for, then {@code json} as the last line. */
+  void report(String summary, JsonLine json) {
+    if (!jsonOnly) {
+      out().println(summary);
+    }
+    out().println(json);
+    out().flush();
+  }
+}

@@ -7,7 +7,6 @@ import picocli.CommandLine.Command;
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
-    description = "Benchmarks, each measured against a reference in the same run.",
     subcommands = {DispatchBenchCommand.class, SyncBenchCommand.class, HeatBenchCommand.class})
 final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

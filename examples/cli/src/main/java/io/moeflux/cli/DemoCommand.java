@@ -29,28 +29,17 @@ import reactor.core.publisher.Flux;
  * its own scheduler, a rebalance planned from it, expert weights migrated over the mesh, every rank
  * switching at the same step, and every output checked against the reference.
  */
-@Command(
-    name = "demo",
-    mixinStandardHelpOptions = true,
-    description = {
-      "4 ranks in this JVM over loopback TCP, skewed (Zipf-like) routing, heat and rebalancing on.",
-      "Shows progress, writes a heat picture (before/after), checks every output against the",
-      "reference, and ends with a summary and a JSON line."
-    })
+@Command(name = "demo", mixinStandardHelpOptions = true)
 final class DemoCommand extends GroupCommand {
   private static final int BLOCK = 20;
 
-  @Option(names = "--steps", description = "Steps to run (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--steps")
   int steps = 240;
 
-  @Option(
-      names = "--interval",
-      description = "Heat window and switch interval, steps (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--interval")
   int interval = 40;
 
-  @Option(
-      names = "--picture",
-      description = "Where the heat picture goes (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--picture")
   Path picture = Path.of("moeflux-out", "heat.svg");
 
   @Override
@@ -149,7 +138,7 @@ final class DemoCommand extends GroupCommand {
           Placement placement = history.floorEntry(actual.step()).getValue();
           ReferenceModel reference =
               references.computeIfAbsent(placement, p -> new ReferenceModel(model, moe.bank(), p));
-          check.compare(actual, reference.forward(r, workload.batch(r, actual.step())));
+          check.compare(r, actual, reference, workload);
         }
       }
 

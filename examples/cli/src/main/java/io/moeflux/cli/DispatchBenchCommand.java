@@ -19,15 +19,9 @@ import reactor.core.publisher.Flux;
  * Dispatch + combine throughput of a full rank group against the raw TCP loopback echo of the same
  * machine, measured in the same run.
  */
-@Command(
-    name = "dispatch",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Every rank brings --tokens tokens to every step; measures step latency and the hidden-vector",
-      "bytes dispatch and combine move per second, divided by a raw loopback TCP echo (efficiency)."
-    })
+@Command(name = "dispatch", mixinStandardHelpOptions = true)
 final class DispatchBenchCommand extends GroupBench {
-  @Option(names = "--warmup", description = "Steps before measuring (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--warmup")
   int warmup = 100;
 
   @Override

@@ -7,10 +7,10 @@ import picocli.CommandLine.Option;
  * sentence for people unless {@code --json}, then one JSON object, the last line).
  */
 abstract class GroupBench extends GroupCommand {
-  @Option(names = "--steps", description = "Measured steps per group (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--steps")
   int steps = 200;
 
-  @Option(names = "--json", description = "Only the JSON line.")
+  @Option(names = "--json")
   boolean jsonOnly;
 
   /** Prints {@code summary} unless only JSON was asked for, then {@code json} as the last line. */

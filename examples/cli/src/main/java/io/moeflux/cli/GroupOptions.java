@@ -9,12 +9,10 @@ import picocli.CommandLine.Option;
 
 /** A group of ranks in this JVM and the model they run. */
 final class GroupOptions {
-  @Option(names = "--ranks", description = "Ranks in this JVM (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--ranks")
   int ranks = 4;
 
-  @Option(
-      names = "--transport",
-      description = "TCP (loopback) or LOCAL (in-JVM) (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--transport")
   TransportKind transport = TransportKind.TCP;
 
   @Mixin ModelOptions model = new ModelOptions();

@@ -20,17 +20,9 @@ import reactor.core.scheduler.Schedulers;
  * What collecting heat costs the main path: the same workload on a group without heat and a group
  * with a heat stream per rank, in alternating blocks; then whether the heat counted every token.
  */
-@Command(
-    name = "heat",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Runs the same workload on two groups, heat off and heat on, in alternating blocks of 50",
-      "steps, and checks that the heat counted exactly the tokens routed (tokens × top-k × layers)."
-    })
+@Command(name = "heat", mixinStandardHelpOptions = true)
 final class HeatBenchCommand extends GroupBench {
-  @Option(
-      names = "--interval",
-      description = "Heat snapshot every this many steps (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--interval")
   int interval = 50;
 
   @Override

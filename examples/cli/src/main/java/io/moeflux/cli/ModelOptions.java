@@ -8,47 +8,34 @@ import picocli.CommandLine.Option;
 
 /** The model and capacity every rank of a group must share (the handshake compares them). */
 final class ModelOptions {
-  @Option(
-      names = {"--max-tokens", "--tokens"},
-      description = "Capacity: most tokens per rank per step (default: ${DEFAULT-VALUE}).")
+  @Option(names = {"--max-tokens", "--tokens"})
   int maxTokens = 64;
 
-  @Option(names = "--hidden", description = "Hidden size (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--hidden")
   int hidden = 256;
 
-  @Option(
-      names = "--intermediate",
-      description = "Expert intermediate size (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--intermediate")
   int intermediate = 128;
 
-  @Option(
-      names = "--experts-per-rank",
-      description = "Logical experts per rank (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--experts-per-rank")
   int expertsPerRank = 4;
 
-  @Option(names = "--topk", description = "Experts per token (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--topk")
   int topK = 2;
 
-  @Option(names = "--layers", description = "MoE layers (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--layers")
   int layers = 2;
 
-  @Option(
-      names = "--experts",
-      description = "Expert function: SWIGLU or IDENTITY (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--experts")
   ExpertKind expertKind = ExpertKind.SWIGLU;
 
-  @Option(names = "--gate-skew", description = "Zipf-like gate bias (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--gate-skew")
   double gateSkew = 0;
 
-  @Option(
-      names = "--redundant-slots",
-      description =
-          "Extra expert slots for replicas, a multiple of the ranks (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--redundant-slots")
   int redundantSlots = 0;
 
-  @Option(
-      names = "--seed",
-      description = "Seed for weights and tokens (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed")
   long seed = 1;
 
   ModelConfig model(int ranks) {

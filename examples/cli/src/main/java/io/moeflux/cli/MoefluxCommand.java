@@ -7,8 +7,8 @@ import picocli.CommandLine.Command;
 @Command(
     name = "moeflux",
     mixinStandardHelpOptions = true,
+    resourceBundle = "io.moeflux.cli.messages",
     version = "moeflux 0.1.0",
-    description = "Expert-parallel MoE inference as Reactor streams over RSocket.",
     subcommands = {
       DemoCommand.class,
       VerifyCommand.class,

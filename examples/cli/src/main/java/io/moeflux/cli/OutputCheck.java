@@ -1,6 +1,8 @@
 package io.moeflux.cli;
 
 import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.model.ReferenceModel;
+import io.moeflux.pipeline.workload.SyntheticWorkload;
 
 /**
  * Compares pipeline outputs with the reference: an output mismatches when any value differs by more
@@ -14,6 +16,14 @@ final class OutputCheck {
   private long mismatches;
   private long bitwiseEqual;
   private double maxAbsDiff;
+
+  /**
+   * Compares {@code actual}, an output of {@code rank}, with what {@code reference} makes of that
+   * rank's input of the same step in {@code workload}.
+   */
+  void compare(int rank, TokenBatch actual, ReferenceModel reference, SyntheticWorkload workload) {
+    compare(actual, reference.forward(rank, workload.batch(rank, actual.step())));
+  }
 
   synchronized void compare(TokenBatch actual, TokenBatch expected) {
     outputs++;

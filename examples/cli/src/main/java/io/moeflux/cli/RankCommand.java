@@ -23,42 +23,25 @@ import picocli.CommandLine.Spec;
  * One rank as its own process, on this host or another: joins the mesh, runs the seeded workload of
  * {@code verify} for its rank, and checks its own outputs against the reference.
  */
-@Command(
-    name = "rank",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Run one rank of a group as its own process. Every rank gets the same --peers list (host:port",
-      "of every rank, in rank order; this rank binds its own entry) and the same model options.",
-      "Also read from MOEFLUX_RANK, MOEFLUX_WORLD_SIZE and MOEFLUX_PEERS."
-    })
+@Command(name = "rank", mixinStandardHelpOptions = true)
 final class RankCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--rank", defaultValue = "${env:MOEFLUX_RANK}", description = "This rank.")
+  @Option(names = "--rank", defaultValue = "${env:MOEFLUX_RANK}")
   @Nullable Integer rank;
 
-  @Option(
-      names = "--world",
-      defaultValue = "${env:MOEFLUX_WORLD_SIZE}",
-      description = "Number of ranks.")
+  @Option(names = "--world", defaultValue = "${env:MOEFLUX_WORLD_SIZE}")
   @Nullable Integer world;
 
-  @Option(
-      names = "--peers",
-      defaultValue = "${env:MOEFLUX_PEERS}",
-      description = "host:port of every rank, comma-separated, in rank order.")
+  @Option(names = "--peers", defaultValue = "${env:MOEFLUX_PEERS}")
   @Nullable String peers;
 
   @Mixin WorkloadOptions run = new WorkloadOptions();
 
-  @Option(
-      names = "--connect-timeout",
-      description = "Seconds to wait for every peer at start (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--connect-timeout")
   int connectTimeoutSeconds = 60;
 
-  @Option(
-      names = "--peer-timeout",
-      description = "Seconds before a silent peer fails the step (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--peer-timeout")
   int peerTimeoutSeconds = 8;
 
   @Mixin ModelOptions model = new ModelOptions();
@@ -97,11 +80,7 @@ final class RankCommand implements Callable<Integer> {
       ReferenceModel reference =
           new ReferenceModel(config.model(), moe.status().bank(), config.initialPlacement(world));
       moe.forward(workload.batches(rank, 0, steps))
-          .doOnNext(
-              actual -> {
-                TokenBatch expected = reference.forward(rank, workload.batch(rank, actual.step()));
-                check.compare(actual, expected);
-              })
+          .doOnNext(actual -> check.compare(rank, actual, reference, workload))
           .blockLast(Duration.ofMinutes(30));
       moe.close().block(Duration.ofSeconds(peerTimeoutSeconds + 10));
     } finally {

@@ -23,54 +23,37 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Plans a placement offline from a load file, as the online balancer would. */
-@Command(
-    name = "rebalance",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Plan expert placement from per-layer loads. FILE is a JSON object whose 'load' field is a",
-      "layers × logical-experts array of non-negative numbers. Prints a summary, then one JSON",
-      "line: phy2log, logcnt, balancedness (and DeepSeek's, for comparison). Bad input: exit 2."
-    })
+@Command(name = "rebalance", mixinStandardHelpOptions = true)
 final class RebalanceCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--loads", required = true, description = "JSON file with a 'load' field.")
+  @Option(names = "--loads", required = true)
   Path loads;
 
-  @Option(names = "--replicas", required = true, description = "Physical slots per layer.")
+  @Option(names = "--replicas", required = true)
   int replicas;
 
-  @Option(names = "--ranks", required = true, description = "Ranks the slots are split over.")
+  @Option(names = "--ranks", required = true)
   int ranks;
 
-  @Option(names = "--groups", description = "Expert groups (default: none).")
+  @Option(names = "--groups")
   int groups;
 
-  @Option(names = "--nodes", description = "Nodes the ranks are split over (default: none).")
+  @Option(names = "--nodes")
   int nodes;
 
-  @Option(
-      names = "--policy",
-      description = "balanced, deepseek or minimal (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--policy")
   String policy = "balanced";
 
-  @Option(
-      names = "--current",
-      description = "For --policy minimal: JSON file with the placement in force, 'phy2log'.")
+  @Option(names = "--current")
   @Nullable Path current;
 
-  @Option(
-      names = "--tolerance",
-      description =
-          "For --policy minimal: balancedness to give up per layer (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--tolerance")
   double tolerance = 0.02;
 
-  @Option(
-      names = "--expert-bytes",
-      description =
-          "Bytes of one expert's weights, for the migration cost (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--expert-bytes")
   long expertBytes = 1;
 
   @Override

@@ -22,33 +22,22 @@ import picocli.CommandLine.Option;
 import reactor.netty.DisposableServer;
 
 /** A rank group in this JVM plus an RSocket front that external clients drive it through. */
-@Command(
-    name = "serve",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Start a rank group and answer RSocket routes on --port: moe.forward (request-channel),",
-      "moe.heat (request-stream), moe.placement and moe.status (request-response). Runs until",
-      "interrupted, or for --seconds."
-    })
+@Command(name = "serve", mixinStandardHelpOptions = true)
 final class ServeCommand extends GroupCommand {
 
-  @Option(names = "--port", description = "RSocket port for clients (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--port")
   int port = 7000;
 
-  @Option(names = "--bind", description = "Address to bind (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--bind")
   String bind = "127.0.0.1";
 
-  @Option(names = "--seconds", description = "Stop after this many seconds (0: run until killed).")
+  @Option(names = "--seconds")
   int seconds = 0;
 
-  @Option(
-      names = "--http-port",
-      description = "Serve /status, /metrics and /heat.svg over HTTP on this port (default: off).")
+  @Option(names = "--http-port")
   int httpPort = -1;
 
-  @Option(
-      names = "--interval",
-      description = "Heat window and placement switch interval, steps (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--interval")
   int interval = 100;
 
   @Override

@@ -26,28 +26,15 @@ import reactor.core.publisher.Flux;
  * The cost of the per-step DP metadata sync: the all-reduce alone, and the same decode workload
  * with and without it, optionally through proxies that add a one-way link delay between ranks.
  */
-@Command(
-    name = "sync",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Measures the DP metadata all-reduce alone (vs a raw TCP ping-pong), then the same decode",
-      "workload on two groups, one that syncs every step and one that skips the sync, interleaved."
-    })
+@Command(name = "sync", mixinStandardHelpOptions = true)
 final class SyncBenchCommand extends GroupBench {
-  @Option(
-      names = "--iterations",
-      description = "All-reduce iterations (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--iterations")
   int iterations = 2000;
 
-  @Option(
-      names = "--warmup",
-      description =
-          "All-reduces before measuring, so the JIT has compiled the path (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--warmup")
   int warmup = 10_000;
 
-  @Option(
-      names = "--link-delay-us",
-      description = "One-way delay added to every link between ranks (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--link-delay-us")
   long linkDelayMicros = 0;
 
   @Override

@@ -8,13 +8,10 @@ import picocli.CommandLine.Option;
  * at a time: the same steps, so that both check the same outputs.
  */
 final class WorkloadOptions {
-  @Option(names = "--steps", description = "Steps to run (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--steps")
   int steps = 50;
 
-  @Option(
-      names = "--idle-steps",
-      description =
-          "Probability that a step has no tokens on any rank (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--idle-steps")
   double idleSteps = 0.1;
 
   /** The workload for {@code model}'s seed, hidden size and capacity. */

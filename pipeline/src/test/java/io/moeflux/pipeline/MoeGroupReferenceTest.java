@@ -131,18 +131,18 @@ class MoeGroupReferenceTest {
 
   @Test
   void aStreamOfBatchesTakesAFewLines() {
-    ModelConfig model = ModelConfig.small();
+    ModelConfig model = ModelConfig.small(); // hidden 64, 8 experts, top-2, 2 layers, SwiGLU
     MoeGroup group =
-        MoeGroup.start(2, TransportKind.LOCAL, PipelineConfig.of(model, 8))
+        MoeGroup.start(2, TransportKind.LOCAL, PipelineConfig.of(model, 8)) // capacity 8
             .block(Duration.ofSeconds(30));
     try {
       Flux<TokenBatch> rank0 = Flux.just(batch(0, 3, model), TokenBatch.empty(1, model.hidden()));
       Flux<TokenBatch> rank1 = Flux.just(TokenBatch.empty(0, model.hidden()), batch(1, 8, model));
-      StepVerifier.create(group.forward(List.of(rank0, rank1)))
+      StepVerifier.create(group.forward(List.of(rank0, rank1))) // one list of outputs per step
           .assertNext(step -> assertThat(step).extracting(TokenBatch::tokens).containsExactly(3, 0))
           .assertNext(step -> assertThat(step).extracting(TokenBatch::tokens).containsExactly(0, 8))
           .verifyComplete();
-      group.close().block(Duration.ofSeconds(10));
+      group.close().block(Duration.ofSeconds(10)); // a last barrier, then a graceful leave
     } finally {
       group.dispose();
     }

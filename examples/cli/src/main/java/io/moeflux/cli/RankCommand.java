@@ -2,7 +2,6 @@ package io.moeflux.cli;
 
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
-import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ReferenceModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.MeshConfig;

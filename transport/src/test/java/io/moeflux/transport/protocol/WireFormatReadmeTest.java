@@ -117,76 +117,59 @@ class WireFormatReadmeTest {
     int topK = 3;
     int hidden = 4;
     ByteBuf frame = DispatchFrameCodec.allocate(ALLOC, 9, 1, 2, count, topK, hidden);
-    try {
-      List<Object> slots = new ArrayList<>();
-      List<Object> weights = new ArrayList<>();
-      for (int t = 0; t < count; t++) {
-        for (int k = 0; k < topK; k++) {
-          int slot = k == 1 ? -1 : 10 * t + k;
-          float weight = 0.5f + t + k / 8f;
-          DispatchFrameCodec.setPick(frame, count, t, k, topK, slot, weight);
-          slots.add(slot);
-          weights.add(weight);
-        }
+    List<Object> slots = new ArrayList<>();
+    List<Object> weights = new ArrayList<>();
+    for (int t = 0; t < count; t++) {
+      for (int k = 0; k < topK; k++) {
+        int slot = k == 1 ? -1 : 10 * t + k;
+        float weight = 0.5f + t + k / 8f;
+        DispatchFrameCodec.setPick(frame, count, t, k, topK, slot, weight);
+        slots.add(slot);
+        weights.add(weight);
       }
-      float[] rows = floats(count * hidden, 100);
-      DispatchFrameCodec.hidden(frame, count, topK, hidden).put(0, rows);
-      DispatchFrameCodec.finish(frame, count, topK, hidden);
-
-      assertThat(body(frame, DispatchFrameCodec.class, Map.of("topK", 3L, "hidden", 4L)))
-          .containsExactly(
-              Map.entry("slot", slots),
-              Map.entry("weight", weights),
-              Map.entry("hidden", boxed(rows)));
-    } finally {
-      frame.release();
     }
+    float[] rows = floats(count * hidden, 100);
+    DispatchFrameCodec.hidden(frame, count, topK, hidden).put(0, rows);
+    DispatchFrameCodec.finish(frame, count, topK, hidden);
+
+    assertThat(bodyOf(frame, DispatchFrameCodec.class, Map.of("topK", 3L, "hidden", 4L)))
+        .containsExactly(
+            Map.entry("slot", slots),
+            Map.entry("weight", weights),
+            Map.entry("hidden", boxed(rows)));
   }
 
   @Test
   void aCombineBodyHasEveryFieldWhereTheReadmeSays() {
     float[] partials = floats(6, 1);
     ByteBuf frame = CombineFrameCodec.encode(ALLOC, 9, 1, 2, partials, 2, 3);
-    try {
-      assertThat(body(frame, CombineFrameCodec.class, Map.of("hidden", 3L)))
-          .containsExactly(Map.entry("partial", boxed(partials)));
-    } finally {
-      frame.release();
-    }
+    assertThat(bodyOf(frame, CombineFrameCodec.class, Map.of("hidden", 3L)))
+        .containsExactly(Map.entry("partial", boxed(partials)));
   }
 
   @Test
   void aGatherBodyHasEveryFieldWhereTheReadmeSays() {
-    int[] ids = {5, 1, 7, 3};
     float[] weights = {0.75f, 0.25f, 0.625f, 0.375f};
     float[] rows = floats(4, 1);
-    ByteBuf frame = GatherFrameCodec.encode(ALLOC, 9, 0, 1, 2, 3, 2, 2, ids, weights, rows);
-    try {
-      List<Object> padded = new ArrayList<>(boxed(rows));
-      padded.addAll(List.of(0f, 0f));
-      assertThat(
-              body(frame, GatherFrameCodec.class, Map.of("topK", 2L, "hidden", 2L, "padded", 3L)))
-          .containsExactly(
-              Map.entry("expert", List.of(5, 1, 7, 3)),
-              Map.entry("weight", boxed(weights)),
-              Map.entry("row", padded));
-    } finally {
-      frame.release();
-    }
+    ByteBuf frame =
+        GatherFrameCodec.encode(ALLOC, 9, 0, 1, 2, 3, 2, 2, new int[] {5, 1, 7, 3}, weights, rows);
+    List<Object> padded = new ArrayList<>(boxed(rows));
+    padded.addAll(List.of(0f, 0f));
+    assertThat(
+            bodyOf(frame, GatherFrameCodec.class, Map.of("topK", 2L, "hidden", 2L, "padded", 3L)))
+        .containsExactly(
+            Map.entry("expert", List.of(5, 1, 7, 3)),
+            Map.entry("weight", boxed(weights)),
+            Map.entry("row", padded));
   }
 
   @Test
   void syncPlanAndHeatBodiesHaveEveryFieldWhereTheReadmeSays() {
-    long[] values = {7, -1, 1L << 40};
     for (FrameKind kind : List.of(FrameKind.SYNC, FrameKind.PLAN, FrameKind.HEAT)) {
-      ByteBuf frame = LongsFrameCodec.encode(ALLOC, kind, 12, 0, 1, values);
-      try {
-        assertThat(body(frame, LongsFrameCodec.class, Map.of()))
-            .as(kind.name())
-            .containsExactly(Map.entry("value", List.of(7L, -1L, 1L << 40)));
-      } finally {
-        frame.release();
-      }
+      ByteBuf frame = LongsFrameCodec.encode(ALLOC, kind, 12, 0, 1, new long[] {7, -1, 1L << 40});
+      assertThat(bodyOf(frame, LongsFrameCodec.class, Map.of()))
+          .as(kind.name())
+          .containsExactly(Map.entry("value", List.of(7L, -1L, 1L << 40)));
     }
   }
 
@@ -194,39 +177,27 @@ class WireFormatReadmeTest {
   void aMigrationBodyHasEveryFieldWhereTheReadmeSays() {
     float[] stream = floats(5, 3);
     ByteBuf frame = MigrationChunkCodec.encode(ALLOC, 4, 2, 1, stream, 1, 3);
-    try {
-      assertThat(body(frame, MigrationChunkCodec.class, Map.of()))
-          .containsExactly(Map.entry("weight", boxed(Arrays.copyOfRange(stream, 1, 4))));
-    } finally {
-      frame.release();
-    }
+    assertThat(bodyOf(frame, MigrationChunkCodec.class, Map.of()))
+        .containsExactly(Map.entry("weight", boxed(Arrays.copyOfRange(stream, 1, 4))));
   }
 
   @Test
   void anAbortBodyHasEveryFieldWhereTheReadmeSays() {
     String reason = "rank 2: a prefill batch on a skipping rank (ß)";
     ByteBuf frame = AbortFrameCodec.encode(ALLOC, 6, 2, reason);
-    try {
-      assertThat(FrameHeaderCodec.count(frame))
-          .isEqualTo(reason.getBytes(StandardCharsets.UTF_8).length);
-      assertThat(body(frame, AbortFrameCodec.class, Map.of()))
-          .containsExactly(Map.entry("reason", List.of(reason)));
-    } finally {
-      frame.release();
-    }
+    assertThat(FrameHeaderCodec.count(frame))
+        .isEqualTo(reason.getBytes(StandardCharsets.UTF_8).length);
+    assertThat(bodyOf(frame, AbortFrameCodec.class, Map.of()))
+        .containsExactly(Map.entry("reason", List.of(reason)));
   }
 
   @Test
   void aLaneOpenPayloadHasEveryFieldWhereTheReadmeSays() {
     ByteBuf payload = LaneOpenCodec.encode(ALLOC, 5, FrameKind.Lane.BULK);
-    try {
-      assertThat(WireLayout.parse(LaneOpenCodec.LAYOUT).read(payload, Map.of()))
-          .containsExactly(
-              Map.entry("source", List.of(5)),
-              Map.entry("lane", List.of(FrameKind.Lane.BULK.ordinal())));
-    } finally {
-      payload.release();
-    }
+    assertThat(read(payload, LaneOpenCodec.LAYOUT))
+        .containsExactly(
+            Map.entry("source", List.of(5)),
+            Map.entry("lane", List.of(FrameKind.Lane.BULK.ordinal())));
   }
 
   @Test
@@ -234,53 +205,67 @@ class WireFormatReadmeTest {
     MeshFingerprint fingerprint =
         MeshFingerprint.builder().put("model", "3fa2c1d0").put("capacity", 64).build();
     ByteBuf bytes = HandshakeCodec.encode(ALLOC, Handshake.current(2, 4, fingerprint));
-    try {
-      assertThat(WireLayout.parse(HandshakeCodec.LAYOUT).read(bytes, Map.of()))
-          .containsExactly(
-              Map.entry("version", List.of(ProtocolVersion.CURRENT)),
-              Map.entry("rank", List.of(2)),
-              Map.entry("world", List.of(4)),
-              Map.entry("entries", List.of(2)),
-              Map.entry("keyBytes", List.of(5, 8)),
-              Map.entry("key", List.of("model", "capacity")),
-              Map.entry("valueBytes", List.of(8, 2)),
-              Map.entry("value", List.of("3fa2c1d0", "64")));
-    } finally {
-      bytes.release();
-    }
+    assertThat(read(bytes, HandshakeCodec.LAYOUT))
+        .containsExactly(
+            Map.entry("version", List.of(ProtocolVersion.CURRENT)),
+            Map.entry("rank", List.of(2)),
+            Map.entry("world", List.of(4)),
+            Map.entry("entries", List.of(2)),
+            Map.entry("keyBytes", List.of(5, 8)),
+            Map.entry("key", List.of("model", "capacity")),
+            Map.entry("valueBytes", List.of(8, 2)),
+            Map.entry("value", List.of("3fa2c1d0", "64")));
   }
 
   @Test
   void forwardBodiesHaveEveryFieldWhereTheReadmeSays() {
     float[] data = floats(6, 1);
-    ByteBuf request = ForwardWireCodec.encodeRequest(ALLOC, -1, 2, 3, data);
-    int[] ids = {4, 0, 2, 6};
     float[] weights = {0.75f, 0.25f, 0.5f, 0.5f};
-    ByteBuf response =
-        ForwardWireCodec.encodeResponse(
-            ALLOC, new ForwardWireCodec.Response(1, 42L, 2, 3, 2, data, ids, weights));
+    Map<String, List<Object>> request =
+        read(
+            ForwardWireCodec.encodeRequest(ALLOC, -1, 2, 3, data), ForwardWireCodec.REQUEST_LAYOUT);
+    Map<String, List<Object>> response =
+        read(
+            ForwardWireCodec.encodeResponse(
+                ALLOC,
+                new ForwardWireCodec.Response(
+                    1, 42L, 2, 3, 2, data, new int[] {4, 0, 2, 6}, weights)),
+            ForwardWireCodec.RESPONSE_LAYOUT);
+    assertThat(request)
+        .containsExactly(
+            Map.entry("version", List.of(ForwardWireCodec.VERSION)),
+            Map.entry("rank", List.of(-1)),
+            Map.entry("tokens", List.of(2)),
+            Map.entry("hidden", List.of(3)),
+            Map.entry("data", boxed(data)));
+    assertThat(response)
+        .containsExactly(
+            Map.entry("version", List.of(ForwardWireCodec.VERSION)),
+            Map.entry("rank", List.of(1)),
+            Map.entry("step", List.of(42L)),
+            Map.entry("tokens", List.of(2)),
+            Map.entry("hidden", List.of(3)),
+            Map.entry("topK", List.of(2)),
+            Map.entry("data", boxed(data)),
+            Map.entry("expert", List.of(4, 0, 2, 6)),
+            Map.entry("weight", boxed(weights)));
+  }
+
+  /** Reads {@code bytes} through {@code layout}, then releases them. */
+  private static Map<String, List<Object>> read(ByteBuf bytes, String layout) {
     try {
-      assertThat(WireLayout.parse(ForwardWireCodec.REQUEST_LAYOUT).read(request, Map.of()))
-          .containsExactly(
-              Map.entry("version", List.of(ForwardWireCodec.VERSION)),
-              Map.entry("rank", List.of(-1)),
-              Map.entry("tokens", List.of(2)),
-              Map.entry("hidden", List.of(3)),
-              Map.entry("data", boxed(data)));
-      assertThat(WireLayout.parse(ForwardWireCodec.RESPONSE_LAYOUT).read(response, Map.of()))
-          .containsExactly(
-              Map.entry("version", List.of(ForwardWireCodec.VERSION)),
-              Map.entry("rank", List.of(1)),
-              Map.entry("step", List.of(42L)),
-              Map.entry("tokens", List.of(2)),
-              Map.entry("hidden", List.of(3)),
-              Map.entry("topK", List.of(2)),
-              Map.entry("data", boxed(data)),
-              Map.entry("expert", List.of(4, 0, 2, 6)),
-              Map.entry("weight", boxed(weights)));
+      return WireLayout.parse(layout).read(bytes, Map.of());
     } finally {
-      request.release();
-      response.release();
+      bytes.release();
+    }
+  }
+
+  /** {@link #body}, then releases the frame. */
+  private Map<String, List<Object>> bodyOf(ByteBuf frame, Class<?> codec, Map<String, Long> given) {
+    try {
+      return body(frame, codec, given);
+    } finally {
+      frame.release();
     }
   }
 

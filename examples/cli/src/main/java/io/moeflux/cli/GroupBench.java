@@ -3,8 +3,9 @@ package io.moeflux.cli;
 import picocli.CommandLine.Option;
 
 /**
- * A benchmark on a rank group in this JVM: how many steps it measures, and how it reports (a
- * sentence for people unless {@code --json}, then one JSON object, the last line).
+ * A benchmark on a rank group in this JVM: how many steps it measures (each benchmark's default is
+ * in {@code command-defaults.properties}), and how it reports (a sentence for people unless {@code
+ * --json}, then one JSON object, the last line).
  */
 abstract class GroupBench extends GroupCommand {
   @Option(names = "--steps")

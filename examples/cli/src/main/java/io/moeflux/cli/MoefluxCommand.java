@@ -3,7 +3,12 @@ package io.moeflux.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code moeflux} command-line tool. */
+/**
+ * The {@code moeflux} command-line tool. The help text of every command and option is in {@code
+ * messages.properties} (this command's resource bundle, which the subcommands share); what a
+ * command's shared options default to, where it differs by command, is in {@code
+ * command-defaults.properties} ({@link CommandDefaults}).
+ */
 @Command(
     name = "moeflux",
     mixinStandardHelpOptions = true,

@@ -24,7 +24,6 @@ import reactor.netty.DisposableServer;
 /** A rank group in this JVM plus an RSocket front that external clients drive it through. */
 @Command(name = "serve", mixinStandardHelpOptions = true)
 final class ServeCommand extends GroupCommand {
-
   @Option(names = "--port")
   int port = 7000;
 

@@ -20,7 +20,6 @@ import reactor.core.publisher.Flux;
  */
 @Command(name = "verify", mixinStandardHelpOptions = true)
 final class VerifyCommand extends GroupCommand {
-
   @Mixin WorkloadOptions run = new WorkloadOptions();
 
   @Override

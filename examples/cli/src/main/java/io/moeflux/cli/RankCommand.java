@@ -24,6 +24,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "rank", mixinStandardHelpOptions = true)
 final class RankCommand implements Callable<Integer> {
+  private static final Duration LINGER_AFTER_FAILURE = Duration.ofSeconds(1);
+
   @Spec CommandSpec spec;
 
   @Option(names = "--rank", defaultValue = "${env:MOEFLUX_RANK}")
@@ -82,6 +84,9 @@ final class RankCommand implements Callable<Integer> {
           .doOnNext(actual -> check.compare(rank, actual, reference, workload))
           .blockLast(Duration.ofMinutes(30));
       moe.close().block(Duration.ofSeconds(peerTimeoutSeconds + 10));
+    } catch (RuntimeException failure) {
+      lingerAfterFailure();
+      throw failure;
     } finally {
       moe.dispose();
     }
@@ -106,5 +111,18 @@ final class RankCommand implements Callable<Integer> {
             .put("seconds", Math.round(seconds * 10) / 10.0));
     out.flush();
     return check.mismatches() == 0 && check.outputs() == steps ? 0 : 1;
+  }
+
+  /**
+   * Keeps a failed rank's connections open a moment before the process exits. When one rank dies,
+   * every survivor fails; were a survivor to exit at once, a slower peer could see that survivor's
+   * connection close before the dead rank's, and blame the wrong rank.
+   */
+  private static void lingerAfterFailure() {
+    try {
+      Thread.sleep(LINGER_AFTER_FAILURE.toMillis());
+    } catch (InterruptedException interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -1,6 +1,8 @@
 package io.moeflux.pipeline;
 
 import io.moeflux.pipeline.model.ExpertBank;
+import io.moeflux.pipeline.model.MoeModel;
+import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.TransportKind;
@@ -14,16 +16,17 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Several ranks of one MoE group in this JVM, over loopback TCP or the in-JVM transport. They share
- * one {@link ExpertBank}, since expert weights are immutable.
+ * Several ranks of one MoE group in this JVM, over loopback TCP or the in-JVM transport. Ranks
+ * given the same configuration share its model (a synthetic model's expert bank, a checkpoint's
+ * routers and shared experts), since weights are immutable; each loads its own routed experts.
  */
 public final class MoeGroup implements Disposable {
   private final List<MoeRank> ranks;
-  private final ExpertBank bank;
+  private final MoeModel model;
 
-  private MoeGroup(List<MoeRank> ranks, ExpertBank bank) {
+  private MoeGroup(List<MoeRank> ranks, MoeModel model) {
     this.ranks = List.copyOf(ranks);
-    this.bank = bank;
+    this.model = model;
   }
 
   public static Mono<MoeGroup> start(int size, TransportKind transport, PipelineConfig config) {
@@ -65,14 +68,12 @@ public final class MoeGroup implements Disposable {
     Objects.requireNonNull(meshes, "meshes");
     Objects.requireNonNull(configs, "configs");
     Objects.requireNonNull(extensions, "extensions");
-    ExpertBank bank = new ExpertBank(configs.apply(0).model());
+    MoeModel model = configs.apply(0).model();
     return Flux.fromIterable(meshes)
-        .flatMap(
-            mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), bank, extensions),
-            meshes.size())
+        .flatMap(mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), extensions), meshes.size())
         .collectSortedList((a, b) -> Integer.compare(a.rank(), b.rank()))
         .doOnDiscard(MoeRank.class, MoeRank::dispose)
-        .map(started -> new MoeGroup(started, bank));
+        .map(started -> new MoeGroup(started, model));
   }
 
   public int size() {
@@ -87,9 +88,21 @@ public final class MoeGroup implements Disposable {
     return ranks;
   }
 
-  /** The bank every rank loaded its initial experts from, for reference checks. */
+  /** The model of rank 0's configuration, for reference checks. */
+  public MoeModel model() {
+    return model;
+  }
+
+  /**
+   * The expert bank of a synthetic model, for reference checks.
+   *
+   * @throws IllegalStateException when the group runs a checkpoint model
+   */
   public ExpertBank bank() {
-    return bank;
+    if (model instanceof SyntheticModel synthetic) {
+      return synthetic.bank();
+    }
+    throw new IllegalStateException("the group runs the " + model.describe() + ", not a bank");
   }
 
   /**

@@ -2,9 +2,10 @@ package io.moeflux.pipeline;
 
 import io.moeflux.pipeline.layer.Refusal;
 import io.moeflux.pipeline.layer.StepRunner;
-import io.moeflux.pipeline.model.ExpertBank;
-import io.moeflux.pipeline.model.ModelConfig;
-import io.moeflux.pipeline.model.Router;
+import io.moeflux.pipeline.model.MemoryReport;
+import io.moeflux.pipeline.model.MoeModel;
+import io.moeflux.pipeline.model.SharedExpert;
+import io.moeflux.pipeline.model.TokenRouter;
 import io.moeflux.pipeline.placement.PlacementGate;
 import io.moeflux.pipeline.placement.PlacementSource;
 import io.moeflux.pipeline.placement.PreparedPlacement;
@@ -17,10 +18,12 @@ import io.moeflux.transport.RankMesh;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * One rank of an expert-parallel MoE group: push a {@code Flux<TokenBatch>} through {@link
@@ -28,14 +31,17 @@ import reactor.core.publisher.Mono;
  * #status()} says what it did so far.
  *
  * <p>Every rank must run every step, in step-id order, with consecutive step ids; a rank with no
- * tokens sends {@link TokenBatch#empty}. A batch this rank cannot run (wrong hidden size, or, on a
- * rank that skips the DP metadata sync, over {@link PipelineConfig#maxTokensPerRank()} or a prefill
- * batch) fails the step with an error on this rank, and every peer fails the same step instead of
- * waiting for it.
+ * tokens sends {@link TokenBatch#empty}. With a checkpoint model a step runs one MoE layer, the one
+ * {@link MoeModel#layerOfStep} names ({@code step mod L}, a model's forward order); a batch may
+ * name it ({@link TokenBatch#atLayer}), and one that names another is refused. A batch this rank
+ * cannot run (wrong hidden size, a layer other than the step's, or, on a rank that skips the DP
+ * metadata sync, over {@link PipelineConfig#maxTokensPerRank()} or a prefill batch) fails the step
+ * with an error on this rank, and every peer fails the same step instead of waiting for it.
  */
 public final class MoeRank implements Disposable {
   private final RankState state;
-  private final Router[] routers;
+  private final TokenRouter[] routers;
+  private final @Nullable SharedExpert[] shared;
   private final StepRunner moeStep;
   private final PlacementGate gate;
   private final PlacementSource placementSource;
@@ -46,43 +52,40 @@ public final class MoeRank implements Disposable {
       RankState state, SyncDecision decision, HeatTap heatTap, PlacementSource placementSource) {
     this.state = state;
     this.placementSource = placementSource;
-    ModelConfig model = state.config().model();
-    this.routers = new Router[model.layers()];
+    MoeModel model = state.config().model();
+    this.routers = new TokenRouter[model.layers()];
+    this.shared = new SharedExpert[model.layers()];
     for (int l = 0; l < routers.length; l++) {
-      routers[l] = Router.of(model, l);
+      routers[l] = model.router(l);
+      shared[l] = model.sharedExpert(l);
     }
     this.gate = new PlacementGate(state.mesh());
     this.moeStep =
         new StepRunner(state.mesh(), state.config(), decision, state.placement(), heatTap);
   }
 
-  /** Starts a rank with its own expert bank and no extensions. */
+  /** Starts a rank with no extensions. */
   public static Mono<MoeRank> start(MeshConfig meshConfig, PipelineConfig config) {
-    Objects.requireNonNull(config, "config");
-    return start(meshConfig, config, new ExpertBank(config.model()), RankExtensions.none());
+    return start(meshConfig, config, RankExtensions.none());
   }
 
   /**
    * Starts a rank: joins the mesh (the handshake compares {@link #fingerprint(PipelineConfig)}),
    * checks that every rank made the same decision on the DP metadata sync, loads this rank's
-   * experts from {@code bank}, and makes its heat tap and placement source from {@code extensions}.
-   * A rank that fails there (an impossible placement, a factory that throws) leaves the mesh, and
-   * the start fails with that error.
+   * routers, shared experts and the routed experts its initial placement holds (on a
+   * bounded-elastic thread: a checkpoint is read from disk), and makes its heat tap and placement
+   * source from {@code extensions}. A rank that fails there (an impossible placement, an unreadable
+   * checkpoint, a factory that throws) leaves the mesh, and the start fails with that error.
    */
   public static Mono<MoeRank> start(
-      MeshConfig meshConfig, PipelineConfig config, ExpertBank bank, RankExtensions extensions) {
+      MeshConfig meshConfig, PipelineConfig config, RankExtensions extensions) {
     Objects.requireNonNull(meshConfig, "meshConfig");
     Objects.requireNonNull(config, "config");
-    Objects.requireNonNull(bank, "bank");
     Objects.requireNonNull(extensions, "extensions");
-    int experts = config.model().experts();
-    if (experts % meshConfig.worldSize() != 0) {
-      return Mono.error(
-          new IllegalArgumentException(
-              experts
-                  + " experts cannot be spread evenly over "
-                  + meshConfig.worldSize()
-                  + " ranks"));
+    try {
+      config.initialPlacement(meshConfig.worldSize());
+    } catch (IllegalArgumentException e) {
+      return Mono.error(e);
     }
     SyncDecision decision = SyncDecision.decide(config.sync(), config.maxTokensPerRank());
     return RankMesh.start(meshConfig.toBuilder().fingerprint(fingerprint(config)).build())
@@ -91,22 +94,26 @@ public final class MoeRank implements Disposable {
                 DpMetadataSync.agree(mesh, decision)
                     .then(
                         Mono.fromCallable(
-                            () -> {
-                              RankState state = new RankState(mesh, config, bank);
-                              HeatTap heatTap = extensions.heatTapFor(state);
-                              PlacementSource source = extensions.placementSourceFor(state);
-                              return new MoeRank(state, decision, heatTap, source);
-                            }))
+                                () -> {
+                                  RankState state = new RankState(mesh, config);
+                                  HeatTap heatTap = extensions.heatTapFor(state);
+                                  PlacementSource source = extensions.placementSourceFor(state);
+                                  return new MoeRank(state, decision, heatTap, source);
+                                })
+                            .subscribeOn(Schedulers.boundedElastic()))
                     .onErrorResume(error -> mesh.leave().then(Mono.error(error))));
   }
 
   /**
-   * What ranks compare at handshake, one entry each: the model's own fingerprint, the capacity, the
-   * placement switch schedule and the redundant slots. A mismatch is refused naming the entries.
+   * What ranks compare at handshake, one entry each: the model's entries ({@link
+   * MoeModel#fingerprint()}: the synthetic model's hash, or a checkpoint's family, digest and
+   * kernel), the capacity, the placement switch schedule and the redundant slots. A mismatch is
+   * refused naming the entries.
    */
   public static MeshFingerprint fingerprint(PipelineConfig config) {
-    return MeshFingerprint.builder()
-        .put("model", config.model().fingerprint())
+    MeshFingerprint.Builder entries = MeshFingerprint.builder();
+    config.model().fingerprint().forEach(entries::put);
+    return entries
         .put("capacity", config.maxTokensPerRank())
         .put("switch", config.switches().interval() + "+" + config.switches().delay())
         .put("redundant", config.redundantSlots())
@@ -121,8 +128,9 @@ public final class MoeRank implements Disposable {
     return state.config();
   }
 
-  /** What this rank did since it started, and the placement in force now. */
+  /** What this rank did since it started, the placement in force now and the memory it holds. */
   public RankStatus status() {
+    PreparedPlacement inForce = state.inForce();
     return new RankStatus(
         state.rank(),
         state.worldSize(),
@@ -132,8 +140,9 @@ public final class MoeRank implements Disposable {
         moeStep.skippedSteps(),
         moeStep.paddedSteps(),
         moeStep.hiddenBytesSent(),
-        state.placement(),
-        state.bank());
+        inForce.placement(),
+        state.config().model(),
+        MemoryReport.of(state.config().model(), inForce.placement(), state.rank()));
   }
 
   /**
@@ -177,7 +186,8 @@ public final class MoeRank implements Disposable {
 
   private Mono<TokenBatch> run(TokenBatch batch, Optional<Refusal> refusal) {
     PreparedPlacement inForce = state.inForce();
-    return moeStep.run(batch, refusal, inForce.placement(), inForce.localExperts(), routers);
+    return moeStep.run(
+        batch, refusal, inForce.placement(), inForce.localExperts(), routers, shared);
   }
 
   private Optional<Refusal> refusal(TokenBatch batch) {
@@ -192,6 +202,42 @@ public final class MoeRank implements Disposable {
       return Optional.of(
           new Refusal(
               where + "expected step " + (lastStep + 1) + ": every rank runs every step in order"));
+    }
+    return refusedLayer(batch, where);
+  }
+
+  /** A batch that names a layer its step does not run. */
+  private Optional<Refusal> refusedLayer(TokenBatch batch, String where) {
+    MoeModel model = config().model();
+    if (batch.layer() == TokenBatch.ANY_LAYER) {
+      return Optional.empty();
+    }
+    if (model.runsEveryLayerPerStep()) {
+      return Optional.of(
+          new Refusal(
+              where
+                  + "the batch names layer "
+                  + batch.layer()
+                  + ", but the "
+                  + model.describe()
+                  + " runs every layer in every step"));
+    }
+    int layer = MoeModel.layerOfStep(batch.step(), model.layers());
+    if (batch.layer() != model.layerId(layer)) {
+      return Optional.of(
+          new Refusal(
+              where
+                  + "the batch names layer "
+                  + batch.layer()
+                  + ", but step "
+                  + batch.step()
+                  + " runs MoE layer "
+                  + model.layerId(layer)
+                  + " (step mod "
+                  + model.layers()
+                  + " MoE layers = "
+                  + layer
+                  + ")"));
     }
     return Optional.empty();
   }

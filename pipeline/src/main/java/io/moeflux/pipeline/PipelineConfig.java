@@ -2,7 +2,9 @@ package io.moeflux.pipeline;
 
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.pipeline.sync.SyncOptions;
 import java.util.Objects;
@@ -11,14 +13,16 @@ import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * How one rank runs the MoE step.
+ * How one rank runs the MoE step: the model (synthetic, from a {@link ModelConfig}, or a
+ * checkpoint's MoE blocks, any {@link MoeModel}), the capacity and the rest.
  *
- * <p>Immutable; made by {@link #builder(ModelConfig, int)} (the model and the capacity have no
- * default; the other defaults are listed on {@link Builder}) or {@link #of(ModelConfig, int)}, and
- * changed through {@link #toBuilder()}. Two configurations are equal when every field is.
+ * <p>Immutable; made by {@link #builder(MoeModel, int)} or {@link #builder(ModelConfig, int)} (the
+ * model and the capacity have no default; the other defaults are listed on {@link Builder}) or
+ * {@link #of(ModelConfig, int)}, and changed through {@link #toBuilder()}. Two configurations are
+ * equal when every field is.
  */
 public final class PipelineConfig {
-  private final ModelConfig model;
+  private final MoeModel model;
   private final int maxTokensPerRank;
   private final Scheduler expertScheduler;
   private final SyncOptions sync;
@@ -35,11 +39,24 @@ public final class PipelineConfig {
   }
 
   /** A builder for {@code model} with capacity {@code maxTokensPerRank} and the other defaults. */
-  public static Builder builder(ModelConfig model, int maxTokensPerRank) {
+  public static Builder builder(MoeModel model, int maxTokensPerRank) {
     return new Builder(model, maxTokensPerRank);
   }
 
+  /**
+   * A builder for the synthetic model of {@code model} ({@link SyntheticModel#of(ModelConfig)},
+   * with a bank of its own) with capacity {@code maxTokensPerRank} and the other defaults.
+   */
+  public static Builder builder(ModelConfig model, int maxTokensPerRank) {
+    return new Builder(SyntheticModel.of(model), maxTokensPerRank);
+  }
+
   /** The {@link Builder} defaults for {@code model} with capacity {@code maxTokensPerRank}. */
+  public static PipelineConfig of(MoeModel model, int maxTokensPerRank) {
+    return builder(model, maxTokensPerRank).build();
+  }
+
+  /** The {@link Builder} defaults for the synthetic {@code model}. */
   public static PipelineConfig of(ModelConfig model, int maxTokensPerRank) {
     return builder(model, maxTokensPerRank).build();
   }
@@ -53,8 +70,8 @@ public final class PipelineConfig {
         .redundantSlots(redundantSlots);
   }
 
-  /** The model every rank runs (its fingerprint is checked at handshake). */
-  public ModelConfig model() {
+  /** The model every rank runs (its fingerprint entries are checked at handshake). */
+  public MoeModel model() {
     return model;
   }
 
@@ -86,8 +103,8 @@ public final class PipelineConfig {
   }
 
   /**
-   * Physical expert slots beyond one per logical expert, spread evenly over the ranks (replicas for
-   * load balancing); see {@link Placement#withRedundancy}.
+   * Physical expert slots beyond one per logical expert (replicas for load balancing), rounded up
+   * to a whole number of slots per rank; see {@link Placement#withRedundancy}.
    */
   public int redundantSlots() {
     return redundantSlots;
@@ -139,21 +156,27 @@ public final class PipelineConfig {
    * SwitchSchedule#none()}, no redundant slots.
    */
   public static final class Builder {
-    private ModelConfig model;
+    private MoeModel model;
     private int maxTokensPerRank;
     private @Nullable Scheduler expertScheduler;
     private SyncOptions sync = SyncOptions.decodeOnly();
     private SwitchSchedule switches = SwitchSchedule.none();
     private int redundantSlots;
 
-    private Builder(ModelConfig model, int maxTokensPerRank) {
+    private Builder(MoeModel model, int maxTokensPerRank) {
       this.model = Objects.requireNonNull(model, "model");
       this.maxTokensPerRank = maxTokensPerRank;
     }
 
     /** The model every rank runs. */
-    public Builder model(ModelConfig model) {
+    public Builder model(MoeModel model) {
       this.model = Objects.requireNonNull(model, "model");
+      return this;
+    }
+
+    /** The synthetic model of {@code model}, with a bank of its own. */
+    public Builder model(ModelConfig model) {
+      this.model = SyntheticModel.of(model);
       return this;
     }
 
@@ -181,7 +204,10 @@ public final class PipelineConfig {
       return this;
     }
 
-    /** Physical slots beyond one per logical expert, {@code >= 0}; default 0. */
+    /**
+     * Physical slots beyond one per logical expert, {@code >= 0}, rounded up to a whole number per
+     * rank; default 0.
+     */
     public Builder redundantSlots(int redundantSlots) {
       this.redundantSlots = redundantSlots;
       return this;

@@ -1,7 +1,7 @@
 package io.moeflux.pipeline;
 
-import io.moeflux.pipeline.model.ExpertBank;
 import io.moeflux.pipeline.model.ExpertFfn;
+import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.placement.PreparedPlacement;
 import io.moeflux.transport.RankMesh;
@@ -15,23 +15,22 @@ import io.moeflux.transport.RankMesh;
 final class RankState implements RankContext {
   private final RankMesh mesh;
   private final PipelineConfig config;
-  private final ExpertBank bank;
   private volatile PreparedPlacement inForce;
 
-  RankState(RankMesh mesh, PipelineConfig config, ExpertBank bank) {
+  RankState(RankMesh mesh, PipelineConfig config) {
     this.mesh = mesh;
     this.config = config;
-    this.bank = bank;
     Placement initial = config.initialPlacement(mesh.worldSize());
-    this.inForce = new PreparedPlacement(initial, loadExperts(initial));
+    this.inForce = new PreparedPlacement(initial, loadExperts(config.model(), initial));
   }
 
-  private ExpertFfn[][] loadExperts(Placement p) {
+  /** This rank's experts under {@code p}, loaded from the model: only the slots it holds. */
+  private ExpertFfn[][] loadExperts(MoeModel model, Placement p) {
     int slotsPerRank = p.slotsPerRank();
     ExpertFfn[][] local = new ExpertFfn[p.layers()][slotsPerRank];
     for (int l = 0; l < p.layers(); l++) {
       for (int i = 0; i < slotsPerRank; i++) {
-        local[l][i] = bank.expert(l, p.logicalOf(l, mesh.rank() * slotsPerRank + i));
+        local[l][i] = model.expert(l, p.logicalOf(l, mesh.rank() * slotsPerRank + i));
       }
     }
     return local;
@@ -65,10 +64,6 @@ final class RankState implements RankContext {
   @Override
   public ExpertFfn localExpert(int layer, int localSlot) {
     return inForce.localExperts()[layer][localSlot];
-  }
-
-  ExpertBank bank() {
-    return bank;
   }
 
   /** The placement in force with this rank's experts for it, read once per step. */

@@ -1,6 +1,7 @@
 package io.moeflux.pipeline;
 
-import io.moeflux.pipeline.model.ExpertBank;
+import io.moeflux.pipeline.model.MemoryReport;
+import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.sync.CommMode;
 import io.moeflux.pipeline.sync.SyncDecision;
@@ -19,7 +20,8 @@ import io.moeflux.pipeline.sync.SyncDecision;
  * @param hiddenBytesSent hidden-vector bytes this rank sent to peers in dispatch and combine
  * @param placement the expert placement in force (its {@link Placement#version()} tells successive
  *     placements apart)
- * @param bank the bank this rank loaded its initial experts from, for reference checks
+ * @param model the model this rank runs, for reference checks
+ * @param memory the weight memory this rank holds under the placement in force
  */
 public record RankStatus(
     int rank,
@@ -31,7 +33,8 @@ public record RankStatus(
     long paddedSteps,
     long hiddenBytesSent,
     Placement placement,
-    ExpertBank bank) {
+    MoeModel model,
+    MemoryReport memory) {
 
   /** The version of the placement in force. */
   public long placementVersion() {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.pipeline.sync.SyncOptions;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,7 @@ class PipelineConfigTest {
   @Test
   void defaultsAreADecodeOnlyRankWithoutSwitchesOrReplicas() {
     PipelineConfig c = PipelineConfig.of(model, 8);
-    assertThat(c.model()).isEqualTo(model);
+    assertThat(c.model()).isEqualTo(SyntheticModel.of(model));
     assertThat(c.maxTokensPerRank()).isEqualTo(8);
     assertThat(c.sync()).isEqualTo(SyncOptions.decodeOnly());
     assertThat(c.switches()).isEqualTo(SwitchSchedule.none());

@@ -100,7 +100,7 @@ class RankExtensionsTest {
       assertThat(status.hiddenBytesSent()).isPositive();
       assertThat(status.placementVersion()).isZero();
       assertThat(status.placement().samePlacementAs(config.initialPlacement(2))).isTrue();
-      assertThat(status.bank()).isSameAs(group.bank());
+      assertThat(status.model()).isSameAs(group.model());
     } finally {
       group.close().block(Duration.ofSeconds(20));
     }

@@ -4,8 +4,9 @@ import io.moeflux.pipeline.RankContext;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ExpertWeights;
-import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.pipeline.placement.PreparedPlacement;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.RankMesh;
@@ -17,14 +18,23 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
- * Moves the expert weights a {@link MigrationPlan} needs over the mesh's BULK lane, while the
- * pipeline keeps running on the DATA lane. The weights a rank sends to one peer form one stream
- * (the plan's transfers in order, each expert's gate, up and down matrices); streams go in rounds
- * of at most {@link #CHUNK_FLOATS} floats per peer, one frame to every peer per round (empty when
- * there is nothing left), so at most one chunk per peer is ever in flight ahead of decode frames.
- * Every rank derives the round count from the plan alone.
+ * Gives each rank the expert weights a {@link MigrationPlan} adds to it, while the pipeline keeps
+ * running on the DATA lane. Where they come from depends on the model:
+ *
+ * <ul>
+ *   <li>a checkpoint model ({@link MoeModel#loadsMovedExperts()}): every rank has the checkpoint
+ *       (the handshake compared its digest), so a rank loads the experts it gains from its own
+ *       copy, in their stored precision, on a bounded-elastic thread; nothing crosses the mesh;
+ *   <li>the synthetic model: over the mesh's BULK lane, in their float32 precision. The weights a
+ *       rank sends to one peer form one stream (the plan's transfers in order, each expert's gate,
+ *       up and down matrices); streams go in rounds of at most {@link #CHUNK_FLOATS} floats per
+ *       peer, one frame to every peer per round (empty when there is nothing left), so at most one
+ *       chunk per peer is ever in flight ahead of decode frames. Every rank derives the round count
+ *       from the plan alone.
+ * </ul>
  */
 public final class WeightMigration {
   /** 1 MiB of weights per frame. */
@@ -32,20 +42,29 @@ public final class WeightMigration {
 
   private final RankContext rank;
   private final RankMesh mesh;
-  private final ModelConfig model;
+  private final MoeModel model;
+
+  /** The synthetic model's expert intermediate size (the shape of what travels); 0 otherwise. */
+  private final int intermediate;
 
   /** Migrates weights to and from the rank behind {@code rank}, over its mesh. */
   public WeightMigration(RankContext rank) {
     this.rank = Objects.requireNonNull(rank, "rank");
     this.mesh = rank.mesh();
     this.model = rank.config().model();
+    this.intermediate =
+        model instanceof SyntheticModel synthetic ? synthetic.config().intermediate() : 0;
   }
 
-  /** Floats one expert's weights take on the wire (0 for identity experts). */
+  /**
+   * Floats one expert's weights take on the wire: 0 for identity experts, and for a model whose
+   * ranks load moved experts themselves.
+   */
   public int expertFloats() {
-    return model.expertKind() == ExpertKind.IDENTITY
-        ? 0
-        : 3 * model.hidden() * model.intermediate();
+    if (model.expertKind() == ExpertKind.IDENTITY || model.loadsMovedExperts()) {
+      return 0;
+    }
+    return 3 * model.hidden() * intermediate;
   }
 
   /**
@@ -65,6 +84,9 @@ public final class WeightMigration {
                         + " but v"
                         + rank.placement().version()
                         + " is in force"));
+          }
+          if (model.loadsMovedExperts()) {
+            return Mono.fromCallable(() -> loaded(plan)).subscribeOn(Schedulers.boundedElastic());
           }
           int ranks = mesh.worldSize();
           int self = mesh.rank();
@@ -106,12 +128,9 @@ public final class WeightMigration {
 
   /** This rank's copy of an expert it holds now (null for identity experts). */
   private @Nullable ExpertWeights heldWeights(int layer, int logical) {
-    Placement now = rank.placement();
-    int base = mesh.rank() * now.slotsPerRank();
-    for (int i = 0; i < now.slotsPerRank(); i++) {
-      if (now.logicalOf(layer, base + i) == logical) {
-        return rank.localExpert(layer, i).weights();
-      }
+    ExpertFfn held = held(rank.placement(), layer, logical);
+    if (held != null) {
+      return held.weights();
     }
     throw new IllegalStateException(
         "rank "
@@ -177,6 +196,33 @@ public final class WeightMigration {
     }
   }
 
+  /** This rank's experts under {@code plan.to()}: those it holds kept, the others loaded. */
+  private PreparedPlacement loaded(MigrationPlan plan) {
+    Placement to = plan.to();
+    int self = mesh.rank();
+    int slotsPerRank = to.slotsPerRank();
+    ExpertFfn[][] local = new ExpertFfn[to.layers()][slotsPerRank];
+    for (int layer = 0; layer < to.layers(); layer++) {
+      for (int i = 0; i < slotsPerRank; i++) {
+        int logical = to.logicalOf(layer, self * slotsPerRank + i);
+        ExpertFfn held = held(plan.from(), layer, logical);
+        local[layer][i] = held != null ? held : model.expert(layer, logical);
+      }
+    }
+    return new PreparedPlacement(to, local);
+  }
+
+  /** This rank's expert {@code logical} of {@code layer} under {@code now}, or null. */
+  private @Nullable ExpertFfn held(Placement now, int layer, int logical) {
+    int base = mesh.rank() * now.slotsPerRank();
+    for (int i = 0; i < now.slotsPerRank(); i++) {
+      if (now.logicalOf(layer, base + i) == logical) {
+        return rank.localExpert(layer, i);
+      }
+    }
+    return null;
+  }
+
   private PreparedPlacement prepared(MigrationPlan plan, float[][] incoming, int per) {
     Placement to = plan.to();
     int self = mesh.rank();
@@ -193,12 +239,10 @@ public final class WeightMigration {
 
   private ExpertFfn expertFor(
       MigrationPlan plan, float[][] incoming, int per, int layer, int logical) {
-    Placement now = plan.from();
     int self = mesh.rank();
-    for (int i = 0; i < now.slotsPerRank(); i++) {
-      if (now.logicalOf(layer, self * now.slotsPerRank() + i) == logical) {
-        return rank.localExpert(layer, i);
-      }
+    ExpertFfn held = held(plan.from(), layer, logical);
+    if (held != null) {
+      return held;
     }
     if (model.expertKind() == ExpertKind.IDENTITY) {
       return ExpertFfn.identity(model.hidden());
@@ -209,8 +253,7 @@ public final class WeightMigration {
         MigrationPlan.Transfer t = received.get(j);
         if (t.layer() == layer && t.logical() == logical) {
           return ExpertFfn.swiglu(
-              ExpertWeights.copyOf(
-                  model.hidden(), model.intermediate(), incoming[source], j * per));
+              ExpertWeights.copyOf(model.hidden(), intermediate, incoming[source], j * per));
         }
       }
     }

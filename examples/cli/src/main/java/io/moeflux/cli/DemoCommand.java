@@ -46,7 +46,7 @@ final class DemoCommand extends GroupCommand {
   public Integer call() throws Exception {
     PrintWriter out = out();
     PipelineConfig config = group.pipelineSwitchingEvery(interval);
-    ModelConfig model = config.model();
+    ModelConfig model = group.model();
     int ranks = group.ranks;
     out.printf(
         "moeflux demo: %d ranks over %s, %d experts (+%d replicas) of hidden %d, top-%d, %d layers,"

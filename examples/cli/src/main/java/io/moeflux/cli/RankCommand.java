@@ -78,8 +78,7 @@ final class RankCommand implements Callable<Integer> {
     out.printf("rank %d of %d: mesh up, running %d steps%n", rank, world, steps);
     out.flush();
     try {
-      ReferenceModel reference =
-          new ReferenceModel(config.model(), moe.status().bank(), config.initialPlacement(world));
+      ReferenceModel reference = new ReferenceModel(config.model(), config.initialPlacement(world));
       moe.forward(workload.batches(rank, 0, steps))
           .doOnNext(actual -> check.compare(rank, actual, reference, workload))
           .blockLast(Duration.ofMinutes(30));

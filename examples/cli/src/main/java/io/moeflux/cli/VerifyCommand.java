@@ -26,7 +26,7 @@ final class VerifyCommand extends GroupCommand {
   public Integer call() {
     PrintWriter out = out();
     PipelineConfig config = group.pipeline();
-    ModelConfig model = config.model();
+    ModelConfig model = group.model();
     int steps = run.steps;
     SyntheticWorkload workload = run.workload(group.model);
     OutputCheck check = new OutputCheck();

@@ -65,6 +65,9 @@ public final class CheckpointGenerator {
       for (Tensor t : tensors.subList(from, to)) {
         t.addTo(writer);
         weightMap.put(t.name, name);
+        if (t.dtype == TensorDtype.F8_E4M3) {
+          weightMap.put(t.name + "_scale_inv", name);
+        }
       }
       written += writer.write(directory.resolve(name));
     }

@@ -5,9 +5,11 @@ import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.PipelineException;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ExpertFfn;
+import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
-import io.moeflux.pipeline.model.Router;
 import io.moeflux.pipeline.model.RowMath;
+import io.moeflux.pipeline.model.SharedExpert;
+import io.moeflux.pipeline.model.TokenRouter;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.StepAbortedException;
@@ -23,12 +25,15 @@ import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * Runs one rank's batch through every MoE layer of a step. Per layer: route, exchange the tokens
- * (the {@link ExchangeStrategy} of the step's comm mode), group the received rows per local slot,
- * hand the counts to the heat tap, run the experts, send each source one gate-weighted partial sum
- * per token in a COMBINE frame, and add the partial sums that come home, in ascending rank order,
- * to the hidden states. The arithmetic is {@link RowMath}'s order in every mode, so every mode
- * gives the reference's bits.
+ * Runs one rank's batch through the MoE layers of a step: every layer with the residual for the
+ * synthetic model, the one layer {@link MoeModel#layerOfStep} names without residual for a
+ * checkpoint model. Per layer: route, exchange the tokens (the {@link ExchangeStrategy} of the
+ * step's comm mode), group the received rows per local slot, hand the counts to the heat tap, run
+ * the experts, send each source one gate-weighted partial sum per token in a COMBINE frame, run the
+ * shared expert on this rank's own tokens, and sum the partial sums that come home in ascending
+ * rank order: added to the hidden states (residual), or as the output plus the shared expert's. The
+ * arithmetic is {@link RowMath}'s order in every mode, so every mode gives the single-process
+ * path's bits.
  *
  * <p>All working memory is allocated for the capacity at construction and reused; only a padded
  * step beyond it grows the buffers. A step runs one layer at a time and a rank runs one step at a
@@ -36,6 +41,7 @@ import reactor.core.scheduler.Schedulers;
  */
 final class LayerRunner {
   private final RankMesh mesh;
+  private final MoeModel model;
   private final HeatTap heatTap;
   private final Scheduler expertScheduler;
   private final int rank;
@@ -46,7 +52,8 @@ final class LayerRunner {
   private final LocalBatch batch;
   private final ReceivedPicks picks;
   private final ExpertRows expertRows;
-  private final float[] routeScratch;
+  private float[] routeScratch = new float[0];
+  private float[] sharedScratch = new float[0];
   private final float[] row;
   private final float[] acc;
 
@@ -65,6 +72,7 @@ final class LayerRunner {
 
   LayerRunner(RankMesh mesh, PipelineConfig config, Placement placement, HeatTap heatTap) {
     this.mesh = mesh;
+    this.model = config.model();
     this.heatTap = heatTap;
     this.expertScheduler = config.expertScheduler();
     this.rank = mesh.rank();
@@ -72,10 +80,11 @@ final class LayerRunner {
     this.hidden = config.model().hidden();
     this.topK = config.model().topK();
     int capacity = config.maxTokensPerRank();
-    this.batch = new LocalBatch(rank, ranks, topK, hidden, capacity, placement);
+    this.batch =
+        new LocalBatch(
+            rank, ranks, topK, hidden, capacity, placement, model.runsEveryLayerPerStep());
     this.picks = new ReceivedPicks(ranks, topK, hidden, 0);
     this.expertRows = new ExpertRows(hidden, 0, 0);
-    this.routeScratch = new float[Router.of(config.model(), 0).scratchLength()];
     this.row = new float[hidden];
     this.acc = new float[hidden];
     this.combineViews = new FloatBuffer[ranks];
@@ -91,26 +100,33 @@ final class LayerRunner {
   }
 
   /**
-   * Runs {@code in} through every layer with {@code exchange}. {@code experts[layer][localSlot]}
-   * are this rank's experts under {@code placement}; {@code routers[layer]} the gates.
+   * Runs {@code in} through the step's layers with {@code exchange}. {@code
+   * experts[layer][localSlot]} are this rank's experts under {@code placement}; {@code
+   * routers[layer]} the gates, {@code shared[layer]} the shared experts (null entries for none).
    */
   Mono<TokenBatch> run(
       TokenBatch in,
       ExchangeStrategy exchange,
       Placement placement,
       ExpertFfn[][] experts,
-      Router[] routers) {
+      TokenRouter[] routers,
+      @Nullable SharedExpert[] shared) {
     return Mono.defer(
         () -> {
           int tokensPerRank = exchange.tokensPerRank();
           reserve(tokensPerRank, placement.slotsPerRank());
           batch.begin(in, placement, tokensPerRank);
+          if (!model.runsEveryLayerPerStep()) {
+            int layer = MoeModel.layerOfStep(in.step(), routers.length);
+            return layer(layer, exchange, experts[layer], routers[layer], shared[layer])
+                .then(Mono.fromSupplier(this::output));
+          }
           Mono<Void> layers = Mono.empty();
           for (int l = 0; l < routers.length; l++) {
             int layer = l;
             layers =
                 layers.then(
-                    Mono.defer(() -> layer(layer, exchange, experts[layer], routers[layer])));
+                    Mono.defer(() -> layer(layer, exchange, experts[layer], routers[layer], null)));
           }
           return layers.then(Mono.fromSupplier(this::output));
         });
@@ -137,20 +153,29 @@ final class LayerRunner {
         batch.step,
         tokens,
         hidden,
-        Arrays.copyOf(batch.state, tokens * hidden),
+        Arrays.copyOf(batch.residual ? batch.state : batch.output, tokens * hidden),
         batch.prefill,
         Arrays.copyOf(batch.plan.ids, tokens * topK),
-        Arrays.copyOf(batch.plan.weights, tokens * topK));
+        Arrays.copyOf(batch.plan.weights, tokens * topK),
+        batch.residual ? TokenBatch.ANY_LAYER : batch.layerId);
   }
 
   private Mono<Void> layer(
-      int layer, ExchangeStrategy exchange, ExpertFfn[] experts, Router router) {
+      int layer,
+      ExchangeStrategy exchange,
+      ExpertFfn[] experts,
+      TokenRouter router,
+      @Nullable SharedExpert shared) {
     batch.layer = layer;
+    batch.layerId = model.layerId(layer);
     DispatchPlan plan = batch.plan;
+    if (routeScratch.length < router.scratchLength()) {
+      routeScratch = new float[router.scratchLength()];
+    }
     router.route(batch.state, batch.tokens, plan.ids, plan.weights, routeScratch);
     plan.build(batch.placement, layer, rank, batch.tokens);
     hiddenBytesSent += exchange.send(batch);
-    Mono<PeerFrames> exchanged = mesh.receive(exchange.kind(), batch.step, layer);
+    Mono<PeerFrames> exchanged = mesh.receive(exchange.kind(), batch.step, batch.layerId);
     if (expertScheduler != Schedulers.immediate()) {
       exchanged = exchanged.publishOn(expertScheduler);
     }
@@ -164,12 +189,15 @@ final class LayerRunner {
                 picks.dropRows();
                 frames.release();
               }
-              return mesh.receive(FrameKind.COMBINE, batch.step, layer);
+              if (shared != null) {
+                runShared(shared);
+              }
+              return mesh.receive(FrameKind.COMBINE, batch.step, batch.layerId);
             })
         .doOnNext(
             frames -> {
               try {
-                combine(exchange, frames);
+                combine(exchange, frames, shared != null);
               } finally {
                 Arrays.fill(combineViews, null);
                 frames.release();
@@ -276,14 +304,28 @@ final class LayerRunner {
         mesh.send(
             s,
             CombineFrameCodec.encode(
-                mesh.allocator(), batch.step, batch.layer, rank, partials, count, hidden));
+                mesh.allocator(), batch.step, batch.layerId, rank, partials, count, hidden));
         hiddenBytesSent += (long) count * hidden * Float.BYTES;
       }
     }
   }
 
-  /** Adds, per token and in ascending rank order, the partial sums that came home. */
-  private void combine(ExchangeStrategy exchange, PeerFrames frames) {
+  /**
+   * The shared expert over this rank's own tokens, into {@link LocalBatch#shared}: after the
+   * partial sums went out, so peers combine while it runs.
+   */
+  private void runShared(SharedExpert shared) {
+    if (sharedScratch.length < shared.scratchLength()) {
+      sharedScratch = new float[shared.scratchLength()];
+    }
+    shared.forward(batch.state, batch.tokens, batch.shared, sharedScratch);
+  }
+
+  /**
+   * Sums, per token and in ascending rank order, the partial sums that came home; adds the sum to
+   * the hidden states (residual), or makes it the output and adds the shared expert's.
+   */
+  private void combine(ExchangeStrategy exchange, PeerFrames frames, boolean sharedRan) {
     DispatchPlan plan = batch.plan;
     for (int r = 0; r < ranks; r++) {
       if (r == rank) {
@@ -321,7 +363,14 @@ final class LayerRunner {
           RowMath.addInto(acc, 0, row, 0, hidden);
         }
       }
-      RowMath.addInto(state, t * hidden, acc, 0, hidden);
+      if (batch.residual) {
+        RowMath.addInto(state, t * hidden, acc, 0, hidden);
+      } else {
+        System.arraycopy(acc, 0, batch.output, t * hidden, hidden);
+        if (sharedRan) {
+          RowMath.addInto(batch.output, t * hidden, batch.shared, t * hidden, hidden);
+        }
+      }
     }
   }
 }

@@ -6,7 +6,8 @@ import java.nio.FloatBuffer;
 
 /**
  * This rank's batch while it runs through the layers of one step: its hidden states, which the
- * combine updates in place, and the current layer's {@link DispatchPlan}. An exchange strategy
+ * combine updates in place (with the residual) or leaves as the layer's input (without: the output
+ * goes to {@link #output}), and the current layer's {@link DispatchPlan}. An exchange strategy
  * reads it to send this rank's tokens and to treat them as the picks this rank sent itself. The
  * fields are read on the hot path, so they are plain fields; only the {@link LayerRunner} writes
  * them.
@@ -20,8 +21,17 @@ final class LocalBatch {
   final int topK;
   final DispatchPlan plan;
 
+  /** Whether the combine adds into {@link #state} (every layer, synthetic) or fills the output. */
+  final boolean residual;
+
   long step;
+
+  /** The current MoE layer, as placements and heat count it. */
   int layer;
+
+  /** The current layer's decoder-layer index, as frames name it. */
+  int layerId;
+
   int tokens;
   boolean prefill;
   Placement placement;
@@ -35,8 +45,22 @@ final class LocalBatch {
   /** {@link #state} as a buffer, so that own rows are read like rows that came in a frame. */
   FloatBuffer stateRows;
 
-  LocalBatch(int rank, int ranks, int topK, int hidden, int maxTokens, Placement placement) {
+  /** A layer's output without residual, {@code tokens × hidden}: routed sum plus shared expert. */
+  float[] output;
+
+  /** The shared expert's output for this rank's tokens, {@code tokens × hidden}. */
+  float[] shared;
+
+  LocalBatch(
+      int rank,
+      int ranks,
+      int topK,
+      int hidden,
+      int maxTokens,
+      Placement placement,
+      boolean residual) {
     this.rank = rank;
+    this.residual = residual;
     this.ranks = ranks;
     this.hidden = hidden;
     this.topK = topK;
@@ -65,5 +89,8 @@ final class LocalBatch {
   private void allocate(int maxTokens) {
     this.state = new float[maxTokens * hidden];
     this.stateRows = FloatBuffer.wrap(state);
+    int outputs = residual ? 0 : maxTokens * hidden;
+    this.output = new float[outputs];
+    this.shared = new float[outputs];
   }
 }

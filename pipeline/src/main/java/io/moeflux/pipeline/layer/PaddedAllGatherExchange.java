@@ -54,7 +54,7 @@ final class PaddedAllGatherExchange implements ExchangeStrategy {
             GatherFrameCodec.encode(
                 mesh.allocator(),
                 batch.step,
-                batch.layer,
+                batch.layerId,
                 batch.rank,
                 batch.tokens,
                 padded,

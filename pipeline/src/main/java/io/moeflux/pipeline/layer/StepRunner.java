@@ -6,7 +6,8 @@ import io.moeflux.pipeline.PipelineException;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.Placement;
-import io.moeflux.pipeline.model.Router;
+import io.moeflux.pipeline.model.SharedExpert;
+import io.moeflux.pipeline.model.TokenRouter;
 import io.moeflux.pipeline.sync.CommMode;
 import io.moeflux.pipeline.sync.DpMetadata;
 import io.moeflux.pipeline.sync.DpMetadataSync;
@@ -14,6 +15,7 @@ import io.moeflux.pipeline.sync.SyncDecision;
 import io.moeflux.transport.RankMesh;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 
 /**
@@ -63,15 +65,18 @@ public final class StepRunner {
   }
 
   /**
-   * Runs {@code in} through every layer. {@code refusal}, when present, is why this rank cannot run
-   * the batch (checked by the caller); the step then fails on every rank with that reason.
+   * Runs {@code in} through the step's layers. {@code refusal}, when present, is why this rank
+   * cannot run the batch (checked by the caller); the step then fails on every rank with that
+   * reason. {@code experts[layer][localSlot]} are this rank's experts under {@code placement},
+   * {@code routers[layer]} the gates, {@code shared[layer]} the shared experts (null: none).
    */
   public Mono<TokenBatch> run(
       TokenBatch in,
       Optional<Refusal> refusal,
       Placement placement,
       ExpertFfn[][] experts,
-      Router[] routers) {
+      TokenRouter[] routers,
+      @Nullable SharedExpert[] shared) {
     long step = in.step();
     if (decision.syncs(step)) {
       int reported = refusal.isPresent() ? -1 : in.tokens();
@@ -86,10 +91,11 @@ public final class StepRunner {
                 CommMode mode = CommMode.select(metadata.maxTokens(), capacity);
                 lastMode = mode;
                 if (mode == CommMode.VARIABLE) {
-                  return layers.run(in, variable, placement, experts, routers);
+                  return layers.run(in, variable, placement, experts, routers, shared);
                 }
                 paddedSteps++;
-                return layers.run(in, padded.forStep(metadata), placement, experts, routers);
+                return layers.run(
+                    in, padded.forStep(metadata), placement, experts, routers, shared);
               });
     }
     Optional<Refusal> skipRefusal = refusal.isPresent() ? refusal : refusalWithoutSync(in);
@@ -101,7 +107,7 @@ public final class StepRunner {
     }
     skippedSteps++;
     lastMode = CommMode.VARIABLE;
-    return layers.run(in, variable, placement, experts, routers);
+    return layers.run(in, variable, placement, experts, routers, shared);
   }
 
   private Optional<Refusal> refusedBy(DpMetadata metadata) {

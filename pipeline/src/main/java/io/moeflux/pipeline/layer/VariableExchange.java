@@ -47,7 +47,7 @@ final class VariableExchange implements ExchangeStrategy {
       int count = plan.destCount[dest];
       ByteBuf frame =
           DispatchFrameCodec.allocate(
-              mesh.allocator(), batch.step, batch.layer, batch.rank, count, topK, hidden);
+              mesh.allocator(), batch.step, batch.layerId, batch.rank, count, topK, hidden);
       if (count > 0) {
         FloatBuffer rows = DispatchFrameCodec.hidden(frame, count, topK, hidden);
         for (int i = 0; i < count; i++) {
@@ -101,7 +101,7 @@ final class VariableExchange implements ExchangeStrategy {
               + " at step "
               + batch.step
               + ", layer "
-              + batch.layer);
+              + batch.layerId);
     }
     return local;
   }

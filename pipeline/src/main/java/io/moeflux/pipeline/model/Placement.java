@@ -49,35 +49,45 @@ public final class Placement {
   }
 
   /**
-   * The start placement with {@code redundantSlots} extra slots spread evenly over the ranks: rank
-   * r holds its own experts {@code r×E/R ..} first, then one replica each of the experts that
-   * follow (those of the next ranks), so no rank holds two replicas of one expert. Version 0; with
-   * 0 redundant slots it equals {@link #identity}.
+   * The start placement for any number of experts on any number of ranks: {@code experts +
+   * redundantSlots} slots, rounded up to a whole number per rank. Rank r holds the run of {@code
+   * slotsPerRank} experts that starts at {@code floor(r × E / R)}, wrapping past the last expert,
+   * so every expert has a slot and a rank holds no expert twice; the runs of neighbouring ranks
+   * overlap in the replicas. When {@code E % R == 0}, rank r holds its own {@code E/R} experts
+   * first, then replicas of those of the next ranks (with 0 redundant slots this is {@link
+   * #identity}). For example 8 experts on 3 ranks get 9 slots: {@code [0 1 2] [2 3 4] [5 6 7]}.
+   * Version 0.
+   *
+   * @throws IllegalArgumentException when a rank would need more slots than there are experts
    */
   public static Placement withRedundancy(int layers, int experts, int ranks, int redundantSlots) {
-    if (ranks < 1 || experts < 1 || experts % ranks != 0) {
+    if (ranks < 1 || experts < 1) {
       throw new IllegalArgumentException(
-          experts + " experts cannot be spread evenly over " + ranks + " ranks");
+          experts + " experts cannot be placed on " + ranks + " ranks");
     }
-    if (redundantSlots < 0 || redundantSlots % ranks != 0) {
+    if (redundantSlots < 0) {
+      throw new IllegalArgumentException("redundant slots must be >= 0, got " + redundantSlots);
+    }
+    int slotsPerRank = Math.toIntExact(((long) experts + redundantSlots + ranks - 1) / ranks);
+    if (slotsPerRank > experts) {
       throw new IllegalArgumentException(
-          "redundant slots must be a multiple of the " + ranks + " ranks, got " + redundantSlots);
+          experts
+              + " experts and "
+              + redundantSlots
+              + " redundant slots need "
+              + slotsPerRank
+              + " slots per rank on "
+              + ranks
+              + " ranks, more than the "
+              + experts
+              + " experts a rank can hold without holding one twice");
     }
-    int own = experts / ranks;
-    int extra = redundantSlots / ranks;
-    if (extra > experts - own) {
-      throw new IllegalArgumentException(
-          extra
-              + " redundant slots per rank exceed the "
-              + (experts - own)
-              + " experts a rank does not already hold");
-    }
-    int slotsPerRank = own + extra;
     int[][] map = new int[layers][ranks * slotsPerRank];
     for (int[] layer : map) {
       for (int r = 0; r < ranks; r++) {
+        int first = (int) ((long) r * experts / ranks);
         for (int i = 0; i < slotsPerRank; i++) {
-          layer[r * slotsPerRank + i] = (r * own + i) % experts;
+          layer[r * slotsPerRank + i] = (first + i) % experts;
         }
       }
     }

@@ -3,56 +3,70 @@ package io.moeflux.pipeline.model;
 import io.moeflux.pipeline.TokenBatch;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.jspecify.annotations.Nullable;
 
 /**
- * The whole MoE stack in one process, the yardstick a distributed run must match bit for bit. Per
- * layer l, with h the current hidden states:
+ * The MoE layers in one process: the single-process path a distributed run must match bit for bit.
+ * Per layer l, with h the current hidden states:
  *
  * <ol>
- *   <li>{@link Router#route} gives each token t its experts {@code ids[t,k]} and weights {@code
+ *   <li>the layer's router gives each token t its experts {@code ids[t,k]} and weights {@code
  *       w[t,k]};
  *   <li>each choice goes to slot {@code placement.physical(l, ids[t,k], t + rank)} on rank {@code
  *       rankOfSlot(slot)}, and {@code y_k = expert(l, ids[t,k])(h_t)};
  *   <li>the combine of {@link RowMath}: per destination rank ascending a weighted partial sum over
- *       k ascending, the partials summed in rank order, and the result added to {@code h_t}.
+ *       k ascending, and the partials summed in rank order into {@code acc_t}.
  * </ol>
  *
- * The rank matters only through the order of the sums: it picks the replicas, hence which choices
- * share a partial. Thread-safe; each call allocates its own buffers.
+ * A synthetic model runs every layer and adds {@code acc_t} to {@code h_t} (the residual). A
+ * checkpoint model runs the one layer of the step ({@link MoeModel#layerOfStep}) and outputs {@code
+ * acc_t} plus the layer's shared expert ({@link SharedExpert#forward}), with no residual.
+ *
+ * <p>The rank matters only through the order of the sums: it picks the replicas, hence which
+ * choices share a partial. It shares the model's routers and kernels with the distributed path, so
+ * it checks the distribution, not the formulas. Thread-safe; each call allocates its own buffers;
+ * experts are loaded once per instance, on first use.
  */
 public final class ReferenceModel {
-  private final ModelConfig config;
-  private final ExpertBank bank;
+  private final MoeModel model;
   private final Placement placement;
-  private final Router[] routers;
+  private final AtomicReferenceArray<@Nullable ExpertFfn> experts;
 
-  public ReferenceModel(ModelConfig c, ExpertBank bank, Placement placement) {
-    this.config = Objects.requireNonNull(c, "c");
-    this.bank = Objects.requireNonNull(bank, "bank");
+  public ReferenceModel(MoeModel model, Placement placement) {
+    this.model = Objects.requireNonNull(model, "model");
     this.placement = Objects.requireNonNull(placement, "placement");
-    if (!bank.config().equals(c)) {
-      throw new IllegalArgumentException(
-          "bank was built for config " + bank.config().fingerprint() + ", not " + c.fingerprint());
-    }
-    if (placement.layers() != c.layers() || placement.experts() != c.experts()) {
+    if (placement.layers() != model.layers() || placement.experts() != model.experts()) {
       throw new IllegalArgumentException(
           "placement has "
               + placement.layers()
               + " layers of "
               + placement.experts()
               + " experts, the model "
-              + c.layers()
+              + model.layers()
               + " of "
-              + c.experts());
+              + model.experts());
     }
-    this.routers = new Router[c.layers()];
-    for (int l = 0; l < routers.length; l++) {
-      routers[l] = Router.of(c, l);
-    }
+    this.experts = new AtomicReferenceArray<>(Math.multiplyExact(model.layers(), model.experts()));
   }
 
-  public ModelConfig config() {
-    return config;
+  /** The synthetic model of {@code c} with {@code bank}'s experts. */
+  public ReferenceModel(ModelConfig c, ExpertBank bank, Placement placement) {
+    this(syntheticOf(c, bank), placement);
+  }
+
+  private static SyntheticModel syntheticOf(ModelConfig c, ExpertBank bank) {
+    Objects.requireNonNull(c, "c");
+    Objects.requireNonNull(bank, "bank");
+    if (!bank.config().equals(c)) {
+      throw new IllegalArgumentException(
+          "bank was built for config " + bank.config().fingerprint() + ", not " + c.fingerprint());
+    }
+    return SyntheticModel.of(bank);
+  }
+
+  public MoeModel model() {
+    return model;
   }
 
   public Placement placement() {
@@ -60,57 +74,167 @@ public final class ReferenceModel {
   }
 
   /** The router of {@code layer}, shared and immutable. */
-  public Router router(int layer) {
-    return routers[Objects.checkIndex(layer, routers.length)];
+  public TokenRouter router(int layer) {
+    return model.router(layer);
+  }
+
+  private ExpertFfn expert(int layer, int logical) {
+    int index = layer * model.experts() + logical;
+    ExpertFfn ffn = experts.get(index);
+    if (ffn != null) {
+      return ffn;
+    }
+    ExpertFfn loaded = model.expert(layer, logical);
+    return experts.compareAndSet(index, null, loaded) ? loaded : experts.get(index);
   }
 
   /**
-   * Runs {@code in} (this rank's tokens for one step) through every layer.
+   * Runs {@code in} (this rank's tokens for one step) through the step's MoE layers.
    *
-   * @return a {@link TokenBatch} with routing of the same step and stage: the final hidden states
-   *     and the last layer's ids and weights
+   * @return a output batch of the same step and stage: the output hidden states and the (last)
+   *     layer's ids and weights
+   * @throws IllegalArgumentException when the batch does not fit the model, or names a layer the
+   *     step does not run
    */
   public TokenBatch forward(int rank, TokenBatch in) {
     Objects.requireNonNull(in, "in");
     Objects.checkIndex(rank, placement.ranks());
-    if (in.hidden() != config.hidden()) {
+    if (in.hidden() != model.hidden()) {
       throw new IllegalArgumentException(
-          "batch hidden size " + in.hidden() + " differs from the model's " + config.hidden());
+          "batch hidden size " + in.hidden() + " differs from the model's " + model.hidden());
     }
     int tokens = in.tokens();
-    int h = config.hidden();
-    int k = config.topK();
+    int h = model.hidden();
+    int k = model.topK();
     int choices = tokens * k;
-    float[] state = in.data().clone();
     int[] ids = new int[choices];
     float[] weights = new float[choices];
-    float[] routeScratch = new float[routers[0].scratchLength()];
-    ExpertOutputs outputs = new ExpertOutputs(config, choices);
-    int[] ranks = new int[k];
-    float[] partial = new float[h];
-    float[] acc = new float[h];
-    for (int l = 0; l < config.layers(); l++) {
-      routers[l].route(state, tokens, ids, weights, routeScratch);
-      outputs.compute(bank, l, state, ids);
-      for (int t = 0; t < tokens; t++) {
-        for (int c = 0; c < k; c++) {
-          ranks[c] = placement.rankOfSlot(placement.physical(l, ids[t * k + c], t + rank));
+    Combine combine = new Combine(choices);
+    if (model.runsEveryLayerPerStep()) {
+      if (in.layer() != TokenBatch.ANY_LAYER) {
+        throw new IllegalArgumentException(
+            "the " + model.describe() + " runs every layer per step; a batch cannot name one");
+      }
+      float[] state = in.data().clone();
+      for (int l = 0; l < model.layers(); l++) {
+        combine.layer(l, rank, state, tokens, ids, weights);
+        for (int t = 0; t < tokens; t++) {
+          RowMath.addInto(state, t * h, combine.acc, t * h, h);
         }
-        Arrays.fill(acc, 0f);
+      }
+      return new TokenBatch(in.step(), tokens, h, state, in.prefill(), ids, weights);
+    }
+    int layer = layerOf(in);
+    combine.layer(layer, rank, in.data(), tokens, ids, weights);
+    float[] out = combine.acc;
+    SharedExpert shared = model.sharedExpert(layer);
+    if (shared != null) {
+      float[] y = new float[tokens * h];
+      shared.forward(in.data(), tokens, y, new float[shared.scratchLength()]);
+      RowMath.addInto(out, 0, y, 0, tokens * h);
+    }
+    return new TokenBatch(
+        in.step(), tokens, h, out, in.prefill(), ids, weights, model.layerId(layer));
+  }
+
+  /** The MoE layer {@code in}'s step runs: the rule's, which a named layer must match. */
+  private int layerOf(TokenBatch in) {
+    int layer = MoeModel.layerOfStep(in.step(), model.layers());
+    if (in.layer() != TokenBatch.ANY_LAYER && in.layer() != model.layerId(layer)) {
+      throw new IllegalArgumentException(
+          "step "
+              + in.step()
+              + " runs layer "
+              + model.layerId(layer)
+              + " (step mod "
+              + model.layers()
+              + " MoE layers), the batch names layer "
+              + in.layer());
+    }
+    return layer;
+  }
+
+  /** One layer's routing, experts and rank-ordered combine into {@link #acc}, per token. */
+  private final class Combine {
+    private final int hidden = model.hidden();
+    private final int topK = model.topK();
+    private final float[] inputs;
+    private final float[] rows;
+    private final int[] rowOfChoice;
+    private final int[] start = new int[model.experts() + 1];
+    private final int[] ranks = new int[model.topK()];
+    private final float[] partial = new float[model.hidden()];
+    private float[] scratch = new float[0];
+    private float[] routeScratch = new float[0];
+
+    /** {@code tokens x hidden}: each token's routed sum, written by {@link #layer}. */
+    final float[] acc;
+
+    Combine(int choices) {
+      this.inputs = new float[choices * hidden];
+      this.rows = new float[choices * hidden];
+      this.rowOfChoice = new int[choices];
+      this.acc = new float[choices / Math.max(1, topK) * hidden];
+    }
+
+    void layer(int l, int rank, float[] state, int tokens, int[] ids, float[] weights) {
+      TokenRouter router = model.router(l);
+      if (routeScratch.length < router.scratchLength()) {
+        routeScratch = new float[router.scratchLength()];
+      }
+      router.route(state, tokens, ids, weights, routeScratch);
+      computeExperts(l, state, ids);
+      int h = hidden;
+      for (int t = 0; t < tokens; t++) {
+        for (int c = 0; c < topK; c++) {
+          ranks[c] = placement.rankOfSlot(placement.physical(l, ids[t * topK + c], t + rank));
+        }
+        Arrays.fill(acc, t * h, (t + 1) * h, 0f);
         for (int r = nextRank(ranks, -1); r >= 0; r = nextRank(ranks, r)) {
           Arrays.fill(partial, 0f);
-          for (int c = 0; c < k; c++) {
+          for (int c = 0; c < topK; c++) {
             if (ranks[c] == r) {
               RowMath.accumulateWeighted(
-                  partial, 0, weights[t * k + c], outputs.rows, outputs.rowOf(t * k + c) * h, h);
+                  partial, 0, weights[t * topK + c], rows, rowOfChoice[t * topK + c] * h, h);
             }
           }
-          RowMath.addInto(acc, 0, partial, 0, h);
+          RowMath.addInto(acc, t * h, partial, 0, h);
         }
-        RowMath.addInto(state, t * h, acc, 0, h);
       }
     }
-    return new TokenBatch(in.step(), tokens, h, state, in.prefill(), ids, weights);
+
+    /**
+     * Gathers each choice's token row by expert, runs each expert once over all its rows (bitwise
+     * equal to running row by row), keeps where each row went.
+     */
+    private void computeExperts(int layer, float[] state, int[] ids) {
+      int e = model.experts();
+      Arrays.fill(start, 0);
+      for (int id : ids) {
+        start[id + 1]++;
+      }
+      for (int x = 0; x < e; x++) {
+        start[x + 1] += start[x];
+      }
+      int[] next = Arrays.copyOf(start, e);
+      for (int choice = 0; choice < ids.length; choice++) {
+        int row = next[ids[choice]]++;
+        rowOfChoice[choice] = row;
+        System.arraycopy(state, (choice / topK) * hidden, inputs, row * hidden, hidden);
+      }
+      for (int x = 0; x < e; x++) {
+        int count = start[x + 1] - start[x];
+        if (count == 0) {
+          continue;
+        }
+        ExpertFfn ffn = expert(layer, x);
+        int needed = ffn.scratchLength(count);
+        if (scratch.length < needed) {
+          scratch = new float[needed];
+        }
+        ffn.forward(inputs, start[x] * hidden, count, rows, start[x] * hidden, scratch);
+      }
+    }
   }
 
   /** The smallest rank in {@code ranks} above {@code after}, or -1. */
@@ -124,66 +248,8 @@ public final class ReferenceModel {
     return next;
   }
 
-  /**
-   * Every (token, choice)'s expert output for one layer. Choices are grouped per logical expert so
-   * each expert runs once over all its rows, which is bitwise equal to running row by row.
-   */
-  private static final class ExpertOutputs {
-    private final int hidden;
-    private final int experts;
-    private final int topK;
-    private final float[] inputs;
-    final float[] rows;
-    private final int[] rowOfChoice;
-    private final int[] start;
-    private float[] scratch = new float[0];
-
-    ExpertOutputs(ModelConfig c, int choices) {
-      this.hidden = c.hidden();
-      this.experts = c.experts();
-      this.topK = c.topK();
-      this.inputs = new float[choices * hidden];
-      this.rows = new float[choices * hidden];
-      this.rowOfChoice = new int[choices];
-      this.start = new int[experts + 1];
-    }
-
-    int rowOf(int choice) {
-      return rowOfChoice[choice];
-    }
-
-    /** Gathers each choice's token row by expert, runs the experts, keeps where each row went. */
-    void compute(ExpertBank bank, int layer, float[] state, int[] ids) {
-      Arrays.fill(start, 0);
-      for (int id : ids) {
-        start[id + 1]++;
-      }
-      for (int e = 0; e < experts; e++) {
-        start[e + 1] += start[e];
-      }
-      int[] next = Arrays.copyOf(start, experts);
-      for (int choice = 0; choice < ids.length; choice++) {
-        int row = next[ids[choice]]++;
-        rowOfChoice[choice] = row;
-        System.arraycopy(state, (choice / topK) * hidden, inputs, row * hidden, hidden);
-      }
-      for (int e = 0; e < experts; e++) {
-        int count = start[e + 1] - start[e];
-        if (count == 0) {
-          continue;
-        }
-        ExpertFfn ffn = bank.expert(layer, e);
-        int needed = ffn.scratchLength(count);
-        if (scratch.length < needed) {
-          scratch = new float[needed];
-        }
-        ffn.forward(inputs, start[e] * hidden, count, rows, start[e] * hidden, scratch);
-      }
-    }
-  }
-
   @Override
   public String toString() {
-    return "ReferenceModel{" + config.fingerprint() + ", " + placement + "}";
+    return "ReferenceModel{" + model.describe() + ", " + placement + "}";
   }
 }

@@ -15,7 +15,7 @@ import java.util.Objects;
  * place of expert e in a seeded per-layer permutation. Immutable and thread-safe: all mutable state
  * is the caller's scratch.
  */
-public final class Router {
+public final class Router implements TokenRouter {
   /** Tokens whose gate logits are computed together. */
   private static final int BLOCK = 128;
 
@@ -96,14 +96,17 @@ public final class Router {
     return layer;
   }
 
+  @Override
   public int hidden() {
     return hidden;
   }
 
+  @Override
   public int experts() {
     return experts;
   }
 
+  @Override
   public int topK() {
     return topK;
   }
@@ -126,9 +129,14 @@ public final class Router {
     return gate[Objects.checkIndex(i, hidden) * experts + Objects.checkIndex(e, experts)];
   }
 
-  /** Floats of scratch that {@link #route} needs, whatever the number of tokens. */
+  @Override
   public int scratchLength() {
     return tokenArea();
+  }
+
+  @Override
+  public long weightBytes() {
+    return ((long) gate.length + bias.length) * Float.BYTES;
   }
 
   private int tokenArea() {
@@ -142,6 +150,7 @@ public final class Router {
    *
    * @param scratch at least {@link #scratchLength()} floats, contents ignored and overwritten
    */
+  @Override
   public void route(
       float[] hidden, int tokens, int[] topkIds, float[] topkWeights, float[] scratch) {
     Objects.requireNonNull(hidden, "hidden");

@@ -52,7 +52,7 @@ class ReferenceModelTest {
 
     int[] ids = new int[10];
     float[] w = new float[10];
-    Router router = model.router(0);
+    TokenRouter router = model.router(0);
     router.route(in.data(), 5, ids, w, new float[router.scratchLength()]);
     assertThat(out.topkIds()).isEqualTo(ids);
     assertThat(out.topkWeights()).isEqualTo(w);

@@ -6,9 +6,11 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.model.MoeModel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
@@ -28,18 +30,28 @@ import reactor.core.publisher.Sinks;
  * request its rows of the output. One step is in flight at a time; the group idles when nothing is
  * queued.
  *
+ * <p>With a checkpoint model, which runs one MoE layer per step (step s runs layer {@code s mod
+ * L}), a request names its layer and waits for a step of that layer; a step packs only the requests
+ * of its layer, and runs (empty where nothing matches) while any request is queued, so a request
+ * waits at most L steps.
+ *
  * <p>Steps go into the ranks' inputs from one thread at a time (whichever caller finds the way
  * free; the others leave their work to it), so an emission never races another and is never
  * retried. An input that refuses a batch means the group has stopped: every pending request then
  * fails with the reason.
  */
 public final class RequestBatcher implements Disposable {
-  private record Request(int rank, int tokens, float[] data, Sinks.One<Served> result) {}
+  /** {@code layer}: the MoE layer (position among the MoE layers), -1 for every layer. */
+  private record Request(int rank, int layer, int tokens, float[] data, Sinks.One<Served> result) {}
 
-  /** A request's output rows and the rank that ran them. */
-  public record Served(int rank, TokenBatch batch) {}
+  /**
+   * A request's output rows (naming the layer they ran, for a checkpoint model), the rank that ran
+   * them and the version of the placement in force for the step.
+   */
+  public record Served(int rank, long placementVersion, TokenBatch batch) {}
 
   private final MoeGroup group;
+  private final MoeModel model;
   private final int capacity;
   private final int hidden;
   private final Timer stepLatency;
@@ -64,7 +76,8 @@ public final class RequestBatcher implements Disposable {
     this.stepLatency = stepLatency;
     this.failedRequests = failedRequests;
     this.capacity = group.rank(0).config().maxTokensPerRank();
-    this.hidden = group.rank(0).config().model().hidden();
+    this.model = group.rank(0).config().model();
+    this.hidden = model.hidden();
     for (int r = 0; r < group.size(); r++) {
       queues.add(new ArrayDeque<>());
       inputs.add(Sinks.many().unicast().onBackpressureBuffer());
@@ -110,11 +123,26 @@ public final class RequestBatcher implements Disposable {
 
   /**
    * Queues {@code tokens} rows of {@code data} for {@code rank} (-1: the least loaded rank) and
-   * completes with this request's output rows.
+   * completes with this request's output rows. For the synthetic model, which runs every layer.
    */
   public Mono<Served> submit(int rank, int tokens, float[] data) {
+    return submit(rank, TokenBatch.ANY_LAYER, tokens, data);
+  }
+
+  /**
+   * Queues {@code tokens} rows of {@code data} for {@code rank} (-1: the least loaded rank) and
+   * decoder layer {@code layer} ({@link TokenBatch#ANY_LAYER} for the synthetic model, which runs
+   * every layer) and completes with this request's output rows, or fails naming what is wrong.
+   */
+  public Mono<Served> submit(int rank, int layer, int tokens, float[] data) {
     return Mono.defer(
         () -> {
+          int moeLayer;
+          try {
+            moeLayer = moeLayer(layer);
+          } catch (IllegalArgumentException e) {
+            return Mono.error(e);
+          }
           if (rank < -1 || rank >= group.size()) {
             return Mono.error(
                 new IllegalArgumentException(
@@ -136,11 +164,36 @@ public final class RequestBatcher implements Disposable {
               return Mono.error(failure);
             }
             int target = rank >= 0 ? rank : leastLoaded();
-            queues.get(target).add(new Request(target, tokens, data, result));
+            queues.get(target).add(new Request(target, moeLayer, tokens, data, result));
           }
           emitSteps();
           return result.asMono();
         });
+  }
+
+  /** The MoE layer a request for decoder layer {@code layer} waits for; -1 for every layer. */
+  private int moeLayer(int layer) {
+    if (model.runsEveryLayerPerStep()) {
+      if (layer != TokenBatch.ANY_LAYER) {
+        throw new IllegalArgumentException(
+            "the request names layer "
+                + layer
+                + ", but the "
+                + model.describe()
+                + " runs every layer in every step: send layer -1");
+      }
+      return -1;
+    }
+    if (layer == TokenBatch.ANY_LAYER) {
+      throw new IllegalArgumentException(
+          "the request names no layer, but the " + model.describe() + " runs one layer per step");
+    }
+    int moeLayer = model.layerOf(layer);
+    if (moeLayer < 0) {
+      throw new IllegalArgumentException(
+          "layer " + layer + " is not a MoE layer of the " + model.describe());
+    }
+    return moeLayer;
   }
 
   private int leastLoaded() {
@@ -187,13 +240,22 @@ public final class RequestBatcher implements Disposable {
     }
     long step = nextStep++;
     stepStarted = System.nanoTime();
+    int layer = model.runsEveryLayerPerStep() ? -1 : MoeModel.layerOfStep(step, model.layers());
     List<List<Request>> taking = new ArrayList<>();
     List<TokenBatch> batches = new ArrayList<>();
     for (ArrayDeque<Request> queue : queues) {
       List<Request> taken = new ArrayList<>();
       int total = 0;
-      while (!queue.isEmpty() && total + queue.peek().tokens() <= capacity) {
-        Request request = queue.poll();
+      // the step's layer's requests, in order, as long as they fit
+      for (Iterator<Request> it = queue.iterator(); it.hasNext(); ) {
+        Request request = it.next();
+        if (request.layer() != layer) {
+          continue;
+        }
+        if (total + request.tokens() > capacity) {
+          break;
+        }
+        it.remove();
         taken.add(request);
         total += request.tokens();
       }
@@ -204,7 +266,8 @@ public final class RequestBatcher implements Disposable {
         at += request.data().length;
       }
       taking.add(taken);
-      batches.add(TokenBatch.of(step, total, hidden, data));
+      TokenBatch batch = TokenBatch.of(step, total, hidden, data);
+      batches.add(layer < 0 ? batch : batch.atLayer(model.layerId(layer)));
     }
     inFlight = taking;
     return batches;
@@ -250,6 +313,8 @@ public final class RequestBatcher implements Disposable {
     }
     for (int r = 0; r < outputs.size(); r++) {
       TokenBatch out = outputs.get(r);
+      // the next step has not been handed to the group yet: this is the placement it ran under
+      long placementVersion = group.rank(r).status().placementVersion();
       int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
       int row = 0;
       for (Request request : done.get(r)) {
@@ -263,6 +328,7 @@ public final class RequestBatcher implements Disposable {
             .tryEmitValue(
                 new Served(
                     r,
+                    placementVersion,
                     new TokenBatch(
                         out.step(),
                         request.tokens(),
@@ -270,7 +336,8 @@ public final class RequestBatcher implements Disposable {
                         Arrays.copyOfRange(out.data(), from * hidden, to * hidden),
                         false,
                         Arrays.copyOfRange(out.topkIds(), from * topK, to * topK),
-                        Arrays.copyOfRange(out.topkWeights(), from * topK, to * topK))));
+                        Arrays.copyOfRange(out.topkWeights(), from * topK, to * topK),
+                        out.layer())));
         row = to;
       }
     }
@@ -320,6 +387,11 @@ public final class RequestBatcher implements Disposable {
 
   public int hidden() {
     return hidden;
+  }
+
+  /** The model the group runs. */
+  public MoeModel model() {
+    return model;
   }
 
   public MoeGroup group() {

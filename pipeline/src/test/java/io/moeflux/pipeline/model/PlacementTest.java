@@ -35,6 +35,50 @@ class PlacementTest {
   }
 
   @Test
+  void eightExpertsOnThreeRanksTakeNineSlotsWithOneReplica() {
+    Placement p = Placement.withRedundancy(2, 8, 3, 0);
+    assertThat(p.slotsPerRank()).isEqualTo(3);
+    assertThat(p.phy2log()[0]).containsExactly(0, 1, 2, 2, 3, 4, 5, 6, 7);
+    assertThat(p.replicas(1, 2)).isEqualTo(2);
+    assertThat(Placement.withRedundancy(1, 8, 3, 2).slotsPerRank()).isEqualTo(4);
+    assertThatThrownBy(() -> Placement.withRedundancy(1, 4, 3, 9))
+        .hasMessageContaining("need 5 slots per rank on 3 ranks, more than the 4 experts");
+  }
+
+  /** Any expert count on any number of ranks: every expert somewhere, none twice on a rank. */
+  @Test
+  void anyExpertCountOnAnyRanksCoversEveryExpertOncePerRankAtMost() {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+    for (int n = 0; n < 500; n++) {
+      int ranks = 1 + random.nextInt(9);
+      int experts = 1 + random.nextInt(70);
+      int redundant = random.nextInt(2 * ranks + 1);
+      int perRank = (experts + redundant + ranks - 1) / ranks;
+      if (perRank > experts) {
+        continue;
+      }
+      Placement p = Placement.withRedundancy(1, experts, ranks, redundant);
+      assertThat(p.slotsPerRank()).isEqualTo(perRank);
+      assertThat(p.slots()).isGreaterThanOrEqualTo(experts + redundant);
+      for (int r = 0; r < ranks; r++) {
+        java.util.Set<Integer> held = new java.util.HashSet<>();
+        for (int i = 0; i < perRank; i++) {
+          assertThat(held.add(p.logicalOf(0, r * perRank + i))).isTrue();
+        }
+      }
+      if (experts % ranks == 0 && redundant % ranks == 0) {
+        // the even case keeps its old layout: own experts first, then the next ranks'
+        int own = experts / ranks;
+        for (int r = 0; r < ranks; r++) {
+          for (int i = 0; i < perRank; i++) {
+            assertThat(p.logicalOf(0, r * perRank + i)).isEqualTo((r * own + i) % experts);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void mapsDescribeTheRedundantExperts() {
     Placement p = redundant();
     assertThat(p.slots()).isEqualTo(6);

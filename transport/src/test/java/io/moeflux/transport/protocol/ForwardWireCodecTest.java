@@ -91,4 +91,83 @@ class ForwardWireCodecTest {
       request.release();
     }
   }
+
+  @Test
+  void aVersion2RequestNamesItsLayer() {
+    float[] data = {1f, 2f, 3f, 4f};
+    ByteBuf bytes = ForwardWireCodec.encodeLayerRequest(alloc, 2, 17, 1, 4, data);
+    try {
+      assertThat(bytes.readableBytes()).isEqualTo(20 + 16);
+      assertThat(ForwardWireCodec.version(bytes)).isEqualTo(2);
+      ForwardWireCodec.Request request = ForwardWireCodec.decodeRequest(bytes, 4);
+      assertThat(request.version()).isEqualTo(2);
+      assertThat(request.rank()).isEqualTo(2);
+      assertThat(request.layer()).isEqualTo(17);
+      assertThat(request.data()).containsExactly(data);
+      assertThatThrownBy(() -> ForwardWireCodec.decodeRequest(bytes, 5))
+          .hasMessage("moe.forward request has hidden size 4, the model's is 5");
+    } finally {
+      bytes.release();
+    }
+    ByteBuf v1 = ForwardWireCodec.encodeRequest(alloc, 0, 1, 2, new float[2]);
+    try {
+      assertThat(ForwardWireCodec.decodeRequest(v1, 2).layer()).isEqualTo(-1);
+      v1.setIntLE(0, 3);
+      assertThatThrownBy(() -> ForwardWireCodec.decodeRequest(v1, 2))
+          .hasMessage("moe.forward request has wire version 3, this server speaks 1 and 2");
+    } finally {
+      v1.release();
+    }
+  }
+
+  @Test
+  void aVersion2ResponseCarriesStatusRankLayerAndPlacementVersion() {
+    float[] out = {0.5f, -0.5f, 1.5f, -1.5f};
+    int[] ids = {3, 1, 0, 2};
+    float[] weights = {0.75f, 0.25f, 0.5f, 0.5f};
+    ByteBuf bytes =
+        ForwardWireCodec.encodeLayerResponse(
+            alloc, ForwardWireCodec.LayerResponse.ran(1, 5, 42L, 3L, 2, 2, 2, out, ids, weights));
+    try {
+      assertThat(bytes.readableBytes()).isEqualTo(32 + 12 + 16 + 32);
+      ForwardWireCodec.LayerResponse response = ForwardWireCodec.decodeLayerResponse(bytes);
+      assertThat(response.ok()).isTrue();
+      assertThat(response.rank()).isEqualTo(1);
+      assertThat(response.layer()).isEqualTo(5);
+      assertThat(response.step()).isEqualTo(42L);
+      assertThat(response.placementVersion()).isEqualTo(3L);
+      assertThat(response.data()).containsExactly(out);
+      assertThat(response.topkIds()).containsExactly(ids);
+      assertThat(response.topkWeights()).containsExactly(weights);
+    } finally {
+      bytes.release();
+    }
+  }
+
+  @Test
+  void aRefusalCarriesItsMessageInBand() {
+    ByteBuf bytes =
+        ForwardWireCodec.encodeLayerResponse(
+            alloc, ForwardWireCodec.LayerResponse.refused(-1, 4, "layer 4 is a dense layer – é"));
+    try {
+      ForwardWireCodec.LayerResponse response = ForwardWireCodec.decodeLayerResponse(bytes);
+      assertThat(response.ok()).isFalse();
+      assertThat(response.status()).isEqualTo(ForwardWireCodec.STATUS_REFUSED);
+      assertThat(response.layer()).isEqualTo(4);
+      assertThat(response.message()).isEqualTo("layer 4 is a dense layer – é");
+      assertThatThrownBy(() -> ForwardWireCodec.decodeLayerResponse(bytes.slice(0, 20)))
+          .hasMessageContaining("not a version-2 moe.forward response: 20 bytes");
+    } finally {
+      bytes.release();
+    }
+    ByteBuf longMessage =
+        ForwardWireCodec.encodeLayerResponse(
+            alloc, ForwardWireCodec.LayerResponse.refused(0, 0, "x".repeat(10_000)));
+    try {
+      assertThat(ForwardWireCodec.decodeLayerResponse(longMessage).message())
+          .hasSize(ForwardWireCodec.MAX_MESSAGE_BYTES);
+    } finally {
+      longMessage.release();
+    }
+  }
 }

@@ -36,7 +36,9 @@ import reactor.core.publisher.Mono;
  *
  * <ul>
  *   <li>{@code moe.forward} request-channel: token batches in, outputs out, in order ({@link
- *       ForwardWireCodec});
+ *       ForwardWireCodec}). Version 2 names the layer and refuses a request in band (the channel
+ *       goes on); version 1 is answered for the synthetic model and refused, as an error, for a
+ *       checkpoint model, which needs the layer;
  *   <li>{@code moe.heat} request-stream: heat snapshots as JSON;
  *   <li>{@code moe.placement} request-response: the placement maps and their version, JSON;
  *   <li>{@code moe.status} request-response: the group's state, JSON.
@@ -155,6 +157,16 @@ public final class MoeRoutes implements SocketAcceptor {
           // a first frame that only opens the route
           return Mono.empty();
         }
+        if (ForwardWireCodec.version(payload.data()) == ForwardWireCodec.VERSION_2) {
+          return forwardLayer(payload.data());
+        }
+        if (!batcher.model().runsEveryLayerPerStep()) {
+          return Mono.error(
+              new IllegalArgumentException(
+                  "moe.forward wire version 1 cannot name a layer, and this server runs the "
+                      + batcher.model().describe()
+                      + ", one MoE layer per request: send version 2 requests"));
+        }
         request = ForwardWireCodec.decodeRequest(payload.data(), batcher.hidden());
       } catch (IllegalArgumentException e) {
         return Mono.error(e);
@@ -171,6 +183,49 @@ public final class MoeRoutes implements SocketAcceptor {
                     ForwardWire.encodeResponse(ByteBufAllocator.DEFAULT, served.rank(), out, topK);
                 return ByteBufPayload.create(data);
               });
+    }
+
+    /**
+     * A version-2 request: its outputs, or a refusal in band (a malformed body, a layer the model
+     * does not run, a request the group fails), so the channel carries on.
+     */
+    private Mono<Payload> forwardLayer(ByteBuf body) {
+      ForwardWireCodec.Request request;
+      try {
+        request = ForwardWireCodec.decodeRequest(body, batcher.hidden());
+      } catch (IllegalArgumentException e) {
+        return Mono.just(refusal(-1, -1, e));
+      }
+      return batcher
+          .submit(request.rank(), request.layer(), request.tokens(), request.data())
+          .map(
+              served -> {
+                TokenBatch out = served.batch();
+                int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
+                return ByteBufPayload.create(
+                    ForwardWireCodec.encodeLayerResponse(
+                        ByteBufAllocator.DEFAULT,
+                        ForwardWireCodec.LayerResponse.ran(
+                            served.rank(),
+                            out.layer(),
+                            out.step(),
+                            served.placementVersion(),
+                            out.tokens(),
+                            out.hidden(),
+                            topK,
+                            out.data(),
+                            out.topkIds(),
+                            out.topkWeights())));
+              })
+          .onErrorResume(error -> Mono.just(refusal(request.rank(), request.layer(), error)));
+    }
+
+    private Payload refusal(int rank, int layer, Throwable error) {
+      String message = error.getMessage() != null ? error.getMessage() : error.toString();
+      return ByteBufPayload.create(
+          ForwardWireCodec.encodeLayerResponse(
+              ByteBufAllocator.DEFAULT,
+              ForwardWireCodec.LayerResponse.refused(rank, layer, message)));
     }
 
     private String route(Payload payload) {

@@ -1,5 +1,7 @@
 package io.moeflux.cli;
 
+import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.MoeRank;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
@@ -17,5 +19,15 @@ abstract class GroupCommand implements Callable<Integer> {
   /** Where the command's lines go (standard output, or what a test set). */
   PrintWriter out() {
     return spec.commandLine().getOut();
+  }
+
+  /** The model the group runs and, one line per rank, the weight memory it holds. */
+  void printMemory(MoeGroup moe) {
+    PrintWriter out = out();
+    out.println("model: " + moe.model().describe());
+    for (MoeRank rank : moe.ranks()) {
+      out.println("memory " + rank.status().memory().describe());
+    }
+    out.flush();
   }
 }

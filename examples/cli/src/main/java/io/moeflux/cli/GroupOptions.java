@@ -30,7 +30,12 @@ final class GroupOptions {
    * an interval (at least a step) ahead of its switch, so its weights have that long to move.
    */
   PipelineConfig pipelineSwitchingEvery(int interval) {
-    return pipeline().toBuilder()
+    return switchingEvery(pipeline(), interval);
+  }
+
+  /** {@code config} with a placement switch every {@code interval} steps (see above). */
+  static PipelineConfig switchingEvery(PipelineConfig config, int interval) {
+    return config.toBuilder()
         .switches(
             SwitchSchedule.builder().interval(interval).delay(Math.max(1, interval / 4)).build())
         .build();

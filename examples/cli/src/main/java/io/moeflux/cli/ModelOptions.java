@@ -3,6 +3,8 @@ package io.moeflux.cli;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.MoeModel;
+import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import picocli.CommandLine.Option;
 
@@ -64,13 +66,23 @@ final class ModelOptions {
    * probability {@code idleSteps}.
    */
   SyntheticWorkload workload(double idleSteps) {
-    return SyntheticWorkload.random(seed, hidden, maxTokens, idleSteps);
+    return workload(idleSteps, hidden);
+  }
+
+  /** The seeded random workload for a model of hidden size {@code hiddenSize} (a checkpoint's). */
+  SyntheticWorkload workload(double idleSteps, int hiddenSize) {
+    return SyntheticWorkload.random(seed, hiddenSize, maxTokens, idleSteps);
   }
 
   PipelineConfig pipeline(int ranks) {
+    return pipeline(SyntheticModel.of(model(ranks)));
+  }
+
+  /** The pipeline of {@code model} with this capacity and these redundant slots. */
+  PipelineConfig pipeline(MoeModel model) {
     if (maxTokens < 1) {
       throw new IllegalArgumentException("--max-tokens must be >= 1, got " + maxTokens);
     }
-    return PipelineConfig.builder(model(ranks), maxTokens).redundantSlots(redundantSlots).build();
+    return PipelineConfig.builder(model, maxTokens).redundantSlots(redundantSlots).build();
   }
 }

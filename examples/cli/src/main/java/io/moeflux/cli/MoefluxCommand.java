@@ -1,5 +1,6 @@
 package io.moeflux.cli;
 
+import io.moeflux.pipeline.checkpoint.CheckpointException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -20,7 +21,8 @@ import picocli.CommandLine.Command;
       RankCommand.class,
       ServeCommand.class,
       RebalanceCommand.class,
-      BenchCommand.class
+      BenchCommand.class,
+      GenerateCheckpointCommand.class
     })
 public final class MoefluxCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -46,7 +48,9 @@ public final class MoefluxCommand implements Runnable {
           commandLine
               .getErr()
               .println("moeflux " + commandLine.getCommandName() + ": " + message(ex));
-          return ex instanceof IllegalArgumentException ? 2 : 1;
+          return ex instanceof IllegalArgumentException || ex instanceof CheckpointException
+              ? 2
+              : 1;
         });
     return cli;
   }

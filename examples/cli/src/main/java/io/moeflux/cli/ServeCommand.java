@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import reactor.netty.DisposableServer;
 
@@ -39,15 +40,27 @@ final class ServeCommand extends GroupCommand {
   @Option(names = "--interval")
   int interval = 100;
 
+  @Mixin CheckpointOption checkpoint = new CheckpointOption();
+
   @Override
   public Integer call() throws InterruptedException {
+    try (CheckpointOption opened = checkpoint) {
+      return serve();
+    }
+  }
+
+  private int serve() throws InterruptedException {
     PrintWriter out = out();
-    PipelineConfig config = group.pipelineSwitchingEvery(interval);
+    PipelineConfig config =
+        GroupOptions.switchingEvery(checkpoint.pipeline(group.model, group.ranks), interval);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     BalancedGroup balanced =
         BalancedGroup.start(group.ranks, group.transport, config, registry)
             .block(Duration.ofMinutes(1));
     RequestBatcher batcher = RequestBatcher.start(balanced.group(), registry).block();
+    if (checkpoint.given()) {
+      printMemory(balanced.group());
+    }
     Supplier<Map<String, @Nullable Object>> status = () -> StatusFields.group(batcher, balanced);
     MoeRoutes routes =
         new MoeRoutes(batcher, () -> balanced.heat(0).snapshots().map(StatusFields::heat), status);

@@ -3,7 +3,7 @@ package io.moeflux.cli;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
-import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.ReferenceModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import java.io.PrintWriter;
@@ -21,21 +21,30 @@ import reactor.core.publisher.Flux;
 @Command(name = "verify", mixinStandardHelpOptions = true)
 final class VerifyCommand extends GroupCommand {
   @Mixin WorkloadOptions run = new WorkloadOptions();
+  @Mixin CheckpointOption checkpoint = new CheckpointOption();
 
   @Override
   public Integer call() {
+    try (CheckpointOption opened = checkpoint) {
+      return verify();
+    }
+  }
+
+  private int verify() {
     PrintWriter out = out();
-    PipelineConfig config = group.pipeline();
-    ModelConfig model = group.model();
+    PipelineConfig config = checkpoint.pipeline(group.model, group.ranks);
+    MoeModel model = config.model();
     int steps = run.steps;
-    SyntheticWorkload workload = run.workload(group.model);
-    OutputCheck check = new OutputCheck();
+    SyntheticWorkload workload = run.workload(group.model, model.hidden());
+    OutputCheck check = checkpoint.given() ? OutputCheck.bitwise() : new OutputCheck();
     long started = System.nanoTime();
     MoeGroup moe =
-        MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
+        MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(10));
     try {
-      ReferenceModel reference =
-          new ReferenceModel(model, moe.bank(), config.initialPlacement(group.ranks));
+      if (checkpoint.given()) {
+        printMemory(moe);
+      }
+      ReferenceModel reference = new ReferenceModel(model, config.initialPlacement(group.ranks));
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < group.ranks; r++) {
         inputs.add(workload.batches(r, 0, steps));
@@ -66,7 +75,7 @@ final class VerifyCommand extends GroupCommand {
         check.mismatches(),
         check.bitwiseEqual(),
         check.maxAbsDiff());
-    out.println(
+    JsonLine json =
         new JsonLine()
             .put("ranks", group.ranks)
             .put("steps", steps)
@@ -76,7 +85,11 @@ final class VerifyCommand extends GroupCommand {
             .put("mismatches", check.mismatches())
             .put("bitwise_equal", check.bitwiseEqual())
             .put("transport", group.transport.name())
-            .put("seconds", Math.round(seconds * 10) / 10.0));
+            .put("seconds", Math.round(seconds * 10) / 10.0);
+    if (checkpoint.given()) {
+      json.put("model", model.fingerprint().get("model")).put("moe_layers", model.layers());
+    }
+    out.println(json);
     out.flush();
     return check.mismatches() == 0 && check.outputs() == (long) steps * group.ranks ? 0 : 1;
   }

@@ -14,11 +14,11 @@ final class WorkloadOptions {
   @Option(names = "--idle-steps")
   double idleSteps = 0.1;
 
-  /** The workload for {@code model}'s seed, hidden size and capacity. */
-  SyntheticWorkload workload(ModelOptions model) {
+  /** The workload for {@code model}'s seed and capacity, of hidden size {@code hidden}. */
+  SyntheticWorkload workload(ModelOptions model, int hidden) {
     if (steps < 0) {
       throw new IllegalArgumentException("--steps must be >= 0, got " + steps);
     }
-    return model.workload(idleSteps);
+    return model.workload(idleSteps, hidden);
   }
 }

@@ -144,4 +144,60 @@ class CommandsTest {
         .isEqualTo(2);
     assertThat(run("rebalance", "--replicas", "4")).isEqualTo(2);
   }
+
+  /** generate-checkpoint, then verify --model on 1 and 3 ranks: every output bitwise equal. */
+  @ParameterizedTest
+  @CsvSource({"mixtral,BF16,1", "qwen2_moe,F32,2", "qwen3_moe,BF16,3", "deepseek_v3,F8_E4M3,2"})
+  void verifyOfAGeneratedCheckpointIsBitwiseOnOneAndThreeRanks(
+      String family, String dtype, int shards) throws Exception {
+    Path model = dir.resolve(family);
+    assertThat(
+            run(
+                "generate-checkpoint",
+                "--family",
+                family,
+                "--out",
+                model.toString(),
+                "--hidden",
+                "32",
+                "--layers",
+                "3",
+                "--dtype",
+                dtype,
+                "--shards",
+                "" + shards))
+        .isZero();
+    assertThat(lastLine().get("model_type").asText()).isEqualTo(family);
+    for (int ranks : new int[] {1, 3}) {
+      int code =
+          run(
+              "verify",
+              "--model",
+              model.toString(),
+              "--ranks",
+              "" + ranks,
+              "--steps",
+              "7",
+              "--max-tokens",
+              "5",
+              "--transport",
+              "LOCAL");
+      assertThat(code).as(err.toString()).isZero();
+      JsonNode json = lastLine();
+      assertThat(json.get("mismatches").asLong()).isZero();
+      assertThat(json.get("bitwise_equal").asLong()).isEqualTo(7L * ranks);
+      assertThat(json.get("model").asText()).isEqualTo(family + " checkpoint");
+      assertThat(out.toString()).contains("memory rank " + (ranks - 1) + ": ");
+    }
+  }
+
+  @Test
+  void aModelDirectoryThatCannotBeServedExitsTwo() throws Exception {
+    assertThat(run("verify", "--model", dir.resolve("none").toString(), "--ranks", "1"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("moeflux verify: ").contains("not a model directory");
+    assertThat(run("generate-checkpoint", "--family", "llama", "--out", dir.toString()))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("model_type 'llama' is not supported");
+  }
 }

@@ -172,7 +172,16 @@ public final class Rebalancer implements PlacementSource, Disposable {
   @Override
   public void switched(long step, @Nullable PreparedPlacement applied, String why) {
     Pending mine = pending;
-    if (mine == null || mine.switchStep() != step) {
+    if (mine == null || mine.switchStep() > step) {
+      return;
+    }
+    if (mine.switchStep() < step) {
+      // planned after its switch step had already run (steps outpaced the heat window): drop it,
+      // or it would stay pending forever and block every later plan
+      pending = null;
+      ready = null;
+      readyFor = -1;
+      emit(RebalanceEvent.Kind.KEPT, step, "the plan for step " + mine.switchStep() + " came late");
       return;
     }
     pending = null;

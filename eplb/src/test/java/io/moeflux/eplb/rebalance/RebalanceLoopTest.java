@@ -12,6 +12,9 @@ import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.checkpoint.CheckpointGenerator;
+import io.moeflux.pipeline.checkpoint.ModelFamily;
+import io.moeflux.pipeline.family.CheckpointModel;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.ReferenceModel;
@@ -20,6 +23,8 @@ import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.MeshException;
 import io.moeflux.transport.TransportKind;
 import io.moeflux.transport.testkit.LeakRecorder;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
@@ -50,7 +56,7 @@ class RebalanceLoopTest {
     LeakRecorder.assertNoLeaks();
   }
 
-  private MoeGroup start(int ranks, ModelConfig model, PipelineConfig config, int interval) {
+  private MoeGroup start(int ranks, PipelineConfig config, int interval) {
     int slotsPerRank = config.initialPlacement(ranks).slotsPerRank();
     Map<Integer, HeatStream> heatByRank = new ConcurrentHashMap<>();
     Map<Integer, Rebalancer> balancerByRank = new ConcurrentHashMap<>();
@@ -61,7 +67,7 @@ class RebalanceLoopTest {
                   HeatStream heat =
                       HeatStream.start(
                           HeatConfig.builder()
-                              .layers(model.layers())
+                              .layers(config.model().layers())
                               .localSlots(slotsPerRank)
                               .interval(interval)
                               .build(),
@@ -108,7 +114,7 @@ class RebalanceLoopTest {
             .redundantSlots(4)
             .switches(SwitchSchedule.builder().interval(interval).delay(4).build())
             .build();
-    MoeGroup group = start(ranks, model, config, interval);
+    MoeGroup group = start(ranks, config, interval);
     List<HeatSnapshot> snapshots = new CopyOnWriteArrayList<>();
     heats.get(0).snapshots().subscribe(snapshots::add, error -> {});
     SyntheticWorkload workload = SyntheticWorkload.random(3, model.hidden(), 12, 0);
@@ -172,6 +178,67 @@ class RebalanceLoopTest {
     assertThat(after).isGreaterThan(before);
   }
 
+  /**
+   * A checkpoint model, one layer per step: heat per layer, a switch, the gained experts loaded
+   * from each rank's own checkpoint (no byte migrated over the mesh), and outputs bitwise equal to
+   * the single-process path under the placement in force.
+   */
+  @Test
+  void aCheckpointModelRebalancesWithMovedExpertsLoadedFromTheCheckpoint(@TempDir Path dir)
+      throws IOException {
+    Path path = dir.resolve("qwen3");
+    CheckpointGenerator.builder(ModelFamily.QWEN3_MOE)
+        .hidden(16)
+        .decoderLayers(2)
+        .seed(5)
+        .build()
+        .write(path);
+    int ranks = 3;
+    int interval = 10;
+    try (CheckpointModel model = CheckpointModel.open(path)) {
+      // the longest delay: a tiny model's steps are quick, and the new experts are read from disk
+      PipelineConfig config =
+          PipelineConfig.builder(model, 12)
+              .redundantSlots(3)
+              .switches(SwitchSchedule.builder().interval(interval).delay(9).build())
+              .build();
+      MoeGroup group = start(ranks, config, interval);
+      SyntheticWorkload workload = SyntheticWorkload.random(3, model.hidden(), 12, 0);
+      int steps = 50;
+      List<Flux<TokenBatch>> inputs = new ArrayList<>();
+      for (int r = 0; r < ranks; r++) {
+        inputs.add(workload.batches(r, 0, steps));
+      }
+      List<List<TokenBatch>> outputs =
+          group.forward(inputs).collectList().block(Duration.ofSeconds(60));
+      group.close().block(Duration.ofSeconds(20));
+      System.err.println(
+          "EVENTS " + balancers.get(0).events().take(Duration.ofMillis(200)).collectList().block());
+      assertThat(balancers).allSatisfy(b -> assertThat(b.switches()).isPositive());
+      assertThat(balancers).allSatisfy(b -> assertThat(b.bytesMigrated()).isZero());
+      TreeMap<Long, Placement> history = new TreeMap<>();
+      history.put(0L, config.initialPlacement(ranks));
+      for (RebalanceEvent event :
+          balancers.get(0).events().take(Duration.ofMillis(200)).collectList().block()) {
+        if (event.kind() == RebalanceEvent.Kind.SWITCHED) {
+          history.put(event.step(), event.placement());
+        }
+      }
+      assertThat(history).hasSizeGreaterThan(1);
+      for (List<TokenBatch> step : outputs) {
+        for (int r = 0; r < ranks; r++) {
+          TokenBatch actual = step.get(r);
+          Placement placement = history.floorEntry(actual.step()).getValue();
+          TokenBatch expected =
+              new ReferenceModel(model, placement).forward(r, workload.batch(r, actual.step()));
+          assertThat(actual.data())
+              .as("step %d rank %d", actual.step(), r)
+              .containsExactly(expected.data());
+        }
+      }
+    }
+  }
+
   @Test
   void aPeerThatDiesMidMigrationLeavesTheOldPlacementOnEverySurvivor() {
     int ranks = 3;
@@ -183,7 +250,7 @@ class RebalanceLoopTest {
             .redundantSlots(3)
             .switches(SwitchSchedule.builder().interval(interval).delay(6).build())
             .build();
-    MoeGroup group = start(ranks, model, config, interval);
+    MoeGroup group = start(ranks, config, interval);
     // rank 2 dies as soon as its weights start to move
     balancers
         .get(2)

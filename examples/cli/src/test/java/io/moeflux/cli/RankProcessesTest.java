@@ -2,6 +2,8 @@ package io.moeflux.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.moeflux.pipeline.checkpoint.CheckpointGenerator;
+import io.moeflux.pipeline.checkpoint.ModelFamily;
 import io.moeflux.transport.tcp.TcpMeshTransport;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RankProcessesTest {
   @TempDir Path dir;
 
-  private List<Process> startRanks(int world, int steps) throws Exception {
+  private List<Process> startRanks(int world, int steps, String... extra) throws Exception {
     List<String> addresses = TcpMeshTransport.loopback(world).addresses();
     String peers = String.join(",", addresses);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -40,6 +42,7 @@ class RankProcessesTest {
               "4",
               "--peer-timeout",
               "5");
+      builder.command().addAll(List.of(extra));
       builder.environment().put("MOEFLUX_RANK", "" + r);
       builder.environment().put("MOEFLUX_WORLD_SIZE", "" + world);
       builder.environment().put("MOEFLUX_PEERS", peers);
@@ -56,6 +59,27 @@ class RankProcessesTest {
 
   private String err(int rank) throws Exception {
     return Files.readString(dir.resolve("rank-" + rank + ".err"), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void threeRankProcessesServeACheckpointAndCheckTheirOutputsBitwise() throws Exception {
+    Path model = dir.resolve("deepseek");
+    CheckpointGenerator.builder(ModelFamily.DEEPSEEK_V3)
+        .hidden(32)
+        .decoderLayers(3)
+        .shards(2)
+        .build()
+        .write(model);
+    List<Process> ranks = startRanks(3, 12, "--model", model.toString());
+    for (int r = 0; r < 3; r++) {
+      assertThat(ranks.get(r).waitFor(120, TimeUnit.SECONDS)).as("rank %d finished", r).isTrue();
+      assertThat(ranks.get(r).exitValue()).as("rank %d: %s", r, err(r)).isZero();
+      assertThat(out(r))
+          .contains("model: deepseek_v3 checkpoint")
+          .contains("memory rank " + r + ": 6 routed expert slots");
+      String[] lines = out(r).trim().split("\n");
+      assertThat(lines[lines.length - 1]).contains("\"steps\":12").contains("\"mismatches\":0");
+    }
   }
 
   @Test

@@ -48,7 +48,10 @@ class WireFormatReadmeTest {
             "FrameHeaderCodec.LAYOUT",
             "DispatchFrameCodec.LAYOUT",
             "ForwardWireCodec.REQUEST_LAYOUT",
-            "ForwardWireCodec.RESPONSE_LAYOUT");
+            "ForwardWireCodec.RESPONSE_LAYOUT",
+            "ForwardWireCodec.LAYER_REQUEST_LAYOUT",
+            "ForwardWireCodec.LAYER_RESPONSE_LAYOUT",
+            "ForwardWireCodec.REFUSAL_LAYOUT");
     List<String> blocks = blocks(section);
     layouts.forEach(
         (name, layout) ->
@@ -90,6 +93,8 @@ class WireFormatReadmeTest {
         .isEqualTo(ProtocolVersion.CURRENT);
     assertThat(number("their own version \\*\\*(\\d+)\\*\\* \\(`ForwardWireCodec.VERSION`\\)"))
         .isEqualTo(ForwardWireCodec.VERSION);
+    assertThat(number("version \\*\\*(\\d+)\\*\\* \\(`ForwardWireCodec.VERSION_2`\\)"))
+        .isEqualTo(ForwardWireCodec.VERSION_2);
     assertThat(number("\\*\\*(\\d+)-byte header\\*\\*")).isEqualTo(FrameHeaderCodec.HEADER_BYTES);
   }
 
@@ -252,6 +257,58 @@ class WireFormatReadmeTest {
   }
 
   /** Reads {@code bytes} through {@code layout}, then releases them. */
+  @Test
+  void forwardVersion2BodiesHaveEveryFieldWhereTheReadmeSays() {
+    float[] data = floats(6, 2);
+    float[] weights = {0.75f, 0.25f, 0.5f, 0.5f};
+    assertThat(
+            read(
+                ForwardWireCodec.encodeLayerRequest(ALLOC, 1, 7, 2, 3, data),
+                ForwardWireCodec.LAYER_REQUEST_LAYOUT))
+        .containsExactly(
+            Map.entry("version", List.of(ForwardWireCodec.VERSION_2)),
+            Map.entry("rank", List.of(1)),
+            Map.entry("layer", List.of(7)),
+            Map.entry("tokens", List.of(2)),
+            Map.entry("hidden", List.of(3)),
+            Map.entry("data", boxed(data)));
+    assertThat(
+            read(
+                ForwardWireCodec.encodeLayerResponse(
+                    ALLOC,
+                    ForwardWireCodec.LayerResponse.ran(
+                        1, 7, 42L, 3L, 2, 3, 2, data, new int[] {4, 0, 2, 6}, weights)),
+                ForwardWireCodec.LAYER_RESPONSE_LAYOUT))
+        .containsExactly(
+            Map.entry("version", List.of(ForwardWireCodec.VERSION_2)),
+            Map.entry("status", List.of(ForwardWireCodec.STATUS_OK)),
+            Map.entry("rank", List.of(1)),
+            Map.entry("layer", List.of(7)),
+            Map.entry("step", List.of(42L)),
+            Map.entry("placement", List.of(3L)),
+            Map.entry("tokens", List.of(2)),
+            Map.entry("hidden", List.of(3)),
+            Map.entry("topK", List.of(2)),
+            Map.entry("data", boxed(data)),
+            Map.entry("expert", List.of(4, 0, 2, 6)),
+            Map.entry("weight", boxed(weights)));
+    String why = "layer 1 is a dense layer (ß)";
+    assertThat(
+            read(
+                ForwardWireCodec.encodeLayerResponse(
+                    ALLOC, ForwardWireCodec.LayerResponse.refused(0, 1, why)),
+                ForwardWireCodec.REFUSAL_LAYOUT))
+        .containsExactly(
+            Map.entry("version", List.of(ForwardWireCodec.VERSION_2)),
+            Map.entry("status", List.of(ForwardWireCodec.STATUS_REFUSED)),
+            Map.entry("rank", List.of(0)),
+            Map.entry("layer", List.of(1)),
+            Map.entry("step", List.of(-1L)),
+            Map.entry("placement", List.of(-1L)),
+            Map.entry("bytes", List.of(why.getBytes(StandardCharsets.UTF_8).length)),
+            Map.entry("message", List.of(why)));
+  }
+
   private static Map<String, List<Object>> read(ByteBuf bytes, String layout) {
     try {
       return WireLayout.parse(layout).read(bytes, Map.of());

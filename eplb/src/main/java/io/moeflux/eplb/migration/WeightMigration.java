@@ -198,15 +198,31 @@ public final class WeightMigration {
 
   /** This rank's experts under {@code plan.to()}: those it holds kept, the others loaded. */
   private PreparedPlacement loaded(MigrationPlan plan) {
-    Placement to = plan.to();
+    return experts(
+        plan.to(),
+        (layer, logical) -> {
+          ExpertFfn held = held(plan.from(), layer, logical);
+          return held != null ? held : model.expert(layer, logical);
+        });
+  }
+
+  /** This rank's experts under {@code plan.to()}: those it holds kept, the others received. */
+  private PreparedPlacement prepared(MigrationPlan plan, float[][] incoming, int per) {
+    return experts(plan.to(), (layer, logical) -> expertFor(plan, incoming, per, layer, logical));
+  }
+
+  /** Where this rank's expert for (layer, logical) comes from. */
+  private interface ExpertSource {
+    ExpertFfn expert(int layer, int logical);
+  }
+
+  private PreparedPlacement experts(Placement to, ExpertSource source) {
     int self = mesh.rank();
     int slotsPerRank = to.slotsPerRank();
     ExpertFfn[][] local = new ExpertFfn[to.layers()][slotsPerRank];
     for (int layer = 0; layer < to.layers(); layer++) {
       for (int i = 0; i < slotsPerRank; i++) {
-        int logical = to.logicalOf(layer, self * slotsPerRank + i);
-        ExpertFfn held = held(plan.from(), layer, logical);
-        local[layer][i] = held != null ? held : model.expert(layer, logical);
+        local[layer][i] = source.expert(layer, to.logicalOf(layer, self * slotsPerRank + i));
       }
     }
     return new PreparedPlacement(to, local);
@@ -221,20 +237,6 @@ public final class WeightMigration {
       }
     }
     return null;
-  }
-
-  private PreparedPlacement prepared(MigrationPlan plan, float[][] incoming, int per) {
-    Placement to = plan.to();
-    int self = mesh.rank();
-    int slotsPerRank = to.slotsPerRank();
-    ExpertFfn[][] local = new ExpertFfn[to.layers()][slotsPerRank];
-    for (int layer = 0; layer < to.layers(); layer++) {
-      for (int i = 0; i < slotsPerRank; i++) {
-        int logical = to.logicalOf(layer, self * slotsPerRank + i);
-        local[layer][i] = expertFor(plan, incoming, per, layer, logical);
-      }
-    }
-    return new PreparedPlacement(to, local);
   }
 
   private ExpertFfn expertFor(

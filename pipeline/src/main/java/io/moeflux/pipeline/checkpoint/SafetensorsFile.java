@@ -334,14 +334,11 @@ public final class SafetensorsFile implements AutoCloseable {
    * @throws CheckpointException when there is no such tensor or its dtype is another one
    */
   public byte[] readE4m3(String name) {
-    TensorInfo info = require(name);
-    if (!TensorDtype.F8_E4M3.name().equals(info.dtype())) {
-      throw unsupported(info, "F8_E4M3");
-    }
-    byte[] bytes = new byte[arrayLength(info)];
-    return withRegion(
-        info,
-        region -> {
+    return readAs(
+        name,
+        TensorDtype.F8_E4M3,
+        (region, elements) -> {
+          byte[] bytes = new byte[elements];
           region.get(bytes);
           return bytes;
         });
@@ -353,17 +350,30 @@ public final class SafetensorsFile implements AutoCloseable {
    * @throws CheckpointException when there is no such tensor or its dtype is another one
    */
   public int[] readInts(String name) {
-    TensorInfo info = require(name);
-    if (!TensorDtype.I32.name().equals(info.dtype())) {
-      throw unsupported(info, "I32");
-    }
-    int[] values = new int[arrayLength(info)];
-    return withRegion(
-        info,
-        region -> {
+    return readAs(
+        name,
+        TensorDtype.I32,
+        (region, elements) -> {
+          int[] values = new int[elements];
           region.asIntBuffer().get(values);
           return values;
         });
+  }
+
+  private interface ElementsReader<T> {
+    T read(ByteBuffer region, int elements);
+  }
+
+  /**
+   * The tensor named {@code name}, which must be stored as {@code dtype}, read by {@code reader}.
+   */
+  private <T> T readAs(String name, TensorDtype dtype, ElementsReader<T> reader) {
+    TensorInfo info = require(name);
+    if (!dtype.name().equals(info.dtype())) {
+      throw unsupported(info, dtype.name());
+    }
+    int elements = arrayLength(info);
+    return withRegion(info, region -> reader.read(region, elements));
   }
 
   private TensorInfo require(String name) {

@@ -1,6 +1,5 @@
 package io.moeflux.pipeline.family;
 
-import io.moeflux.pipeline.model.TokenRouter;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -17,11 +16,7 @@ import java.util.Objects;
  *       norm_topk_prob}, times {@code routed_scaling_factor}.
  * </ol>
  */
-public final class SigmoidGroupRouter implements TokenRouter {
-  private final int hidden;
-  private final int experts;
-  private final int topK;
-  private final float[] weight;
+public final class SigmoidGroupRouter extends LinearGateRouter {
   private final float[] bias;
   private final int groups;
   private final int perGroup;
@@ -43,12 +38,8 @@ public final class SigmoidGroupRouter implements TokenRouter {
       int keptGroups,
       boolean normalize,
       float scaling) {
-    Objects.requireNonNull(weight, "weight");
+    super(hidden, experts, topK, weight);
     Objects.requireNonNull(bias, "bias");
-    if (hidden < 1 || experts < 1 || topK < 1 || topK > experts) {
-      throw new IllegalArgumentException(
-          "hidden " + hidden + ", experts " + experts + ", topK " + topK + " are not a router");
-    }
     if (groups < 1 || experts % groups != 0 || experts / groups < 2) {
       throw new IllegalArgumentException(
           groups + " groups do not split " + experts + " experts into groups of 2 or more");
@@ -57,43 +48,16 @@ public final class SigmoidGroupRouter implements TokenRouter {
       throw new IllegalArgumentException(
           keptGroups + " kept groups of " + experts / groups + " cannot hold top-" + topK);
     }
-    if (weight.length != hidden * experts || bias.length != experts) {
+    if (bias.length != experts) {
       throw new IllegalArgumentException(
-          "router weight has "
-              + weight.length
-              + " values (needs "
-              + hidden * experts
-              + "), bias "
-              + bias.length
-              + " (needs "
-              + experts
-              + ")");
+          "router bias has " + bias.length + " values, needs " + experts);
     }
-    this.hidden = hidden;
-    this.experts = experts;
-    this.topK = topK;
-    this.weight = weight;
     this.bias = bias;
     this.groups = groups;
     this.perGroup = experts / groups;
     this.keptGroups = keptGroups;
     this.normalize = normalize;
     this.scaling = scaling;
-  }
-
-  @Override
-  public int hidden() {
-    return hidden;
-  }
-
-  @Override
-  public int experts() {
-    return experts;
-  }
-
-  @Override
-  public int topK() {
-    return topK;
   }
 
   /** scores, selection scores, taken flags per expert; group scores and kept flags per group. */
@@ -104,52 +68,44 @@ public final class SigmoidGroupRouter implements TokenRouter {
 
   @Override
   public long weightBytes() {
-    return ((long) weight.length + bias.length) * Float.BYTES;
+    return super.weightBytes() + (long) bias.length * Float.BYTES;
   }
 
   @Override
-  public void route(float[] x, int tokens, int[] topkIds, float[] topkWeights, float[] scratch) {
-    Objects.checkFromIndexSize(0, Math.multiplyExact(tokens, hidden), x.length);
-    Objects.checkFromIndexSize(0, Math.multiplyExact(tokens, topK), topkIds.length);
-    Objects.checkFromIndexSize(0, tokens * topK, topkWeights.length);
-    Objects.checkFromIndexSize(0, scratchLength(), scratch.length);
+  void pick(float[] scratch, int[] topkIds, float[] topkWeights, int out) {
     int choice = experts;
     int taken = 2 * experts;
     int groupScore = 3 * experts;
     int groupTaken = groupScore + groups;
-    for (int t = 0; t < tokens; t++) {
-      RouterWeights.logits(weight, experts, hidden, x, t * hidden, scratch);
-      for (int e = 0; e < experts; e++) {
-        float s = 1f / (1f + (float) Math.exp(-scratch[e]));
-        scratch[e] = s;
-        scratch[choice + e] = s + bias[e];
+    for (int e = 0; e < experts; e++) {
+      float s = 1f / (1f + (float) Math.exp(-scratch[e]));
+      scratch[e] = s;
+      scratch[choice + e] = s + bias[e];
+    }
+    for (int g = 0; g < groups; g++) {
+      scratch[groupScore + g] = topTwoSum(scratch, choice + g * perGroup);
+    }
+    Arrays.fill(scratch, groupTaken, groupTaken + groups, 0f);
+    for (int round = 0; round < keptGroups; round++) {
+      best(scratch, groupScore, groupTaken, groups);
+    }
+    for (int e = 0; e < experts; e++) {
+      if (scratch[groupTaken + e / perGroup] == 0f) {
+        scratch[choice + e] = 0f;
       }
-      for (int g = 0; g < groups; g++) {
-        scratch[groupScore + g] = topTwoSum(scratch, choice + g * perGroup);
-      }
-      Arrays.fill(scratch, groupTaken, groupTaken + groups, 0f);
-      for (int round = 0; round < keptGroups; round++) {
-        RouterWeights.pick(scratch, groupScore, groupTaken, groups);
-      }
-      for (int e = 0; e < experts; e++) {
-        if (scratch[groupTaken + e / perGroup] == 0f) {
-          scratch[choice + e] = 0f;
-        }
-      }
-      Arrays.fill(scratch, taken, taken + experts, 0f);
-      int out = t * topK;
-      float sum = 0f;
-      for (int k = 0; k < topK; k++) {
-        int e = RouterWeights.pick(scratch, choice, taken, experts);
-        topkIds[out + k] = e;
-        topkWeights[out + k] = scratch[e];
-        sum += scratch[e];
-      }
-      float denominator = sum + 1e-20f;
-      for (int k = 0; k < topK; k++) {
-        float w = normalize ? topkWeights[out + k] / denominator : topkWeights[out + k];
-        topkWeights[out + k] = w * scaling;
-      }
+    }
+    Arrays.fill(scratch, taken, taken + experts, 0f);
+    float sum = 0f;
+    for (int k = 0; k < topK; k++) {
+      int e = best(scratch, choice, taken, experts);
+      topkIds[out + k] = e;
+      topkWeights[out + k] = scratch[e];
+      sum += scratch[e];
+    }
+    float denominator = sum + 1e-20f;
+    for (int k = 0; k < topK; k++) {
+      float w = normalize ? topkWeights[out + k] / denominator : topkWeights[out + k];
+      topkWeights[out + k] = w * scaling;
     }
   }
 

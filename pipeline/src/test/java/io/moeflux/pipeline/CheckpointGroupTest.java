@@ -9,6 +9,7 @@ import io.moeflux.pipeline.family.CheckpointModel;
 import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.ReferenceModel;
+import io.moeflux.pipeline.sync.SyncOptions;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.TransportKind;
 import io.moeflux.transport.testkit.LeakRecorder;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
@@ -70,14 +72,48 @@ class CheckpointGroupTest {
         .build()
         .write(checkpoint);
     try (CheckpointModel model = CheckpointModel.open(checkpoint)) {
-      run(model, ranks, ranks == 3 ? TransportKind.TCP : TransportKind.LOCAL, 7);
+      int capacity = 6;
+      MoeGroup group =
+          run(
+              PipelineConfig.of(model, capacity),
+              ranks,
+              ranks == 3 ? TransportKind.TCP : TransportKind.LOCAL,
+              SyntheticWorkload.random(11, model.hidden(), capacity, 0.1),
+              7);
+      group.dispose();
     }
   }
 
-  static void run(MoeModel model, int ranks, TransportKind transport, int steps) {
-    int capacity = 6;
-    PipelineConfig config = PipelineConfig.of(model, capacity);
-    SyntheticWorkload workload = SyntheticWorkload.random(11, model.hidden(), capacity, 0.1);
+  /** Ranks that sync the DP metadata run steps beyond the capacity padded, with the same bits. */
+  @ParameterizedTest
+  @EnumSource(
+      value = ModelFamily.class,
+      names = {"QWEN2_MOE", "DEEPSEEK_V3"})
+  void paddedAllGatherStepsEqualTheSingleProcessPath(ModelFamily family) throws IOException {
+    Path checkpoint = dir.resolve("padded");
+    CheckpointGenerator.builder(family).hidden(16).decoderLayers(3).build().write(checkpoint);
+    try (CheckpointModel model = CheckpointModel.open(checkpoint)) {
+      int capacity = 4;
+      PipelineConfig config =
+          PipelineConfig.builder(model, capacity).sync(SyncOptions.mixed()).build();
+      SyntheticWorkload workload =
+          SyntheticWorkload.random(5, model.hidden(), 3 * capacity, 0.1)
+              .withPrefillProbability(0.3);
+      MoeGroup group = run(config, 3, TransportKind.LOCAL, workload, 8);
+      assertThat(group.ranks().stream().mapToLong(r -> r.status().paddedSteps()).sum())
+          .isPositive();
+      group.dispose();
+    }
+  }
+
+  /** Runs {@code steps} steps, checks every output; returns the closed group. */
+  static MoeGroup run(
+      PipelineConfig config,
+      int ranks,
+      TransportKind transport,
+      SyntheticWorkload workload,
+      int steps) {
+    MoeModel model = config.model();
     MoeGroup group = MoeGroup.start(ranks, transport, config).block(Duration.ofSeconds(60));
     try {
       Placement placement = config.initialPlacement(ranks);
@@ -112,8 +148,10 @@ class CheckpointGroupTest {
           .verify(Duration.ofSeconds(120));
       assertThat(checked).hasValue(steps * ranks);
       group.close().block(Duration.ofSeconds(30));
-    } finally {
+      return group;
+    } catch (RuntimeException | AssertionError e) {
       group.dispose();
+      throw e;
     }
   }
 

@@ -12,8 +12,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What moeflux reads of a checkpoint's {@code config.json}: the family, the MoE block's shape and
- * router settings, and which decoder layers are MoE layers. Field names and defaults are those of
- * the transformers configuration classes.
+ * router settings, and which decoder layers are MoE layers. Field names, and the defaults of the
+ * routing fields a config.json may leave out, are those of the transformers configuration classes;
+ * the shape fields (sizes, expert counts, top-k) are required.
  *
  * <p>Which decoder layers are MoE layers:
  *
@@ -68,7 +69,9 @@ public final class HfModelConfig {
         this.experts = f.positive("num_experts");
         this.expertIntermediate = f.positive("moe_intermediate_size");
         this.sharedIntermediate =
-            family == ModelFamily.QWEN2_MOE ? f.atLeastZero("shared_expert_intermediate_size") : 0;
+            family == ModelFamily.QWEN2_MOE
+                ? f.atLeastZero("shared_expert_intermediate_size", 5632)
+                : 0;
         this.normTopkProb = f.bool("norm_topk_prob", false);
         this.groups = 1;
         this.topkGroups = 1;
@@ -82,9 +85,9 @@ public final class HfModelConfig {
         this.sharedIntermediate =
             Math.multiplyExact(expertIntermediate, f.atLeastZero("n_shared_experts", 1));
         this.normTopkProb = f.bool("norm_topk_prob", true);
-        this.groups = f.positive("n_group", 1);
-        this.topkGroups = f.positive("topk_group", 1);
-        this.routedScalingFactor = f.number("routed_scaling_factor", 1.0);
+        this.groups = f.positive("n_group", 8);
+        this.topkGroups = f.positive("topk_group", 4);
+        this.routedScalingFactor = f.number("routed_scaling_factor", 2.5);
         String scoring = f.text("scoring_func", "sigmoid");
         if (!scoring.equals("sigmoid")) {
           throw f.refuse("scoring_func is '" + scoring + "'; deepseek_v3 routes on sigmoid scores");
@@ -148,7 +151,7 @@ public final class HfModelConfig {
   }
 
   private static int[] deepseekMoeLayers(Fields f, int layers) {
-    int firstDense = f.atLeastZero("first_k_dense_replace", 0);
+    int firstDense = f.atLeastZero("first_k_dense_replace", 3);
     int frequency = f.positive("moe_layer_freq", 1);
     return IntStream.range(0, layers).filter(l -> l >= firstDense && l % frequency == 0).toArray();
   }
@@ -365,10 +368,6 @@ public final class HfModelConfig {
     int positive(String name, int fallback) {
       JsonNode node = root.get(name);
       return node == null || node.isNull() ? fallback : integer(name, node, 1);
-    }
-
-    int atLeastZero(String name) {
-      return integer(name, present(name), 0);
     }
 
     int atLeastZero(String name, int fallback) {

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -217,7 +218,7 @@ public final class CheckpointGenerator {
     List<Tensor> tensors = new ArrayList<>();
     int[] moeLayers = config.moeLayers();
     for (int layer = 0; layer < b.decoderLayers; layer++) {
-      if (java.util.Arrays.binarySearch(moeLayers, layer) < 0) {
+      if (Arrays.binarySearch(moeLayers, layer) < 0) {
         String prefix = "model.layers." + layer + ".mlp.";
         int d = b.denseIntermediate;
         tensors.add(new Tensor(prefix + "gate_proj.weight", plain, d, h, inHidden, false));

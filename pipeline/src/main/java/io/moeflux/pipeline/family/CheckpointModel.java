@@ -16,6 +16,7 @@ import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.SharedExpert;
 import io.moeflux.pipeline.model.TokenRouter;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -130,7 +131,7 @@ public final class CheckpointModel implements MoeModel, AutoCloseable {
 
   @Override
   public int layerOf(int layerId) {
-    int at = java.util.Arrays.binarySearch(layerIds, layerId);
+    int at = Arrays.binarySearch(layerIds, layerId);
     return at < 0 ? -1 : at;
   }
 

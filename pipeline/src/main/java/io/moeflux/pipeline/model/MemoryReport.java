@@ -1,5 +1,6 @@
 package io.moeflux.pipeline.model;
 
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -69,6 +70,6 @@ public record MemoryReport(
       value /= 1024;
       unit++;
     }
-    return String.format(java.util.Locale.ROOT, "%.1f %s", value, units[unit]);
+    return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
   }
 }

@@ -1,5 +1,6 @@
 package io.moeflux.pipeline.model;
 
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -43,7 +44,7 @@ public final class SyntheticModel implements MoeModel {
   @Override
   public String describe() {
     return "synthetic "
-        + config.expertKind().name().toLowerCase(java.util.Locale.ROOT)
+        + config.expertKind().name().toLowerCase(Locale.ROOT)
         + " model "
         + config.fingerprint()
         + " (hidden "

@@ -7,7 +7,12 @@ import picocli.CommandLine.Command;
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
-    subcommands = {DispatchBenchCommand.class, SyncBenchCommand.class, HeatBenchCommand.class})
+    subcommands = {
+      DispatchBenchCommand.class,
+      SyncBenchCommand.class,
+      HeatBenchCommand.class,
+      MemoryBenchCommand.class
+    })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -22,7 +22,8 @@ import picocli.CommandLine.Command;
       ServeCommand.class,
       RebalanceCommand.class,
       BenchCommand.class,
-      GenerateCheckpointCommand.class
+      GenerateCheckpointCommand.class,
+      GenerateCommand.class
     })
 public final class MoefluxCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -23,7 +23,8 @@ import picocli.CommandLine.Command;
       RebalanceCommand.class,
       BenchCommand.class,
       GenerateCheckpointCommand.class,
-      GenerateCommand.class
+      GenerateCommand.class,
+      ForwardCommand.class
     })
 public final class MoefluxCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,191 @@
+package io.moeflux.cli;
+
+import io.moeflux.cli.forward.HiddenStatesFile;
+import io.moeflux.cli.forward.OneLayerModel;
+import io.moeflux.cli.forward.TokenSplit;
+import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.checkpoint.CheckpointException;
+import io.moeflux.pipeline.family.CheckpointModel;
+import io.moeflux.pipeline.model.MoeModel;
+import io.moeflux.pipeline.reference.Float64MoeBlock;
+import io.moeflux.pipeline.reference.Float64Output;
+import io.moeflux.pipeline.reference.ReferenceComparison;
+import io.moeflux.pipeline.reference.ReferenceTolerance;
+import io.moeflux.transport.TransportKind;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import reactor.core.publisher.Flux;
+
+/**
+ * One MoE block of a checkpoint on a batch of hidden states, through the distributed pipeline,
+ * checked against the float64 reference. Tools outside the project call it; its files, options and
+ * last line are a contract (README, "moeflux forward").
+ */
+@Command(
+    name = "forward",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run the MoE block of decoder layer --layer (router, routed experts, shared experts; no",
+      "residual, no norm) of the checkpoint in --model on the hidden_states [tokens, hidden]",
+      "(F32, BF16 or F16) of --input, split over --ranks ranks in contiguous unequal chunks",
+      "(rank r gets a share proportional to r, so rank 0 gets none when there are several), and",
+      "write hidden_states [tokens, hidden] F32, topk_ids [tokens, k] I32 and topk_weights",
+      "[tokens, k] F32 (the weights applied, scaling included), gathered in token order, to",
+      "--output. The last line is JSON: model_type, layer, tokens, ranks, seconds (the",
+      "distributed block, without start-up and the check), max_rel_err_vs_float64 (the largest",
+      "difference from the float64 reference, relative to the output's RMS).",
+      "Bad input: one line on stderr, exit 2."
+    })
+final class ForwardCommand implements Callable<Integer> {
+  private static final Duration START_TIMEOUT = Duration.ofMinutes(30);
+  private static final Duration RUN_TIMEOUT = Duration.ofHours(2);
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--model",
+      required = true,
+      description = "Model directory (config.json and safetensors).")
+  Path model;
+
+  @Option(names = "--layer", required = true, description = "Decoder-layer index of a MoE layer.")
+  int layer;
+
+  @Option(names = "--input", required = true, description = "safetensors file with hidden_states.")
+  Path input;
+
+  @Option(names = "--output", required = true, description = "safetensors file to write.")
+  Path output;
+
+  @Option(names = "--ranks", description = "Ranks in this JVM (default: ${DEFAULT-VALUE}).")
+  int ranks = 1;
+
+  @Option(
+      names = "--transport",
+      description = "TCP (loopback) or LOCAL (in-JVM) (default: ${DEFAULT-VALUE}).")
+  TransportKind transport = TransportKind.TCP;
+
+  @Override
+  public Integer call() throws IOException {
+    PrintWriter out = spec.commandLine().getOut();
+    if (ranks < 1 || ranks > 64) {
+      throw new IllegalArgumentException("--ranks must be in 1..64, got " + ranks);
+    }
+    Path outputDir = output.toAbsolutePath().getParent();
+    if (outputDir == null || !Files.isDirectory(outputDir) || Files.isDirectory(output)) {
+      throw new IllegalArgumentException(output + ": cannot write a file there");
+    }
+    try (CheckpointModel checkpoint = open()) {
+      int moeIndex = moeIndex(checkpoint);
+      HiddenStatesFile in = HiddenStatesFile.read(input, checkpoint.hidden());
+      TokenSplit split = TokenSplit.of(in.tokens(), ranks);
+      int k = checkpoint.topK();
+      Distributed result = run(OneLayerModel.of(checkpoint, moeIndex), in, split);
+      Float64Output reference =
+          Float64MoeBlock.load(checkpoint.checkpoint(), layer).forward(in.values(), in.tokens());
+      ReferenceComparison check =
+          ReferenceComparison.of(reference, result.hiddenStates, result.ids, result.weights);
+      HiddenStatesFile.writeOutput(
+          output, in.tokens(), in.hidden(), result.hiddenStates, k, result.ids, result.weights);
+      out.printf(
+          "layer %d of %s: %d tokens on %d ranks %s over %s in %.3f s; float64 check: %s%n",
+          layer,
+          checkpoint.describe(),
+          in.tokens(),
+          ranks,
+          split,
+          transport,
+          result.seconds,
+          check.describe());
+      if (!check.within(ReferenceTolerance.F32_WIRE)) {
+        spec.commandLine()
+            .getErr()
+            .println(
+                "moeflux forward: outside the float32-wire tolerance of the float64 reference"
+                    + " (ids equal, weights 1e-5, outputs 1e-4 of RMS): "
+                    + check.describe()
+                    + "; inputs whose top-k is decided by less than 1e-3 may legitimately differ");
+      }
+      out.println(
+          new JsonLine()
+              .put("model_type", checkpoint.family().modelType())
+              .put("layer", layer)
+              .put("tokens", in.tokens())
+              .put("ranks", ranks)
+              .put("seconds", result.seconds)
+              .put("max_rel_err_vs_float64", check.maxOutputRelativeToRms()));
+      out.flush();
+      return 0;
+    } catch (CheckpointException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  private CheckpointModel open() {
+    if (!Files.isDirectory(model)) {
+      throw new IllegalArgumentException(model + ": not a model directory");
+    }
+    return CheckpointModel.open(model);
+  }
+
+  /** The position of --layer among the MoE layers; refuses a dense or missing layer naming it. */
+  private int moeIndex(CheckpointModel checkpoint) {
+    return checkpoint.checkpoint().moeIndex(layer);
+  }
+
+  /** The distributed block's outputs, gathered in token order. */
+  private record Distributed(float[] hiddenStates, int[] ids, float[] weights, double seconds) {}
+
+  private Distributed run(MoeModel oneLayer, HiddenStatesFile in, TokenSplit split) {
+    int hidden = in.hidden();
+    int k = oneLayer.topK();
+    PipelineConfig config = PipelineConfig.of(oneLayer, Math.max(1, split.largest()));
+    MoeGroup group = MoeGroup.start(ranks, transport, config).block(START_TIMEOUT);
+    if (group == null) {
+      throw new IllegalStateException("the rank group did not start");
+    }
+    try {
+      List<Flux<TokenBatch>> inputs = new ArrayList<>();
+      for (int r = 0; r < ranks; r++) {
+        int n = split.tokens(r);
+        TokenBatch batch =
+            n == 0
+                ? TokenBatch.empty(0, hidden)
+                : TokenBatch.of(0, n, hidden, in.rows(split.start(r), n));
+        inputs.add(Flux.just(batch.atLayer(layer)));
+      }
+      long started = System.nanoTime();
+      List<TokenBatch> outputs = group.forward(inputs).blockLast(RUN_TIMEOUT);
+      double seconds = (System.nanoTime() - started) / 1e9;
+      if (outputs == null) {
+        throw new IllegalStateException("the rank group returned no outputs");
+      }
+      float[] hiddenStates = new float[in.tokens() * hidden];
+      int[] ids = new int[in.tokens() * k];
+      float[] weights = new float[in.tokens() * k];
+      for (int r = 0; r < ranks; r++) {
+        TokenBatch o = outputs.get(r);
+        int from = split.start(r);
+        System.arraycopy(o.data(), 0, hiddenStates, from * hidden, o.tokens() * hidden);
+        System.arraycopy(o.topkIds(), 0, ids, from * k, o.tokens() * k);
+        System.arraycopy(o.topkWeights(), 0, weights, from * k, o.tokens() * k);
+      }
+      group.close().block(Duration.ofSeconds(30));
+      return new Distributed(hiddenStates, ids, weights, seconds);
+    } finally {
+      group.dispose();
+    }
+  }
+}

@@ -1,9 +1,11 @@
 package io.moeflux.cli;
 
 import io.moeflux.cli.bench.ResidentMemory;
-import io.moeflux.pipeline.checkpoint.Checkpoint;
-import io.moeflux.pipeline.checkpoint.ExpertTensors;
+import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.family.CheckpointModel;
+import io.moeflux.pipeline.model.MemoryReport;
 import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.model.SharedExpert;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.lang.ref.Reference;
@@ -43,6 +45,11 @@ final class MemoryBenchCommand implements Callable<Integer> {
   @Option(names = "--rank", description = "The rank whose share is loaded (default: 0).")
   int rank = 0;
 
+  @Option(
+      names = "--redundant-slots",
+      description = "Redundant expert slots over all ranks (default: ${DEFAULT-VALUE}).")
+  int redundantSlots = 0;
+
   @Option(names = "--json", description = "Only the JSON line.")
   boolean jsonOnly;
 
@@ -64,30 +71,29 @@ final class MemoryBenchCommand implements Callable<Integer> {
     ResidentMemory after;
     long heapAfter;
     List<Object> holding = new ArrayList<>();
-    try (Checkpoint checkpoint = Checkpoint.open(model)) {
-      fileBytes = checkpoint.fileBytes();
-      int[] moeLayers = checkpoint.moeLayers();
+    try (CheckpointModel checkpoint = CheckpointModel.open(model)) {
+      fileBytes = checkpoint.checkpoint().fileBytes();
+      // What a rank loads at start (RankState): its slots of the start placement, every layer's
+      // router and shared expert.
       Placement placement =
-          Placement.withRedundancy(moeLayers.length, checkpoint.config().experts(), ranks, 0);
+          PipelineConfig.builder(checkpoint, 1)
+              .redundantSlots(redundantSlots)
+              .build()
+              .initialPlacement(ranks);
       int perRank = placement.slotsPerRank();
-      slots = perRank * moeLayers.length;
-      held = 0;
-      for (int l = 0; l < moeLayers.length; l++) {
-        int layer = moeLayers[l];
-        float[] router = checkpoint.routerWeight(layer);
-        holding.add(router);
-        held += (long) router.length * Float.BYTES;
-        ExpertTensors shared = checkpoint.sharedExpert(layer);
+      for (int l = 0; l < checkpoint.layers(); l++) {
+        holding.add(checkpoint.router(l));
+        SharedExpert shared = checkpoint.sharedExpert(l);
         if (shared != null) {
           holding.add(shared);
-          held += shared.bytes();
         }
-        for (int slot = rank * perRank; slot < (rank + 1) * perRank; slot++) {
-          ExpertTensors expert = checkpoint.expert(layer, placement.logicalOf(l, slot));
-          holding.add(expert);
-          held += expert.bytes();
+        for (int i = 0; i < perRank; i++) {
+          holding.add(checkpoint.expert(l, placement.logicalOf(l, rank * perRank + i)));
         }
       }
+      MemoryReport report = MemoryReport.of(checkpoint, placement, rank);
+      held = report.totalBytes();
+      slots = report.routedSlots();
       System.gc();
       after = ResidentMemory.now();
       heapAfter = heapUsed();

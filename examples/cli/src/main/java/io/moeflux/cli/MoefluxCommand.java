@@ -24,7 +24,8 @@ import picocli.CommandLine.Command;
       BenchCommand.class,
       GenerateCheckpointCommand.class,
       GenerateCommand.class,
-      ForwardCommand.class
+      ForwardCommand.class,
+      MemoryCommand.class
     })
 public final class MoefluxCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

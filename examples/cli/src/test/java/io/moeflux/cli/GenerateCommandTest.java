@@ -1,0 +1,79 @@
+package io.moeflux.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moeflux.cli.forward.HiddenStatesFile;
+import io.moeflux.pipeline.checkpoint.Checkpoint;
+import io.moeflux.pipeline.reference.TieFreeCheckpoint;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class GenerateCommandTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  @TempDir Path dir;
+  final StringWriter out = new StringWriter();
+  final StringWriter err = new StringWriter();
+
+  int run(String... args) {
+    CommandLine cli = MoefluxCommand.commandLine();
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+    return cli.execute(args);
+  }
+
+  @Test
+  void aCheckpointWithInputsThatRouteWithoutNearTies() throws Exception {
+    Path model = dir.resolve("ds");
+    Path input = dir.resolve("in.safetensors");
+    assertThat(
+            run(
+                "generate",
+                "--model-type",
+                "deepseek_v3",
+                "--dir",
+                model.toString(),
+                "--layers",
+                "3",
+                "--dtype",
+                "F8_E4M3",
+                "--hidden",
+                "160",
+                "--shards",
+                "2",
+                "--input",
+                input.toString(),
+                "--tokens",
+                "20",
+                "--input-dtype",
+                "BF16"))
+        .as(err.toString())
+        .isZero();
+    String[] lines = out.toString().trim().split("\n");
+    JsonNode json = JSON.readTree(lines[lines.length - 1]);
+    assertThat(json.get("min_selection_gap").asDouble()).isGreaterThanOrEqualTo(1e-3);
+    assertThat(json.get("moe_layers").asText()).isEqualTo("[1, 2]");
+    assertThat(Files.exists(model.resolve(Checkpoint.INDEX))).isTrue();
+    HiddenStatesFile in = HiddenStatesFile.read(input, 160);
+    assertThat(in.tokens()).isEqualTo(20);
+    assertThat(TieFreeCheckpoint.smallestGap(model, in.values(), 20))
+        .isEqualTo(json.get("min_selection_gap").asDouble());
+    try (Checkpoint c = Checkpoint.open(model)) {
+      assertThat(c.tensor("model.layers.1.mlp.experts.0.up_proj.weight").dtype())
+          .isEqualTo("F8_E4M3");
+      assertThat(json.get("seed").asLong()).isPositive();
+    }
+  }
+
+  @Test
+  void anUnknownModelTypeExitsTwo() {
+    assertThat(run("generate", "--model-type", "llama", "--dir", dir.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("model_type 'llama' is not supported");
+  }
+}

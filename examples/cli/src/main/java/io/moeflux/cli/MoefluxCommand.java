@@ -23,7 +23,6 @@ import picocli.CommandLine.Command;
       RebalanceCommand.class,
       BenchCommand.class,
       GenerateCheckpointCommand.class,
-      GenerateCommand.class,
       ForwardCommand.class,
       MemoryCommand.class
     })

@@ -10,8 +10,6 @@ import io.moeflux.pipeline.checkpoint.SafetensorsWriter;
 import io.moeflux.pipeline.checkpoint.TensorDtype;
 import io.moeflux.transport.testkit.LeakRecorder;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +17,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** Bad input to {@code moeflux forward}: one clear line on stderr, exit 2, no output file. */
 class ForwardBadInputTest {
@@ -29,8 +26,7 @@ class ForwardBadInputTest {
   Path model;
   Path good;
   Path outFile;
-  final StringWriter out = new StringWriter();
-  final StringWriter err = new StringWriter();
+  final CliRun cli = new CliRun();
 
   @BeforeEach
   void checkpoint() throws IOException {
@@ -48,11 +44,8 @@ class ForwardBadInputTest {
 
   /** Runs forward on {@code input} and layer 1; returns the one stderr line. */
   private String refused(Path modelDir, int layer, Path input) {
-    CommandLine cli = MoefluxCommand.commandLine();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
     int code =
-        cli.execute(
+        cli.run(
             "forward",
             "--model",
             modelDir.toString(),
@@ -64,8 +57,8 @@ class ForwardBadInputTest {
             outFile.toString(),
             "--transport",
             "LOCAL");
-    assertThat(code).as(out.toString()).isEqualTo(2);
-    String[] lines = err.toString().trim().split("\n");
+    assertThat(code).as(cli.out()).isEqualTo(2);
+    String[] lines = cli.err().trim().split("\n");
     assertThat(lines).hasSize(1);
     assertThat(lines[0]).startsWith("moeflux forward: ");
     assertThat(Files.exists(outFile)).isFalse();

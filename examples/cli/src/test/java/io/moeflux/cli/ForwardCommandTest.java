@@ -3,7 +3,6 @@ package io.moeflux.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moeflux.cli.forward.HiddenStatesFile;
 import io.moeflux.cli.forward.OneLayerModel;
 import io.moeflux.cli.forward.TokenSplit;
@@ -23,8 +22,6 @@ import io.moeflux.pipeline.reference.ReferenceTolerance;
 import io.moeflux.pipeline.reference.TieFreeCheckpoint;
 import io.moeflux.transport.testkit.LeakRecorder;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import picocli.CommandLine;
 
 /**
  * {@code moeflux forward} on every family, 1 and 3 ranks, bf16/f32/fp8 weights in one file or
@@ -44,28 +40,14 @@ import picocli.CommandLine;
  * token's choice is decided by less than 1e-3.
  */
 class ForwardCommandTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final int TOKENS = 13;
 
   @TempDir Path dir;
-  final StringWriter out = new StringWriter();
-  final StringWriter err = new StringWriter();
+  final CliRun cli = new CliRun();
 
   @AfterEach
   void noLeaks() {
     LeakRecorder.assertNoLeaks();
-  }
-
-  int run(String... args) {
-    CommandLine cli = MoefluxCommand.commandLine();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    return cli.execute(args);
-  }
-
-  JsonNode lastLine() throws IOException {
-    String[] lines = out.toString().trim().split("\n");
-    return JSON.readTree(lines[lines.length - 1]);
   }
 
   static Stream<Arguments> cases() {
@@ -118,7 +100,7 @@ class ForwardCommandTest {
     int layer = 2;
     String transport = ranks == 1 ? "LOCAL" : "TCP";
     assertThat(
-            run(
+            cli.run(
                 "forward",
                 "--model",
                 model.toString(),
@@ -132,11 +114,11 @@ class ForwardCommandTest {
                 "" + ranks,
                 "--transport",
                 transport))
-        .as(err.toString())
+        .as(cli.err())
         .isZero();
-    assertThat(err.toString()).isEmpty();
+    assertThat(cli.err()).isEmpty();
 
-    JsonNode json = lastLine();
+    JsonNode json = cli.lastLine();
     assertThat(json.get("model_type").asText()).isEqualTo(family.modelType());
     assertThat(json.get("layer").asInt()).isEqualTo(layer);
     assertThat(json.get("tokens").asInt()).isEqualTo(TOKENS);

@@ -3,41 +3,28 @@ package io.moeflux.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moeflux.cli.forward.HiddenStatesFile;
 import io.moeflux.pipeline.checkpoint.Checkpoint;
 import io.moeflux.pipeline.reference.TieFreeCheckpoint;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code generate-checkpoint --input}: hidden states on which the checkpoint routes without
  * near-ties.
  */
 class GenerateCheckpointInputTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path dir;
-  final StringWriter out = new StringWriter();
-  final StringWriter err = new StringWriter();
-
-  int run(String... args) {
-    CommandLine cli = MoefluxCommand.commandLine();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    return cli.execute(args);
-  }
+  final CliRun cli = new CliRun();
 
   @Test
   void aCheckpointWithInputsThatRouteWithoutNearTies() throws Exception {
     Path model = dir.resolve("ds");
     Path input = dir.resolve("in.safetensors");
     assertThat(
-            run(
+            cli.run(
                 "generate-checkpoint",
                 "--family",
                 "deepseek_v3",
@@ -57,10 +44,9 @@ class GenerateCheckpointInputTest {
                 "20",
                 "--input-dtype",
                 "BF16"))
-        .as(err.toString())
+        .as(cli.err())
         .isZero();
-    String[] lines = out.toString().trim().split("\n");
-    JsonNode json = JSON.readTree(lines[lines.length - 1]);
+    JsonNode json = cli.lastLine();
     assertThat(json.get("min_selection_gap").asDouble()).isGreaterThanOrEqualTo(1e-3);
     assertThat(json.get("moe_layers").asInt()).isEqualTo(2);
     assertThat(Files.exists(model.resolve(Checkpoint.INDEX))).isTrue();

@@ -33,48 +33,29 @@ import reactor.core.publisher.Flux;
  * checked against the float64 reference. Tools outside the project call it; its files, options and
  * last line are a contract (README, "moeflux forward").
  */
-@Command(
-    name = "forward",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Run the MoE block of decoder layer --layer (router, routed experts, shared experts; no",
-      "residual, no norm) of the checkpoint in --model on the hidden_states [tokens, hidden]",
-      "(F32, BF16 or F16) of --input, split over --ranks ranks in contiguous unequal chunks",
-      "(rank r gets a share proportional to r, so rank 0 gets none when there are several), and",
-      "write hidden_states [tokens, hidden] F32, topk_ids [tokens, k] I32 and topk_weights",
-      "[tokens, k] F32 (the weights applied, scaling included), gathered in token order, to",
-      "--output. The last line is JSON: model_type, layer, tokens, ranks, seconds (the",
-      "distributed block, without start-up and the check), max_rel_err_vs_float64 (the largest",
-      "difference from the float64 reference, relative to the output's RMS).",
-      "Bad input: one line on stderr, exit 2."
-    })
+@Command(name = "forward", mixinStandardHelpOptions = true)
 final class ForwardCommand implements Callable<Integer> {
   private static final Duration START_TIMEOUT = Duration.ofMinutes(30);
   private static final Duration RUN_TIMEOUT = Duration.ofHours(2);
 
   @Spec CommandSpec spec;
 
-  @Option(
-      names = "--model",
-      required = true,
-      description = "Model directory (config.json and safetensors).")
+  @Option(names = "--model", required = true)
   Path model;
 
-  @Option(names = "--layer", required = true, description = "Decoder-layer index of a MoE layer.")
+  @Option(names = "--layer", required = true)
   int layer;
 
-  @Option(names = "--input", required = true, description = "safetensors file with hidden_states.")
+  @Option(names = "--input", required = true)
   Path input;
 
-  @Option(names = "--output", required = true, description = "safetensors file to write.")
+  @Option(names = "--output", required = true)
   Path output;
 
-  @Option(names = "--ranks", description = "Ranks in this JVM (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--ranks")
   int ranks = 1;
 
-  @Option(
-      names = "--transport",
-      description = "TCP (loopback) or LOCAL (in-JVM) (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--transport")
   TransportKind transport = TransportKind.TCP;
 
   @Override

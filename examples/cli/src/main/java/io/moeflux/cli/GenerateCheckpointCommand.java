@@ -60,26 +60,19 @@ final class GenerateCheckpointCommand implements Callable<Integer> {
   @Option(names = "--shared-experts")
   int sharedExperts = 1;
 
-  @Option(
-      names = "--groups",
-      split = ",",
-      paramLabel = "N,K")
+  @Option(names = "--groups", split = ",", paramLabel = "N,K")
   int[] groups = {4, 2};
 
   @Option(names = "--first-dense")
   int firstDense = 1;
 
-  @Option(
-      names = "--norm-topk-prob",
-      arity = "1")
+  @Option(names = "--norm-topk-prob", arity = "1")
   @Nullable Boolean normTopkProb;
 
   @Option(names = "--seed")
   long seed = 1;
 
-  @Option(
-      names = "--input",
-      paramLabel = "FILE")
+  @Option(names = "--input", paramLabel = "FILE")
   @Nullable Path input;
 
   @Option(names = "--tokens")

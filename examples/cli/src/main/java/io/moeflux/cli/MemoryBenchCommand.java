@@ -24,33 +24,23 @@ import picocli.CommandLine.Spec;
  * before and after loading (and holding) every routed expert the start placement gives one rank,
  * plus the routers and shared experts, against the bytes held and the size of the files.
  */
-@Command(
-    name = "memory",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Open a checkpoint, load what one rank of --ranks holds (its routed experts in every MoE",
-      "layer, the routers, the shared experts) and report this process's resident memory",
-      "(VmRSS, VmHWM from /proc/self/status) before and after, against the bytes held and the",
-      "checkpoint's file size. Linux only. Run once per rank count, each in a fresh JVM."
-    })
+@Command(name = "memory", mixinStandardHelpOptions = true)
 final class MemoryBenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, description = "Model directory.")
+  @Option(names = "--model", required = true)
   Path model;
 
-  @Option(names = "--ranks", description = "Ranks the experts are spread over (default: 1).")
+  @Option(names = "--ranks")
   int ranks = 1;
 
-  @Option(names = "--rank", description = "The rank whose share is loaded (default: 0).")
+  @Option(names = "--rank")
   int rank = 0;
 
-  @Option(
-      names = "--redundant-slots",
-      description = "Redundant expert slots over all ranks (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--redundant-slots")
   int redundantSlots = 0;
 
-  @Option(names = "--json", description = "Only the JSON line.")
+  @Option(names = "--json")
   boolean jsonOnly;
 
   @Override

@@ -20,34 +20,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** The weight memory per rank of a checkpoint for several rank counts, from config.json alone. */
-@Command(
-    name = "memory",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Print the weights one rank holds for the MoE layers of the model described by --config",
-      "(a config.json; no weights needed) on each of --ranks: routed expert slots (replicas",
-      "included), routers, shared experts. The figures are those the ranks report at start.",
-      "Prints a Markdown table, then one JSON object per rank count (the last line is the last)."
-    })
+@Command(name = "memory", mixinStandardHelpOptions = true)
 final class MemoryCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--config", required = true, description = "A config.json (or its directory).")
+  @Option(names = "--config", required = true)
   Path config;
 
-  @Option(names = "--ranks", split = ",", description = "Rank counts (default: 2,4,8).")
+  @Option(names = "--ranks", split = ",")
   int[] ranks = {2, 4, 8};
 
-  @Option(
-      names = "--redundant-slots",
-      description = "Redundant expert slots over all ranks (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--redundant-slots")
   int redundantSlots = 0;
 
-  @Option(
-      names = "--dtype",
-      description = "Stored weight dtype (default: the config's torch_dtype, else BF16).")
+  @Option(names = "--dtype")
   @Nullable TensorDtype dtype;
 
   @Override

@@ -27,8 +27,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -121,7 +123,7 @@ class RebalanceLoopTest {
     int steps = 60;
     List<Flux<TokenBatch>> inputs = new ArrayList<>();
     for (int r = 0; r < ranks; r++) {
-      inputs.add(workload.batches(r, 0, steps));
+      inputs.add(pacedByPlanner(workload, r, steps, config.switches()));
     }
     List<List<TokenBatch>> outputs =
         group.forward(inputs).collectList().block(Duration.ofSeconds(60));
@@ -207,13 +209,11 @@ class RebalanceLoopTest {
       int steps = 50;
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < ranks; r++) {
-        inputs.add(workload.batches(r, 0, steps));
+        inputs.add(pacedByPlanner(workload, r, steps, config.switches()));
       }
       List<List<TokenBatch>> outputs =
           group.forward(inputs).collectList().block(Duration.ofSeconds(60));
       group.close().block(Duration.ofSeconds(20));
-      System.err.println(
-          "EVENTS " + balancers.get(0).events().take(Duration.ofMillis(200)).collectList().block());
       assertThat(balancers).allSatisfy(b -> assertThat(b.switches()).isPositive());
       assertThat(balancers).allSatisfy(b -> assertThat(b.bytesMigrated()).isZero());
       TreeMap<Long, Placement> history = new TreeMap<>();
@@ -265,7 +265,7 @@ class RebalanceLoopTest {
                 r ->
                     group
                         .rank(r)
-                        .forward(workload.batches(r, 0, 40))
+                        .forward(workload.batches(r, 0, 100_000))
                         .then(Mono.<Throwable>empty())
                         .onErrorResume(Mono::just))
             .collectList()
@@ -280,4 +280,36 @@ class RebalanceLoopTest {
     assertThat(errors).anySatisfy(error -> assertThat(error).isInstanceOf(MeshException.class));
     group.dispose();
   }
+
+  /**
+   * Rank {@code rank}'s batches, each switch step held back until that rank's balancer has decided
+   * on the snapshot planned for it (skipped, rejected, failed, or weights in place). Without it, a
+   * loaded machine lets the steps outrun the planner and the test sees no switch at all.
+   */
+  private Flux<TokenBatch> pacedByPlanner(
+      SyntheticWorkload workload, int rank, int steps, SwitchSchedule switches) {
+    return Flux.range(0, steps)
+        .concatMap(
+            step -> {
+              Mono<TokenBatch> batch = Mono.fromSupplier(() -> workload.batch(rank, step));
+              if (!switches.isSwitchStep(step)) {
+                return batch;
+              }
+              long snapshotEnd = step - switches.delay();
+              return balancers
+                  .get(rank)
+                  .events()
+                  .filter(e -> e.step() == snapshotEnd && DECIDED.contains(e.kind()))
+                  .next()
+                  .timeout(Duration.ofSeconds(20), Mono.empty())
+                  .then(batch);
+            });
+  }
+
+  private static final Set<RebalanceEvent.Kind> DECIDED =
+      EnumSet.of(
+          RebalanceEvent.Kind.SKIPPED,
+          RebalanceEvent.Kind.REJECTED,
+          RebalanceEvent.Kind.READY,
+          RebalanceEvent.Kind.FAILED);
 }

@@ -1,6 +1,10 @@
 package io.moeflux.cli;
 
 import io.moeflux.pipeline.checkpoint.CheckpointException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -59,8 +63,19 @@ public final class MoefluxCommand implements Runnable {
 
   static String message(Throwable ex) {
     Throwable root = ex;
-    while (root.getCause() != null && root.getMessage() == null) {
+    while (root.getCause() != null
+        && (root.getMessage() == null || root instanceof UncheckedIOException)) {
       root = root.getCause();
+    }
+    // file-system errors carry only the path as their message; say what went wrong with it
+    if (root instanceof NoSuchFileException missing) {
+      return "no such file or directory: " + missing.getFile();
+    }
+    if (root instanceof AccessDeniedException denied) {
+      return "permission denied: " + denied.getFile();
+    }
+    if (root instanceof FileAlreadyExistsException exists) {
+      return "already exists: " + exists.getFile();
     }
     return root.getMessage() != null ? root.getMessage() : root.toString();
   }

@@ -145,6 +145,26 @@ class CommandsTest {
     assertThat(run("rebalance", "--replicas", "4")).isEqualTo(2);
   }
 
+  @Test
+  void aFileThatCannotBeWrittenIsNamedWithWhatWentWrong() {
+    Path missingDir = dir.resolve("no-such-dir");
+    assertThat(
+            run(
+                "generate-checkpoint",
+                "--family",
+                "qwen3_moe",
+                "--out",
+                dir.resolve("ck").toString(),
+                "--input",
+                missingDir.resolve("in.safetensors").toString(),
+                "--tokens",
+                "4"))
+        .isNotZero();
+    assertThat(err.toString())
+        .startsWith("moeflux generate-checkpoint: no such file or directory: ")
+        .contains("no-such-dir");
+  }
+
   /** generate-checkpoint, then verify --model on 1 and 3 ranks: every output bitwise equal. */
   @ParameterizedTest
   @CsvSource({"mixtral,BF16,1", "qwen2_moe,F32,2", "qwen3_moe,BF16,3", "deepseek_v3,F8_E4M3,2"})

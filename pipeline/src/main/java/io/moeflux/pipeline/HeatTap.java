@@ -6,8 +6,15 @@ package io.moeflux.pipeline;
  * received rows per local physical expert slot.
  *
  * <p>Implementations must not block and must not keep the caller waiting: the main path never waits
- * for the heat stream (DESIGN.md invariant 5). Ownership of {@code countsPerLocalSlot} moves to the
- * tap: the pipeline never touches that array again.
+ * for the heat stream (DESIGN.md invariant 5).
+ *
+ * <p><b>Ownership.</b> {@code countsPerLocalSlot} is lent for the duration of the call only: the
+ * pipeline reuses the array for the next layer as soon as the call returns. A tap that keeps the
+ * counts copies them (into a buffer of its own, or an immutable value) before it returns; nothing
+ * it hands elsewhere may refer to the caller's array.
+ *
+ * <p>{@link #onDispatch} is called at the steps {@link PipelineConfig#heatSteps()} has on; {@link
+ * #onStepEnd} at every step, so windows cut by step id stay the same on every rank.
  */
 public interface HeatTap {
   /** A tap that records nothing. */
@@ -22,7 +29,7 @@ public interface HeatTap {
    * @param layer the MoE layer
    * @param prefill whether the step is a prefill step (for the stage filter)
    * @param countsPerLocalSlot rows received by each of this rank's physical expert slots, index =
-   *     local slot (0 .. slotsPerRank-1)
+   *     local slot (0 .. slotsPerRank-1); valid only during the call
    */
   void onDispatch(long step, int layer, boolean prefill, int[] countsPerLocalSlot);
 

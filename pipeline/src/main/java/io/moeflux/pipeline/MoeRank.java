@@ -7,6 +7,7 @@ import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.SharedExpert;
 import io.moeflux.pipeline.model.TokenRouter;
 import io.moeflux.pipeline.placement.PlacementGate;
+import io.moeflux.pipeline.placement.PlacementHistory;
 import io.moeflux.pipeline.placement.PlacementSource;
 import io.moeflux.pipeline.placement.PreparedPlacement;
 import io.moeflux.pipeline.sync.DpMetadataSync;
@@ -107,8 +108,9 @@ public final class MoeRank implements Disposable {
   /**
    * What ranks compare at handshake, one entry each: the model's entries ({@link
    * MoeModel#fingerprint()}: the synthetic model's hash, or a checkpoint's family, digest and
-   * kernel), the capacity, the placement switch schedule and the redundant slots. A mismatch is
-   * refused naming the entries.
+   * kernel), the capacity, the placement switch schedule, the redundant slots, and the run-time
+   * toggles for the sync skip and the heat tap (every rank must switch at the same steps). A
+   * mismatch is refused naming the entries.
    */
   public static MeshFingerprint fingerprint(PipelineConfig config) {
     MeshFingerprint.Builder entries = MeshFingerprint.builder();
@@ -117,6 +119,8 @@ public final class MoeRank implements Disposable {
         .put("capacity", config.maxTokensPerRank())
         .put("switch", config.switches().interval() + "+" + config.switches().delay())
         .put("redundant", config.redundantSlots())
+        .put("skip-steps", config.sync().skipSteps().toString())
+        .put("heat-steps", config.heatSteps().toString())
         .build();
   }
 
@@ -143,6 +147,14 @@ public final class MoeRank implements Disposable {
         inForce.placement(),
         state.config().model(),
         MemoryReport.of(state.config().model(), inForce.placement(), state.rank()));
+  }
+
+  /**
+   * The placements this rank has had in force: the initial one, then one entry per switch it
+   * applied. Every rank of a group must report the same history; compare them to check.
+   */
+  public PlacementHistory placementHistory() {
+    return state.history();
   }
 
   /**
@@ -177,7 +189,7 @@ public final class MoeRank implements Disposable {
             decision -> {
               PreparedPlacement applied = decision.apply() ? prepared : null;
               if (applied != null) {
-                state.switchTo(applied);
+                state.switchTo(batch.step(), applied);
               }
               placementSource.switched(batch.step(), applied, decision.why());
               return run(batch, refusal);

@@ -7,6 +7,7 @@ import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.pipeline.sync.SyncOptions;
+import io.moeflux.pipeline.toggle.StepToggle;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import reactor.core.scheduler.Scheduler;
@@ -28,6 +29,7 @@ public final class PipelineConfig {
   private final SyncOptions sync;
   private final SwitchSchedule switches;
   private final int redundantSlots;
+  private final StepToggle heatSteps;
 
   private PipelineConfig(Builder b, Scheduler expertScheduler) {
     this.model = b.model;
@@ -36,6 +38,7 @@ public final class PipelineConfig {
     this.sync = b.sync;
     this.switches = b.switches;
     this.redundantSlots = b.redundantSlots;
+    this.heatSteps = b.heatSteps;
   }
 
   /** A builder for {@code model} with capacity {@code maxTokensPerRank} and the other defaults. */
@@ -67,7 +70,8 @@ public final class PipelineConfig {
         .expertScheduler(expertScheduler)
         .sync(sync)
         .switches(switches)
-        .redundantSlots(redundantSlots);
+        .redundantSlots(redundantSlots)
+        .heatSteps(heatSteps);
   }
 
   /** The model every rank runs (its fingerprint entries are checked at handshake). */
@@ -110,6 +114,16 @@ public final class PipelineConfig {
     return redundantSlots;
   }
 
+  /**
+   * The steps whose heat the rank hands to its {@link HeatTap} ({@link HeatTap#onDispatch}); at the
+   * other steps the tap gets nothing but {@link HeatTap#onStepEnd}. A run-time switch for comparing
+   * heat on against heat off in one running group; every rank must use the same toggle (the
+   * handshake compares it).
+   */
+  public StepToggle heatSteps() {
+    return heatSteps;
+  }
+
   /** The placement every rank starts from. */
   public Placement initialPlacement(int ranks) {
     return Placement.withRedundancy(model.layers(), model.experts(), ranks, redundantSlots);
@@ -123,12 +137,14 @@ public final class PipelineConfig {
         && expertScheduler.equals(c.expertScheduler)
         && sync.equals(c.sync)
         && switches.equals(c.switches)
-        && redundantSlots == c.redundantSlots;
+        && redundantSlots == c.redundantSlots
+        && heatSteps.equals(c.heatSteps);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(model, maxTokensPerRank, expertScheduler, sync, switches, redundantSlots);
+    return Objects.hash(
+        model, maxTokensPerRank, expertScheduler, sync, switches, redundantSlots, heatSteps);
   }
 
   @Override
@@ -145,6 +161,8 @@ public final class PipelineConfig {
         + switches
         + ", redundantSlots="
         + redundantSlots
+        + ", heatSteps="
+        + heatSteps
         + "]";
   }
 
@@ -153,7 +171,8 @@ public final class PipelineConfig {
    * {@link ExpertKind#IDENTITY} experts and on {@link Schedulers#parallel()} otherwise (chosen at
    * {@link #build()} from the model when no scheduler was set), {@link SyncOptions#decodeOnly()} (a
    * decode-only rank without local recompute: the DP metadata sync is skipped), {@link
-   * SwitchSchedule#none()}, no redundant slots.
+   * SwitchSchedule#none()}, no redundant slots, heat handed over at every step ({@link
+   * StepToggle#always()}).
    */
   public static final class Builder {
     private MoeModel model;
@@ -162,6 +181,7 @@ public final class PipelineConfig {
     private SyncOptions sync = SyncOptions.decodeOnly();
     private SwitchSchedule switches = SwitchSchedule.none();
     private int redundantSlots;
+    private StepToggle heatSteps = StepToggle.always();
 
     private Builder(MoeModel model, int maxTokensPerRank) {
       this.model = Objects.requireNonNull(model, "model");
@@ -210,6 +230,15 @@ public final class PipelineConfig {
      */
     public Builder redundantSlots(int redundantSlots) {
       this.redundantSlots = redundantSlots;
+      return this;
+    }
+
+    /**
+     * The steps whose heat goes to the heat tap; default {@link StepToggle#always()}. See {@link
+     * PipelineConfig#heatSteps()}.
+     */
+    public Builder heatSteps(StepToggle heatSteps) {
+      this.heatSteps = Objects.requireNonNull(heatSteps, "heatSteps");
       return this;
     }
 

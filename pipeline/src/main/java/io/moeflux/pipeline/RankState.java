@@ -3,6 +3,7 @@ package io.moeflux.pipeline;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
+import io.moeflux.pipeline.placement.PlacementHistory;
 import io.moeflux.pipeline.placement.PreparedPlacement;
 import io.moeflux.transport.RankMesh;
 
@@ -16,12 +17,14 @@ final class RankState implements RankContext {
   private final RankMesh mesh;
   private final PipelineConfig config;
   private volatile PreparedPlacement inForce;
+  private volatile PlacementHistory history;
 
   RankState(RankMesh mesh, PipelineConfig config) {
     this.mesh = mesh;
     this.config = config;
     Placement initial = config.initialPlacement(mesh.worldSize());
     this.inForce = new PreparedPlacement(initial, loadExperts(config.model(), initial));
+    this.history = PlacementHistory.startingWith(initial);
   }
 
   /** This rank's experts under {@code p}, loaded from the model: only the slots it holds. */
@@ -71,8 +74,14 @@ final class RankState implements RankContext {
     return inForce;
   }
 
+  /** The placements this rank has had in force, with their switch steps. */
+  PlacementHistory history() {
+    return history;
+  }
+
   /** Called on the main path at a switch step every rank agreed on. */
-  void switchTo(PreparedPlacement next) {
+  void switchTo(long step, PreparedPlacement next) {
     inForce = next;
+    history = history.with(step, next.placement());
   }
 }

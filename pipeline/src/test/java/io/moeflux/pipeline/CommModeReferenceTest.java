@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -190,18 +191,24 @@ class CommModeReferenceTest {
     for (int r = 0; r < ranks; r++) {
       inputs.add(workload.batches(r, 0, steps));
     }
+    AtomicInteger nextStep = new AtomicInteger();
     StepVerifier.create(group.forward(inputs))
         .thenConsumeWhile(
             outputs -> {
+              long step = nextStep.getAndIncrement();
               for (int r = 0; r < ranks; r++) {
                 TokenBatch actual = outputs.get(r);
-                TokenBatch expected = reference.forward(r, workload.batch(r, actual.step()));
+                assertThat(actual.step()).as("rank %d's output in order", r).isEqualTo(step);
+                TokenBatch expected = reference.forward(r, workload.batch(r, step));
                 MoeGroupReferenceTest.assertClose(actual, expected);
+                assertThat(actual.topkIds()).isEqualTo(expected.topkIds());
+                assertThat(actual.topkWeights()).containsExactly(expected.topkWeights());
                 assertThat(actual.prefill()).isEqualTo(expected.prefill());
               }
               return true;
             })
         .expectComplete()
         .verify(Duration.ofSeconds(60));
+    assertThat(nextStep).as("steps checked against the reference").hasValue(steps);
   }
 }

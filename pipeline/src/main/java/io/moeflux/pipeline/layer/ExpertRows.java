@@ -43,7 +43,7 @@ final class ExpertRows {
     rows[slot]++;
   }
 
-  /** Rows per slot so far; the heat tap gets a copy. */
+  /** Rows per slot so far; reused every layer (the heat tap copies what it keeps). */
   int[] counts() {
     return rows;
   }

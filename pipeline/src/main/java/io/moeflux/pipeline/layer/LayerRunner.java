@@ -10,6 +10,7 @@ import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.RowMath;
 import io.moeflux.pipeline.model.SharedExpert;
 import io.moeflux.pipeline.model.TokenRouter;
+import io.moeflux.pipeline.toggle.StepToggle;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.StepAbortedException;
@@ -43,6 +44,7 @@ final class LayerRunner {
   private final RankMesh mesh;
   private final MoeModel model;
   private final HeatTap heatTap;
+  private final StepToggle heatSteps;
   private final Scheduler expertScheduler;
   private final int rank;
   private final int ranks;
@@ -74,6 +76,7 @@ final class LayerRunner {
     this.mesh = mesh;
     this.model = config.model();
     this.heatTap = heatTap;
+    this.heatSteps = config.heatSteps();
     this.expertScheduler = config.expertScheduler();
     this.rank = mesh.rank();
     this.ranks = mesh.worldSize();
@@ -262,8 +265,10 @@ final class LayerRunner {
       }
     }
     expertRows.layout();
-    if (heatTap != HeatTap.NONE) {
-      heatTap.onDispatch(batch.step, batch.layer, batch.prefill, expertRows.counts().clone());
+    if (heatTap != HeatTap.NONE && heatSteps.isOn(batch.step)) {
+      // The tap owns what it keeps (HeatTap's contract): the counts are lent, and reused next
+      // layer.
+      heatTap.onDispatch(batch.step, batch.layer, batch.prefill, expertRows.counts());
     }
 
     float[] expertIn = expertRows.input();

@@ -1,5 +1,6 @@
 package io.moeflux.pipeline.sync;
 
+import io.moeflux.pipeline.toggle.StepToggle;
 import java.util.Objects;
 
 /**
@@ -17,12 +18,14 @@ public final class SyncOptions {
   private final boolean localRecompute;
   private final int maxBatchTokens;
   private final int warmupSteps;
+  private final StepToggle skipSteps;
 
   private SyncOptions(Builder b) {
     this.role = b.role;
     this.localRecompute = b.localRecompute;
     this.maxBatchTokens = b.maxBatchTokens;
     this.warmupSteps = b.warmupSteps;
+    this.skipSteps = b.skipSteps;
   }
 
   /** A builder holding the defaults listed on {@link Builder}: a decode-only rank. */
@@ -36,7 +39,8 @@ public final class SyncOptions {
         .role(role)
         .localRecompute(localRecompute)
         .maxBatchTokens(maxBatchTokens)
-        .warmupSteps(warmupSteps);
+        .warmupSteps(warmupSteps)
+        .skipSteps(skipSteps);
   }
 
   /** A decode-only rank without local recompute: the case the sync can be skipped for. */
@@ -75,18 +79,28 @@ public final class SyncOptions {
     return warmupSteps;
   }
 
+  /**
+   * Of the steps that may skip the sync (skipping is valid and the warm-up is over), those that do;
+   * the others sync. For run-time comparisons of syncing against skipping in one running group.
+   * Every rank must use the same toggle (the handshake compares it).
+   */
+  public StepToggle skipSteps() {
+    return skipSteps;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof SyncOptions s
         && role == s.role
         && localRecompute == s.localRecompute
         && maxBatchTokens == s.maxBatchTokens
-        && warmupSteps == s.warmupSteps;
+        && warmupSteps == s.warmupSteps
+        && skipSteps.equals(s.skipSteps);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(role, localRecompute, maxBatchTokens, warmupSteps);
+    return Objects.hash(role, localRecompute, maxBatchTokens, warmupSteps, skipSteps);
   }
 
   @Override
@@ -99,18 +113,22 @@ public final class SyncOptions {
         + maxBatchTokens
         + ", warmupSteps="
         + warmupSteps
+        + ", skipSteps="
+        + skipSteps
         + "]";
   }
 
   /**
    * Collects {@link SyncOptions}. Defaults: role {@link RankRole#DECODE}, no local recompute,
-   * maxBatchTokens 0 (the capacity), no warm-up steps.
+   * maxBatchTokens 0 (the capacity), no warm-up steps, skip at every step that may ({@link
+   * StepToggle#always()}).
    */
   public static final class Builder {
     private RankRole role = RankRole.DECODE;
     private boolean localRecompute;
     private int maxBatchTokens;
     private int warmupSteps;
+    private StepToggle skipSteps = StepToggle.always();
 
     private Builder() {}
 
@@ -135,6 +153,16 @@ public final class SyncOptions {
     /** Warm-up steps that always sync, {@code >= 0}; default 0. */
     public Builder warmupSteps(int warmupSteps) {
       this.warmupSteps = warmupSteps;
+      return this;
+    }
+
+    /**
+     * Of the steps that may skip the sync, those that do; the others sync (a run-time switch
+     * between syncing and skipping that every rank applies at the same step). It never makes a rank
+     * skip that may not. Default {@link StepToggle#always()}.
+     */
+    public Builder skipSteps(StepToggle skipSteps) {
+      this.skipSteps = Objects.requireNonNull(skipSteps, "skipSteps");
       return this;
     }
 

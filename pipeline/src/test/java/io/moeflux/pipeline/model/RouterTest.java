@@ -220,7 +220,14 @@ class RouterTest {
   @Test
   void zeroTokensWritesNothing() {
     Router router = Router.of(config, 0);
-    router.route(new float[0], 0, new int[0], new float[0], new float[router.scratchLength()]);
+    int[] ids = new int[2 * config.topK()];
+    float[] weights = new float[2 * config.topK()];
+    Arrays.fill(ids, -7);
+    Arrays.fill(weights, -7f);
+    router.route(
+        new float[2 * config.hidden()], 0, ids, weights, new float[router.scratchLength()]);
+    assertThat(ids).containsOnly(-7);
+    assertThat(weights).containsOnly(-7f);
   }
 
   @Test

@@ -2,6 +2,8 @@ package io.moeflux.pipeline.sync;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.moeflux.pipeline.toggle.StepToggle;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -51,5 +53,32 @@ class SyncDecisionTest {
   @CsvSource({"0, 8, VARIABLE", "8, 8, VARIABLE", "9, 8, PADDED_ALLGATHER"})
   void modeFollowsTheCapacity(int tokens, int capacity, CommMode mode) {
     assertThat(CommMode.select(tokens, capacity)).isEqualTo(mode);
+  }
+
+  /** A rank that may skip skips only where the toggle is on; the warm-up still syncs. */
+  @Test
+  void theSkipToggleChoosesWhichSkippableStepsSkip() {
+    SyncDecision decision =
+        SyncDecision.decide(
+            SyncOptions.builder().warmupSteps(2).skipSteps(StepToggle.abba(2)).build(), 8);
+    assertThat(decision.skip()).isTrue();
+    StringBuilder syncs = new StringBuilder();
+    for (long step = 0; step < 16; step++) {
+      syncs.append(decision.syncs(step) ? 'S' : '-');
+    }
+    // warm-up 0..1; then blocks of 2 in the order sync, skip, skip, sync
+    assertThat(syncs).hasToString("SS----SSSS----SS");
+  }
+
+  /** The toggle can only add syncs: a rank that may not skip syncs at every step. */
+  @Test
+  void theSkipToggleNeverMakesARankSkipThatMayNot() {
+    SyncDecision decision =
+        SyncDecision.decide(
+            SyncOptions.mixed().toBuilder().skipSteps(StepToggle.abba(1)).build(), 8);
+    assertThat(decision.skip()).isFalse();
+    for (long step = 0; step < 100; step++) {
+      assertThat(decision.syncs(step)).as("step %d", step).isTrue();
+    }
   }
 }

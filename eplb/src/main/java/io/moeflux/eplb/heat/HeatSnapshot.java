@@ -67,12 +67,27 @@ public final class HeatSnapshot {
     return total;
   }
 
-  public long totalTokens() {
+  /**
+   * Token-to-expert assignments in the snapshot, summed over layers, ranks and slots: a token
+   * routed to top-k experts counts k times per layer.
+   */
+  public long tokenExpertAssignments() {
     long total = 0;
     for (long c : counts) {
       total += c;
     }
     return total;
+  }
+
+  /**
+   * The same as {@link #tokenExpertAssignments()}, under a name that says tokens but counts
+   * assignments.
+   *
+   * @deprecated use {@link #tokenExpertAssignments()}; to be removed in the next version
+   */
+  @Deprecated(since = "0.1.0", forRemoval = true)
+  public long totalTokens() {
+    return tokenExpertAssignments();
   }
 
   /** Mean over max of per-rank load in {@code layer}; 1 when the layer saw no tokens. */
@@ -139,8 +154,8 @@ public final class HeatSnapshot {
         + ".."
         + toStep
         + ", "
-        + totalTokens()
-        + " tokens, balancedness "
+        + tokenExpertAssignments()
+        + " assignments, balancedness "
         + String.format("%.3f", meanBalancedness())
         + "}";
   }

@@ -8,14 +8,18 @@ import io.moeflux.transport.Collectives;
 import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.protocol.FrameKind;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
+import reactor.core.publisher.BufferOverflowStrategy;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -27,11 +31,14 @@ import reactor.util.concurrent.Queues;
  * side stream that was reverted upstream (DESIGN.md invariant 5).
  *
  * <p><b>Ownership.</b> The main path ({@link #onDispatch}, {@link #onStepEnd}) only hands samples
- * over: each sample's count array moves into a bounded single-producer queue, and the main path
- * never touches it again. Only the heat scheduler's worker reads the queue and touches the window
- * accumulators. The main path never waits: when the queue is full it coalesces the samples of one
- * window into one accumulator it owns (counted in {@link #coalescedSamples()}) and hands that over,
- * in order, once the queue has room. Nothing is dropped.
+ * over, and the stream owns what it is handed whatever the caller does next: {@link #onDispatch}
+ * copies the caller's counts, before it returns, into a sample buffer of the stream's own (pooled:
+ * the heat worker gives each buffer back once it has added it up), and that buffer moves into a
+ * bounded single-producer queue. The caller may overwrite or reuse its array at once. Only the heat
+ * scheduler's worker reads the queue and touches the window accumulators. The main path never
+ * waits: when the queue is full it adds the samples of one window into one accumulator it owns
+ * (counted in {@link #coalescedSamples()}) and hands that over, in order, once the queue has room
+ * (or at {@link #flush()}). Nothing is dropped.
  *
  * <p><b>Consistent cut.</b> Windows are defined by step ids ({@code interval} steps each), and a
  * window's end is a marker the main path enqueues after that window's last step, behind all of its
@@ -42,7 +49,26 @@ import reactor.util.concurrent.Queues;
  * time, and each snapshot is copied out of that buffer, so a snapshot is immutable.
  */
 public final class HeatStream implements HeatTap, Disposable {
-  private record Sample(long step, int layer, int[] counts) {}
+  /**
+   * One (step, layer)'s counts in a buffer the stream owns. The main path fills it from the
+   * caller's array and hands it over; the heat worker adds it up and gives it back to the pool.
+   */
+  private static final class Sample {
+    long step;
+    int layer;
+    final int[] counts;
+
+    Sample(int slots) {
+      this.counts = new int[slots];
+    }
+
+    Sample fill(long step, int layer, int[] from) {
+      this.step = step;
+      this.layer = layer;
+      System.arraycopy(from, 0, counts, 0, counts.length);
+      return this;
+    }
+  }
 
   private record WindowEnd(long window) {}
 
@@ -50,6 +76,7 @@ public final class HeatStream implements HeatTap, Disposable {
   private static final class Coalesced {
     final long window;
     final long[] counts;
+    long lastStep = -1;
 
     Coalesced(long window, int length) {
       this.window = window;
@@ -62,18 +89,31 @@ public final class HeatStream implements HeatTap, Disposable {
   private final Scheduler.Worker worker;
   private final int cells;
 
-  // main path only
+  // main path to heat worker: samples and window ends, in order
   private final Queue<Object> queue;
-  private final ArrayDeque<Object> backlog = new ArrayDeque<>();
+
+  // heat worker to main path: sample buffers to fill again
+  private final Queue<Sample> pool;
+
+  // main path only: what the queue had no room for, and a buffer the queue refused
+  private ArrayDeque<Object> backlog = new ArrayDeque<>();
+  private @Nullable Sample spare;
+
+  // backlogs handed over by flush(), taken by the heat worker after the queue, in order
+  private final Queue<ArrayDeque<Object>> flushed = new ConcurrentLinkedQueue<>();
 
   // heat worker only
   private final long[][] ring;
   private final long[] ringWindow;
+  private long openWindow;
+  private long lastStepCounted = -1;
 
   // all-gather: one at a time, into a buffer allocated once
   private final long[] gathered;
   private final Sinks.Many<long[]> gatherRequests = Sinks.many().unicast().onBackpressureBuffer();
   private final Sinks.Many<HeatSnapshot> snapshots = Sinks.many().replay().latest();
+  private final Sinks.Many<HeatSnapshot> nextSnapshots =
+      Sinks.many().multicast().directBestEffort();
   private final Disposable.Swap gathering = Disposables.swap();
 
   private final AtomicInteger wip = new AtomicInteger();
@@ -102,10 +142,11 @@ public final class HeatStream implements HeatTap, Disposable {
     this.worker = heatScheduler.createWorker();
     this.cells = config.layers() * config.localSlots();
     this.queue = Queues.<Object>get(config.queueCapacity()).get();
+    this.pool = Queues.<Sample>get(config.queueCapacity()).get();
     int windows = config.window() / config.interval();
     this.ring = new long[windows][cells];
     this.ringWindow = new long[windows];
-    java.util.Arrays.fill(ringWindow, -1);
+    Arrays.fill(ringWindow, -1);
     this.gathered = new long[mesh.worldSize() * cells];
   }
 
@@ -134,9 +175,16 @@ public final class HeatStream implements HeatTap, Disposable {
                   stream.latest.set(snapshot);
                   stream.meters.snapshots().increment();
                   stream.snapshots.tryEmitNext(snapshot);
+                  stream.nextSnapshots.tryEmitNext(snapshot);
                 },
-                stream.snapshots::tryEmitError,
-                stream.snapshots::tryEmitComplete));
+                error -> {
+                  stream.snapshots.tryEmitError(error);
+                  stream.nextSnapshots.tryEmitError(error);
+                },
+                () -> {
+                  stream.snapshots.tryEmitComplete();
+                  stream.nextSnapshots.tryEmitComplete();
+                }));
     return stream;
   }
 
@@ -175,57 +223,85 @@ public final class HeatStream implements HeatTap, Disposable {
               + " slot counts, the heat stream expects "
               + config.localSlots());
     }
-    handOver(new Sample(step, layer, countsPerLocalSlot));
+    if (backlogHandedOver()) {
+      // the copy: from here on nothing refers to the caller's array
+      Sample sample = emptySample().fill(step, layer, countsPerLocalSlot);
+      if (queue.offer(sample)) {
+        signal();
+        return;
+      }
+      spare = sample;
+    }
+    coalesce(step, layer, countsPerLocalSlot);
+    signal();
   }
 
   @Override
   public void onStepEnd(long step) {
     if ((step + 1) % config.interval() == 0) {
-      handOver(new WindowEnd(config.windowOf(step)));
-    }
-  }
-
-  private void handOver(Object item) {
-    while (!backlog.isEmpty() && queue.offer(backlog.peekFirst())) {
-      backlog.pollFirst();
-    }
-    if (backlog.isEmpty() && queue.offer(item)) {
+      WindowEnd end = new WindowEnd(config.windowOf(step));
+      if (!backlogHandedOver() || !queue.offer(end)) {
+        backlog.addLast(end);
+      }
       signal();
-      return;
     }
-    if (item instanceof Sample sample) {
-      long window = config.windowOf(sample.step());
-      Coalesced into =
-          backlog.peekLast() instanceof Coalesced last && last.window == window ? last : null;
-      if (into == null) {
-        into = new Coalesced(window, cells);
-        backlog.addLast(into);
-      }
-      int base = sample.layer() * config.localSlots();
-      for (int s = 0; s < sample.counts().length; s++) {
-        into.counts[base + s] += sample.counts()[s];
-      }
-      coalesced.incrementAndGet();
-      meters.coalesced().increment();
-    } else {
-      backlog.addLast(item);
-    }
-    signal();
   }
 
   /**
-   * Hands over what the main path still holds back. Call it only when the main path is idle (after
-   * the last step), for example before reading {@link #tokensCounted()} at the end of a run.
+   * Moves what the main path holds back into the queue while it has room; true when nothing is
+   * left, so a new item may follow it into the queue. Nothing enters the queue while a flushed
+   * backlog waits for the heat worker, since that backlog comes first.
+   */
+  private boolean backlogHandedOver() {
+    if (!flushed.isEmpty()) {
+      return false;
+    }
+    while (!backlog.isEmpty() && queue.offer(backlog.peekFirst())) {
+      backlog.pollFirst();
+    }
+    return backlog.isEmpty();
+  }
+
+  private Sample emptySample() {
+    Sample sample = spare;
+    if (sample != null) {
+      spare = null;
+      return sample;
+    }
+    sample = pool.poll();
+    return sample != null ? sample : new Sample(config.localSlots());
+  }
+
+  /** Adds the caller's counts to the backlog's accumulator for their window. */
+  private void coalesce(long step, int layer, int[] counts) {
+    long window = config.windowOf(step);
+    Coalesced into =
+        backlog.peekLast() instanceof Coalesced last && last.window == window ? last : null;
+    if (into == null) {
+      into = new Coalesced(window, cells);
+      backlog.addLast(into);
+    }
+    int base = layer * config.localSlots();
+    for (int s = 0; s < counts.length; s++) {
+      into.counts[base + s] += counts[s];
+    }
+    into.lastStep = Math.max(into.lastStep, step);
+    coalesced.incrementAndGet();
+    meters.coalesced().increment();
+  }
+
+  /**
+   * Hands over what the main path still holds back, without waiting: what the queue has no room for
+   * goes to the heat worker as a whole, to be added up after what the queue holds. Call it on the
+   * main path, or when the main path is idle (after the last step), for example before reading
+   * {@link #tokensCounted()} at the end of a run.
    */
   public void flush() {
-    while (!backlog.isEmpty()) {
-      if (queue.offer(backlog.peekFirst())) {
-        backlog.pollFirst();
-        signal();
-      } else {
-        Thread.onSpinWait();
-      }
+    if (!backlogHandedOver() && !backlog.isEmpty()) {
+      flushed.offer(backlog);
+      backlog = new ArrayDeque<>();
     }
+    signal();
   }
 
   private void signal() {
@@ -241,37 +317,49 @@ public final class HeatStream implements HeatTap, Disposable {
     do {
       Object item;
       while ((item = queue.poll()) != null) {
-        if (item instanceof Sample sample) {
-          add(sample);
-        } else if (item instanceof Coalesced sum) {
-          add(sum);
-        } else {
-          endWindow(((WindowEnd) item).window());
-        }
+        take(item);
+      }
+      // A flushed backlog is newer than everything in the queue, and the main path adds nothing
+      // to the queue until the backlog is gone: take it whole, then let it go.
+      ArrayDeque<Object> backlogged;
+      while ((backlogged = flushed.peek()) != null) {
+        backlogged.forEach(this::take);
+        flushed.poll();
       }
       missed = wip.addAndGet(-missed);
     } while (missed != 0);
   }
 
+  private void take(Object item) {
+    if (item instanceof Sample sample) {
+      add(sample);
+      pool.offer(sample);
+    } else if (item instanceof Coalesced sum) {
+      add(sum);
+    } else {
+      endWindow(((WindowEnd) item).window());
+    }
+  }
+
   private long[] bucket(long window) {
     int index = (int) (window % ring.length);
     if (ringWindow[index] != window) {
-      java.util.Arrays.fill(ring[index], 0);
+      Arrays.fill(ring[index], 0);
       ringWindow[index] = window;
     }
     return ring[index];
   }
 
   private void add(Sample sample) {
-    long[] bucket = bucket(config.windowOf(sample.step()));
-    int base = sample.layer() * config.localSlots();
+    long window = config.windowOf(sample.step);
+    long[] bucket = bucket(window);
+    int base = sample.layer * config.localSlots();
     long tokens = 0;
-    for (int s = 0; s < sample.counts().length; s++) {
-      bucket[base + s] += sample.counts()[s];
-      tokens += sample.counts()[s];
+    for (int s = 0; s < sample.counts.length; s++) {
+      bucket[base + s] += sample.counts[s];
+      tokens += sample.counts[s];
     }
-    tokensCounted.addAndGet(tokens);
-    meters.tokens().increment(tokens);
+    counted(window, sample.step, tokens);
     meters.samples().increment();
   }
 
@@ -282,6 +370,12 @@ public final class HeatStream implements HeatTap, Disposable {
       bucket[i] += sum.counts[i];
       tokens += sum.counts[i];
     }
+    counted(sum.window, sum.lastStep, tokens);
+  }
+
+  private void counted(long window, long step, long tokens) {
+    openWindow = Math.max(openWindow, window);
+    lastStepCounted = Math.max(lastStepCounted, step);
     tokensCounted.addAndGet(tokens);
     meters.tokens().increment(tokens);
   }
@@ -289,23 +383,41 @@ public final class HeatStream implements HeatTap, Disposable {
   private void endWindow(long window) {
     long[] local = new long[cells + 1];
     local[cells] = window;
+    sumWindowsUpTo(window, local);
+    openWindow = Math.max(openWindow, window + 1);
+    gatherRequests.tryEmitNext(local);
+  }
+
+  /**
+   * Adds the windows a snapshot ending with {@code window} covers into {@code into[0 .. cells)}.
+   */
+  private void sumWindowsUpTo(long window, long[] into) {
     long first = Math.max(0, window - ring.length + 1);
     for (long w = first; w <= window; w++) {
       int index = (int) (w % ring.length);
       if (ringWindow[index] == w) {
         for (int i = 0; i < cells; i++) {
-          local[i] += ring[index][i];
+          into[i] += ring[index][i];
         }
       }
     }
-    gatherRequests.tryEmitNext(local);
+  }
+
+  /** This rank's counts so far for the window still open, on the heat worker. */
+  private LocalHeat openWindowCounts() {
+    long[] counts = new long[cells];
+    sumWindowsUpTo(openWindow, counts);
+    long to = (openWindow + 1) * config.interval();
+    long from = Math.max(0, to - config.window());
+    long counted = Math.max(from, Math.min(to, lastStepCounted + 1));
+    return new LocalHeat(mesh.rank(), from, counted, config.layers(), config.localSlots(), counts);
   }
 
   // ---- aggregation, one all-gather at a time
 
   private Mono<HeatSnapshot> aggregate(long[] request) {
     long window = request[cells];
-    long[] values = java.util.Arrays.copyOf(request, cells);
+    long[] values = Arrays.copyOf(request, cells);
     return Collectives.allGatherLongs(mesh, FrameKind.HEAT, window, 0, values, gathered)
         .map(all -> snapshot(window, all));
   }
@@ -333,6 +445,33 @@ public final class HeatStream implements HeatTap, Disposable {
    */
   public Flux<HeatSnapshot> snapshots() {
     return snapshots.asFlux();
+  }
+
+  /**
+   * Every aggregated snapshot completed from now on, in window order, without the replay {@link
+   * #snapshots()} starts with. A subscriber slower than the windows keeps the latest 64 it has not
+   * taken (older ones are dropped). Errors like {@link #snapshots()}.
+   */
+  public Flux<HeatSnapshot> nextSnapshots() {
+    return nextSnapshots
+        .asFlux()
+        .onBackpressureBuffer(64, dropped -> {}, BufferOverflowStrategy.DROP_OLDEST);
+  }
+
+  /**
+   * This rank's own counts for the window still open (the steps the next snapshot will cover), read
+   * on the heat scheduler as soon as it is free: what this rank has counted so far, before any
+   * all-gather. Errors when the stream is disposed.
+   */
+  public Mono<LocalHeat> currentWindow() {
+    return Mono.create(
+        sink -> {
+          try {
+            sink.onCancel(worker.schedule(() -> sink.success(openWindowCounts())));
+          } catch (RejectedExecutionException disposed) {
+            sink.error(disposed);
+          }
+        });
   }
 
   /** The latest snapshot, or null before the first. */

@@ -20,6 +20,9 @@ class PlacementPolicyTest {
     {20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27}
   };
 
+  /** How many of {@link #randomShapes()} the builder refuses (seed 11). */
+  private static final int REFUSED_RANDOM_SHAPES = 11;
+
   static final PlacementProblem README =
       PlacementProblem.builder(README_LOAD).replicas(16).ranks(8).groups(4).nodes(2).build();
 
@@ -41,9 +44,13 @@ class PlacementPolicyTest {
     assertThat(ours.meanBalancedness()).isGreaterThan(deepSeek.meanBalancedness());
   }
 
-  static Stream<Arguments> randomProblems() {
+  /**
+   * 60 random shapes, some of which the builder refuses (more slots per rank than a node has
+   * experts): each entry is the problem, or the refusal.
+   */
+  private static List<Object> randomShapes() {
     SplittableRandom random = new SplittableRandom(11);
-    List<Arguments> cases = new ArrayList<>();
+    List<Object> shapes = new ArrayList<>();
     for (int i = 0; i < 60; i++) {
       int ranks = 1 + random.nextInt(16);
       int nodes = 0;
@@ -66,19 +73,45 @@ class PlacementPolicyTest {
         layer[hot] *= 1 + random.nextInt(20);
       }
       try {
-        cases.add(
-            Arguments.of(
-                PlacementProblem.builder(load)
-                    .replicas(replicas)
-                    .ranks(ranks)
-                    .groups(groups)
-                    .nodes(nodes)
-                    .build()));
+        shapes.add(
+            PlacementProblem.builder(load)
+                .replicas(replicas)
+                .ranks(ranks)
+                .groups(groups)
+                .nodes(nodes)
+                .build());
       } catch (IllegalArgumentException infeasible) {
-        // not every random shape is a valid problem
+        shapes.add(infeasible);
       }
     }
-    return cases.stream();
+    return shapes;
+  }
+
+  static Stream<Arguments> randomProblems() {
+    return randomShapes().stream().filter(PlacementProblem.class::isInstance).map(Arguments::of);
+  }
+
+  /**
+   * The property below runs only on the shapes the builder accepts: count the others, so that a
+   * generator (or a builder) that refuses more shapes than before shows here instead of shrinking
+   * the property test in silence.
+   */
+  @Test
+  void mostRandomShapesAreFeasibleAndEveryRefusalSaysWhy() {
+    List<Object> shapes = randomShapes();
+    List<IllegalArgumentException> refused =
+        shapes.stream()
+            .filter(IllegalArgumentException.class::isInstance)
+            .map(IllegalArgumentException.class::cast)
+            .toList();
+    assertThat(shapes).hasSize(60);
+    assertThat(refused).as("refused shapes: %s", refused).hasSize(REFUSED_RANDOM_SHAPES);
+    // the generator's only infeasible shapes: a node with fewer experts than slots per rank
+    assertThat(refused)
+        .allSatisfy(
+            error ->
+                assertThat(error)
+                    .hasMessageContaining("without two replicas of one expert on a rank"));
   }
 
   private static int divisorOf(int n, SplittableRandom random) {

@@ -18,6 +18,7 @@ import io.moeflux.pipeline.family.CheckpointModel;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.ReferenceModel;
+import io.moeflux.pipeline.placement.PlacementHistory;
 import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.MeshException;
@@ -150,6 +151,15 @@ class RebalanceLoopTest {
           .isTrue();
       assertThat(rank.status().placementVersion()).isPositive();
     }
+    // each rank's own record of what it switched to, where, agrees with every other and the events
+    PlacementHistory first = group.rank(0).placementHistory();
+    assertThat(first.entries())
+        .extracting(PlacementHistory.Entry::step)
+        .containsExactlyElementsOf(history.keySet());
+    for (MoeRank rank : group.ranks()) {
+      assertThat(rank.placementHistory().sameAs(first)).as("rank %d", rank.rank()).isTrue();
+      assertThat(rank.placementHistory().digest()).isEqualTo(first.digest());
+    }
     // outputs bitwise equal to the reference under the placement in force at each step
     for (List<TokenBatch> step : outputs) {
       for (int r = 0; r < ranks; r++) {
@@ -276,6 +286,7 @@ class RebalanceLoopTest {
           .as("rank %d keeps the start placement", r)
           .isZero();
       assertThat(balancers.get(r).switches()).isZero();
+      assertThat(group.rank(r).placementHistory().switches()).isZero();
     }
     assertThat(errors).anySatisfy(error -> assertThat(error).isInstanceOf(MeshException.class));
     group.dispose();

@@ -89,6 +89,18 @@ public final class ReferenceModel {
   }
 
   /**
+   * The router's picks at one layer, as {@link #forward(int, TokenBatch, LayerPicks)} sees them.
+   */
+  @FunctionalInterface
+  public interface LayerPicks {
+    /**
+     * @param ids logical expert ids, {@code tokens × topK}; valid during the call only
+     * @param weights their gate weights, same layout; valid during the call only
+     */
+    void picked(int layer, int tokens, int[] ids, float[] weights);
+  }
+
+  /**
    * Runs {@code in} (this rank's tokens for one step) through the step's MoE layers.
    *
    * @return a output batch of the same step and stage: the output hidden states and the (last)
@@ -97,7 +109,13 @@ public final class ReferenceModel {
    *     step does not run
    */
   public TokenBatch forward(int rank, TokenBatch in) {
+    return forward(rank, in, (layer, tokens, ids, weights) -> {});
+  }
+
+  /** {@link #forward(int, TokenBatch)}, telling {@code picks} what the router picked per layer. */
+  public TokenBatch forward(int rank, TokenBatch in, LayerPicks picks) {
     Objects.requireNonNull(in, "in");
+    Objects.requireNonNull(picks, "picks");
     Objects.checkIndex(rank, placement.ranks());
     if (in.hidden() != model.hidden()) {
       throw new IllegalArgumentException(
@@ -109,7 +127,7 @@ public final class ReferenceModel {
     int choices = tokens * k;
     int[] ids = new int[choices];
     float[] weights = new float[choices];
-    Combine combine = new Combine(choices);
+    Combine combine = new Combine(choices, picks);
     if (model.runsEveryLayerPerStep()) {
       if (in.layer() != TokenBatch.ANY_LAYER) {
         throw new IllegalArgumentException(
@@ -166,11 +184,13 @@ public final class ReferenceModel {
     private final float[] partial = new float[model.hidden()];
     private float[] scratch = new float[0];
     private float[] routeScratch = new float[0];
+    private final LayerPicks picks;
 
     /** {@code tokens x hidden}: each token's routed sum, written by {@link #layer}. */
     final float[] acc;
 
-    Combine(int choices) {
+    Combine(int choices, LayerPicks picks) {
+      this.picks = picks;
       this.inputs = new float[choices * hidden];
       this.rows = new float[choices * hidden];
       this.rowOfChoice = new int[choices];
@@ -183,6 +203,7 @@ public final class ReferenceModel {
         routeScratch = new float[router.scratchLength()];
       }
       router.route(state, tokens, ids, weights, routeScratch);
+      picks.picked(l, tokens, ids, weights);
       computeExperts(l, state, ids);
       int h = hidden;
       for (int t = 0; t < tokens; t++) {

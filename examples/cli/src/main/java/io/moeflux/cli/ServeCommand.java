@@ -63,7 +63,7 @@ final class ServeCommand extends GroupCommand {
     }
     Supplier<Map<String, @Nullable Object>> status = () -> StatusFields.group(batcher, balanced);
     MoeRoutes routes =
-        new MoeRoutes(batcher, () -> balanced.heat(0).snapshots().map(StatusFields::heat), status);
+        new MoeRoutes(batcher, () -> StatusFields.heatUpdates(balanced.heat(0)), status);
     CloseableChannel server =
         RSocketServer.create(routes).bind(TcpServerTransport.create(bind, port)).block();
     DisposableServer http =

@@ -1,16 +1,19 @@
 package io.moeflux.serving;
 
 import io.moeflux.eplb.heat.HeatSnapshot;
+import io.moeflux.eplb.heat.HeatStream;
+import io.moeflux.eplb.heat.LocalHeat;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.RankStatus;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
 
 /**
  * The JSON-ready documents a served group answers with: its status ({@code moe.status}, HTTP {@code
- * /status}) and its heat snapshots ({@code moe.heat}). Field names are snake_case and stable:
- * clients and dashboards read them.
+ * /status}) and its heat ({@code moe.heat}). Field names are snake_case and stable: clients and
+ * dashboards read them.
  */
 public final class StatusFields {
   private StatusFields() {}
@@ -37,12 +40,31 @@ public final class StatusFields {
     return status;
   }
 
-  /** One aggregated heat window: its steps, tokens, balancedness per layer and every count. */
+  /**
+   * What {@code moe.heat} sends a subscriber: at once, this rank's own counts for the window still
+   * open ({@link #heat(LocalHeat)}, {@code "partial": true}), so a client of a quiet server sees
+   * life at once; then every window aggregated over the group from then on ({@link
+   * #heat(HeatSnapshot)}, {@code "partial": false}). No old snapshot is replayed.
+   */
+  public static Flux<Map<String, Object>> heatUpdates(HeatStream heat) {
+    return Flux.mergeSequential(
+        heat.currentWindow().map(StatusFields::heat), heat.nextSnapshots().map(StatusFields::heat));
+  }
+
+  /**
+   * One window aggregated over the group: {@code partial} false, its steps ({@code from_step}
+   * inclusive, {@code to_step} exclusive), {@code token_expert_assignments} (token-to-expert
+   * assignments summed over layers, ranks and slots: a token routed to top-k experts counts k times
+   * per layer), {@code total_tokens} (the same number under its old name, deprecated: it will go in
+   * the next version), {@code balancedness} per layer and {@code counts[layer][rank][slot]}.
+   */
   public static Map<String, Object> heat(HeatSnapshot heat) {
     Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("partial", false);
     fields.put("from_step", heat.fromStep());
     fields.put("to_step", heat.toStep());
-    fields.put("total_tokens", heat.totalTokens());
+    fields.put("token_expert_assignments", heat.tokenExpertAssignments());
+    fields.put("total_tokens", heat.tokenExpertAssignments());
     double[] balancedness = new double[heat.layers()];
     long[][][] counts = new long[heat.layers()][heat.ranks()][heat.localSlots()];
     for (int l = 0; l < heat.layers(); l++) {
@@ -54,6 +76,31 @@ public final class StatusFields {
       }
     }
     fields.put("balancedness", balancedness);
+    fields.put("counts", counts);
+    return fields;
+  }
+
+  /**
+   * One rank's own counts for the window still open: {@code partial} true, {@code rank}, the steps
+   * counted so far ({@code from_step} inclusive, {@code to_step} exclusive), {@code
+   * token_expert_assignments} and {@code total_tokens} as for a whole window, and {@code
+   * counts[layer][0][slot]} (the rank dimension holds this rank alone). No balancedness: one rank
+   * cannot tell it.
+   */
+  public static Map<String, Object> heat(LocalHeat heat) {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("partial", true);
+    fields.put("rank", heat.rank());
+    fields.put("from_step", heat.fromStep());
+    fields.put("to_step", heat.toStep());
+    fields.put("token_expert_assignments", heat.tokenExpertAssignments());
+    fields.put("total_tokens", heat.tokenExpertAssignments());
+    long[][][] counts = new long[heat.layers()][1][heat.localSlots()];
+    for (int l = 0; l < heat.layers(); l++) {
+      for (int s = 0; s < heat.localSlots(); s++) {
+        counts[l][0][s] = heat.count(l, s);
+      }
+    }
     fields.put("counts", counts);
     return fields;
   }

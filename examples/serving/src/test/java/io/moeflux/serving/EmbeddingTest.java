@@ -72,7 +72,7 @@ class EmbeddingTest {
                                   RSocketServer.create(
                                           new MoeRoutes(
                                               batcher,
-                                              () -> moe.heat(0).snapshots().map(StatusFields::heat),
+                                              () -> StatusFields.heatUpdates(moe.heat(0)),
                                               status))
                                       .bind(TcpServerTransport.create("127.0.0.1", 0));
                               return Mono.zip(http.cast(DisposableServer.class), rsocket);

@@ -38,8 +38,11 @@ import reactor.core.publisher.Mono;
  *   <li>{@code moe.forward} request-channel: token batches in, outputs out, in order ({@link
  *       ForwardWireCodec}). Version 2 names the layer and refuses a request in band (the channel
  *       goes on); version 1 is answered for the synthetic model and refused, as an error, for a
- *       checkpoint model, which needs the layer;
- *   <li>{@code moe.heat} request-stream: heat snapshots as JSON;
+ *       checkpoint model, which needs the layer. A request of 0 tokens is answered with 0 tokens
+ *       and {@code topK} 0;
+ *   <li>{@code moe.heat} request-stream: heat as JSON, whatever the {@code heat} supplier gives
+ *       (the CLI's server gives {@link io.moeflux.serving.StatusFields#heatUpdates}: this rank's
+ *       partial counts for the open window at once, then every aggregated window);
  *   <li>{@code moe.placement} request-response: the placement maps and their version, JSON;
  *   <li>{@code moe.status} request-response: the group's state, JSON.
  * </ul>
@@ -178,6 +181,7 @@ public final class MoeRoutes implements SocketAcceptor {
           .map(
               served -> {
                 TokenBatch out = served.batch();
+                // no token, no pick: a 0-token answer says topK 0 (documented on the route)
                 int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
                 ByteBuf data =
                     ForwardWire.encodeResponse(ByteBufAllocator.DEFAULT, served.rank(), out, topK);

@@ -22,6 +22,7 @@ import reactor.core.Disposables;
 import reactor.core.publisher.BufferOverflowStrategy;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.util.concurrent.Queues;
@@ -39,6 +40,11 @@ import reactor.util.concurrent.Queues;
  * waits: when the queue is full it adds the samples of one window into one accumulator it owns
  * (counted in {@link #coalescedSamples()}) and hands that over, in order, once the queue has room
  * (or at {@link #flush()}). Nothing is dropped.
+ *
+ * <p><b>Few wake-ups.</b> Waking the heat worker for every sample would cost the main path a thread
+ * hand-off per layer and rank, on machines where every core is busy with ranks. So the main path
+ * wakes it only at a window end, when the queue is half full, at {@link #flush()}, and when a
+ * reader asks for {@link #currentWindow()}: the worker then takes every queued sample at once.
  *
  * <p><b>Consistent cut.</b> Windows are defined by step ids ({@code interval} steps each), and a
  * window's end is a marker the main path enqueues after that window's last step, behind all of its
@@ -99,8 +105,15 @@ public final class HeatStream implements HeatTap, Disposable {
   private ArrayDeque<Object> backlog = new ArrayDeque<>();
   private @Nullable Sample spare;
 
+  // main path only: samples queued since the heat worker was last woken, and when to wake it
+  private int unsignalled;
+  private final int signalEvery;
+
   // backlogs handed over by flush(), taken by the heat worker after the queue, in order
   private final Queue<ArrayDeque<Object>> flushed = new ConcurrentLinkedQueue<>();
+
+  // readers waiting for the open window's counts, answered by the heat worker after it drained
+  private final Queue<MonoSink<LocalHeat>> openWindowReaders = new ConcurrentLinkedQueue<>();
 
   // heat worker only
   private final long[][] ring;
@@ -143,6 +156,7 @@ public final class HeatStream implements HeatTap, Disposable {
     this.cells = config.layers() * config.localSlots();
     this.queue = Queues.<Object>get(config.queueCapacity()).get();
     this.pool = Queues.<Sample>get(config.queueCapacity()).get();
+    this.signalEvery = Math.max(1, config.queueCapacity() / 2);
     int windows = config.window() / config.interval();
     this.ring = new long[windows][cells];
     this.ringWindow = new long[windows];
@@ -227,7 +241,9 @@ public final class HeatStream implements HeatTap, Disposable {
       // the copy: from here on nothing refers to the caller's array
       Sample sample = emptySample().fill(step, layer, countsPerLocalSlot);
       if (queue.offer(sample)) {
-        signal();
+        if (++unsignalled >= signalEvery) {
+          signal();
+        }
         return;
       }
       spare = sample;
@@ -304,7 +320,14 @@ public final class HeatStream implements HeatTap, Disposable {
     signal();
   }
 
+  /** Wakes the heat worker from the main path. */
   private void signal() {
+    unsignalled = 0;
+    wake();
+  }
+
+  /** Makes sure the heat worker drains soon; from any thread. */
+  private void wake() {
     if (wip.getAndIncrement() == 0) {
       worker.schedule(this::drain);
     }
@@ -325,6 +348,10 @@ public final class HeatStream implements HeatTap, Disposable {
       while ((backlogged = flushed.peek()) != null) {
         backlogged.forEach(this::take);
         flushed.poll();
+      }
+      MonoSink<LocalHeat> reader;
+      while ((reader = openWindowReaders.poll()) != null) {
+        reader.success(openWindowCounts());
       }
       missed = wip.addAndGet(-missed);
     } while (missed != 0);
@@ -460,18 +487,29 @@ public final class HeatStream implements HeatTap, Disposable {
 
   /**
    * This rank's own counts for the window still open (the steps the next snapshot will cover), read
-   * on the heat scheduler as soon as it is free: what this rank has counted so far, before any
-   * all-gather. Errors when the stream is disposed.
+   * on the heat scheduler as soon as it is free, after it has taken every sample handed over so
+   * far: what this rank has counted, before any all-gather. Errors when the stream is disposed.
    */
   public Mono<LocalHeat> currentWindow() {
     return Mono.create(
         sink -> {
+          openWindowReaders.offer(sink);
           try {
-            sink.onCancel(worker.schedule(() -> sink.success(openWindowCounts())));
+            wake();
           } catch (RejectedExecutionException disposed) {
-            sink.error(disposed);
+            failOpenWindowReaders(disposed);
+          }
+          if (worker.isDisposed()) {
+            failOpenWindowReaders(new RejectedExecutionException("the heat stream is disposed"));
           }
         });
+  }
+
+  private void failOpenWindowReaders(Throwable why) {
+    MonoSink<LocalHeat> reader;
+    while ((reader = openWindowReaders.poll()) != null) {
+      reader.error(why);
+    }
   }
 
   /** The latest snapshot, or null before the first. */
@@ -498,6 +536,7 @@ public final class HeatStream implements HeatTap, Disposable {
     gatherRequests.tryEmitComplete();
     gathering.dispose();
     worker.dispose();
+    failOpenWindowReaders(new RejectedExecutionException("the heat stream is disposed"));
   }
 
   @Override

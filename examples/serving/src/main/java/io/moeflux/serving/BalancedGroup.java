@@ -4,24 +4,17 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moeflux.eplb.heat.HeatSnapshot;
 import io.moeflux.eplb.heat.HeatStream;
-import io.moeflux.eplb.heat.HeatStreams;
-import io.moeflux.eplb.rebalance.RebalanceOptions;
 import io.moeflux.eplb.rebalance.Rebalancer;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
-import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.transport.TransportKind;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * A rank group in this JVM with the whole EPLB loop on: a heat stream per rank (one heat
@@ -30,22 +23,15 @@ import reactor.core.scheduler.Schedulers;
  */
 public final class BalancedGroup implements Disposable {
   private final MoeGroup group;
-  private final HeatStreams heats;
-  private final List<Rebalancer> balancers;
-  private final Scheduler heatScheduler;
-  private final Scheduler planner;
+  private final EplbExtensions eplb;
+  private final List<Rebalancer> balancers = new ArrayList<>();
 
-  private BalancedGroup(
-      MoeGroup group,
-      HeatStreams heats,
-      List<Rebalancer> balancers,
-      Scheduler heatScheduler,
-      Scheduler planner) {
+  private BalancedGroup(MoeGroup group, EplbExtensions eplb) {
     this.group = group;
-    this.heats = heats;
-    this.balancers = balancers;
-    this.heatScheduler = heatScheduler;
-    this.planner = planner;
+    this.eplb = eplb;
+    for (MoeRank rank : group.ranks()) {
+      balancers.add(eplb.balancer(rank.rank()));
+    }
   }
 
   /**
@@ -62,50 +48,19 @@ public final class BalancedGroup implements Disposable {
     Objects.requireNonNull(registry, "registry");
     return Mono.defer(
         () -> {
-          Scheduler heatScheduler = Schedulers.newSingle("moeflux-heat");
-          Scheduler planner = Schedulers.newSingle("moeflux-planner");
-          HeatStreams heats =
-              new HeatStreams(config.switches().interval(), heatScheduler, registry);
-          Map<Integer, Rebalancer> balancerByRank = new ConcurrentHashMap<>();
-          Runnable release =
-              () -> {
-                balancerByRank.values().forEach(Rebalancer::dispose);
-                heats.dispose();
-                heatScheduler.dispose();
-                planner.dispose();
-              };
-          RankExtensions extensions =
-              RankExtensions.builder()
-                  .heatTap(heats::start)
-                  .placementSource(
-                      rank -> {
-                        Rebalancer balancer =
-                            Rebalancer.start(
-                                rank, heats.of(rank.rank()), RebalanceOptions.defaults(), planner);
-                        balancerByRank.put(rank.rank(), balancer);
-                        return balancer;
-                      })
-                  .build();
-          return MoeGroup.start(ranks, transport, config, extensions)
-              .map(
-                  group -> assemble(group, heats, balancerByRank, heatScheduler, planner, registry))
-              .doOnError(error -> release.run())
-              .doOnCancel(release);
+          EplbExtensions eplb = new EplbExtensions(config, registry);
+          return MoeGroup.start(ranks, transport, config, eplb.extensions())
+              .map(group -> new BalancedGroup(group, eplb))
+              .doOnNext(balanced -> balanced.registerMeters(registry))
+              .doOnError(error -> eplb.dispose())
+              .doOnCancel(eplb::dispose);
         });
   }
 
-  /** Puts a started group together with its ranks' heat streams and rebalancers; adds meters. */
-  private static BalancedGroup assemble(
-      MoeGroup group,
-      HeatStreams heats,
-      Map<Integer, Rebalancer> balancerByRank,
-      Scheduler heatScheduler,
-      Scheduler planner,
-      MeterRegistry registry) {
-    List<Rebalancer> balancers = new ArrayList<>();
+  /** Meters per rank: hidden bytes sent, rebalances, expert bytes migrated. */
+  private void registerMeters(MeterRegistry registry) {
     for (MoeRank rank : group.ranks()) {
-      Rebalancer balancer = balancerByRank.get(rank.rank());
-      balancers.add(balancer);
+      Rebalancer balancer = balancers.get(rank.rank());
       String tag = Integer.toString(rank.rank());
       FunctionCounter.builder("moeflux.mesh.payload.bytes", rank, r -> r.status().hiddenBytesSent())
           .description("hidden-vector bytes sent in dispatch and combine")
@@ -118,7 +73,6 @@ public final class BalancedGroup implements Disposable {
           .tag("rank", tag)
           .register(registry);
     }
-    return new BalancedGroup(group, heats, balancers, heatScheduler, planner);
   }
 
   public MoeGroup group() {
@@ -126,7 +80,7 @@ public final class BalancedGroup implements Disposable {
   }
 
   public HeatStream heat(int rank) {
-    return heats.of(rank);
+    return eplb.heat(rank);
   }
 
   public Rebalancer balancer(int rank) {
@@ -135,16 +89,13 @@ public final class BalancedGroup implements Disposable {
 
   /** The latest aggregated heat (every rank has the same), or null before the first window. */
   public @Nullable HeatSnapshot latestHeat() {
-    return heats.of(0).latest();
+    return eplb.heat(0).latest();
   }
 
   @Override
   public void dispose() {
-    balancers.forEach(Rebalancer::dispose);
-    heats.dispose();
+    eplb.dispose();
     group.dispose();
-    heatScheduler.dispose();
-    planner.dispose();
   }
 
   @Override

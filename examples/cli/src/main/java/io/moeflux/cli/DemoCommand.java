@@ -5,11 +5,11 @@ import io.moeflux.cli.bench.Percentiles;
 import io.moeflux.eplb.heat.HeatSnapshot;
 import io.moeflux.eplb.rebalance.RebalanceEvent;
 import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ModelConfig;
-import io.moeflux.pipeline.model.Placement;
-import io.moeflux.pipeline.model.ReferenceModel;
+import io.moeflux.pipeline.placement.PlacementHistory;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.serving.BalancedGroup;
 import io.moeflux.serving.picture.HeatPicture;
@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -67,8 +66,6 @@ final class DemoCommand extends GroupCommand {
             .block(Duration.ofMinutes(1));
     MoeGroup moe = balanced.group();
     out.printf("[start] mesh up in %.1f s%n", (System.nanoTime() - started) / 1e9);
-    ConcurrentSkipListMap<Long, Placement> history = new ConcurrentSkipListMap<>();
-    history.put(0L, config.initialPlacement(ranks));
     List<HeatSnapshot> snapshots = new CopyOnWriteArrayList<>();
     try {
       balanced.heat(0).snapshots().subscribe(snapshots::add, error -> {});
@@ -77,9 +74,6 @@ final class DemoCommand extends GroupCommand {
           .events()
           .subscribe(
               event -> {
-                if (event.kind() == RebalanceEvent.Kind.SWITCHED) {
-                  history.put(event.step(), event.placement());
-                }
                 if (event.kind() != RebalanceEvent.Kind.SKIPPED) {
                   out.printf(
                       "[eplb] step %d: %s: %s%n", event.step(), event.kind(), event.detail());
@@ -128,28 +122,38 @@ final class DemoCommand extends GroupCommand {
       double runSeconds = (System.nanoTime() - runStart) / 1e9;
       moe.close().block(Duration.ofSeconds(30));
 
+      // every rank's own record of its switches, each checked against rank 0's
+      List<PlacementHistory> histories =
+          moe.ranks().stream().map(MoeRank::placementHistory).toList();
+      HistoryCheck historyCheck = HistoryCheck.of(histories);
+      out.printf(
+          "[check] %d ranks switched at the same steps to the same maps: %s (%d switches)%n",
+          ranks - historyCheck.differing(),
+          historyCheck.differing() == 0 ? "yes" : "NO",
+          historyCheck.switches());
       out.printf(
           "[check] comparing %d outputs with the single-process reference%n",
           outputs.size() * ranks);
-      java.util.Map<Placement, ReferenceModel> references = new java.util.IdentityHashMap<>();
-      for (List<TokenBatch> step : outputs) {
+      PlacementReferences references = new PlacementReferences(moe.model());
+      for (int step = 0; step < outputs.size(); step++) {
         for (int r = 0; r < ranks; r++) {
-          TokenBatch actual = step.get(r);
-          Placement placement = history.floorEntry(actual.step()).getValue();
-          ReferenceModel reference =
-              references.computeIfAbsent(placement, p -> new ReferenceModel(model, moe.bank(), p));
-          check.compare(r, actual, reference, workload);
+          check.compare(
+              step, r, outputs.get(step).get(r), references.at(histories.get(r), step), workload);
         }
       }
 
-      Long firstSwitch = history.higherKey(0L);
+      // heat before: the last window that ends by the first switch; after: the last window, which
+      // starts after the last switch when there was one
+      List<PlacementHistory.Entry> switches = histories.get(0).entries();
+      long firstSwitch = switches.size() > 1 ? switches.get(1).step() : Long.MAX_VALUE;
+      long lastSwitch = switches.get(switches.size() - 1).step();
       HeatSnapshot before = null;
       HeatSnapshot after = null;
       for (HeatSnapshot s : snapshots) {
-        if (firstSwitch == null || s.toStep() <= firstSwitch) {
+        if (s.toStep() <= firstSwitch) {
           before = s;
         }
-        if (firstSwitch != null && s.fromStep() > history.lastKey()) {
+        if (switches.size() > 1 && s.fromStep() > lastSwitch) {
           after = s;
         }
       }
@@ -171,36 +175,42 @@ final class DemoCommand extends GroupCommand {
       double balancedAfter = after == null ? Double.NaN : after.meanBalancedness();
       out.printf(
           "%nmoeflux demo: %d ranks ran %d steps (%d tokens, %.0f tokens/s, step p50 %.0f us)."
-              + "%nRebalanced %d time(s): balancedness %.3f -> %.3f (mean/max tokens per rank)."
+              + "%nRebalanced %d time(s): balancedness %.3f -> %.3f (mean/max tokens per rank; the"
+              + " last heat window before the first switch, and the last one)."
               + "%nOutputs vs reference: %d mismatches (%d of %d bitwise equal). Picture: %s%n",
           ranks,
           steps,
           tokens,
           tokens / runSeconds,
           p.at(50) / 1000.0,
-          balanced.balancer(0).switches(),
+          historyCheck.switches(),
           balancedBefore,
           balancedAfter,
           check.mismatches(),
           check.bitwiseEqual(),
           check.outputs(),
           written == null ? "-" : written.toAbsolutePath());
-      out.println(
+      JsonLine json =
           new JsonLine()
               .put("ranks", ranks)
               .put("steps", steps)
-              .put("tokens", tokens)
               .put("tokens_per_s", Math.round(tokens / runSeconds))
               .put("step_p50_us", p.at(50) / 1000)
               .put("step_p99_us", p.at(99) / 1000)
-              .put("rebalances", balanced.balancer(0).switches())
+              .put("rebalances", historyCheck.switches())
               .put("bytes_migrated", balanced.balancer(0).bytesMigrated())
               .put("balancedness_before", balancedBefore)
-              .put("balancedness_after", balancedAfter)
-              .put("mismatches", check.mismatches())
-              .put("picture", written == null ? null : written.toAbsolutePath().toString()));
+              .put("balancedness_after", balancedAfter);
+      check.putInto(json);
+      historyCheck.putInto(json);
+      out.println(
+          json.put("picture", written == null ? null : written.toAbsolutePath().toString()));
       out.flush();
-      boolean ok = check.mismatches() == 0 && balancedAfter > balancedBefore && written != null;
+      boolean ok =
+          check.mismatches() == 0
+              && historyCheck.differing() == 0
+              && balancedAfter > balancedBefore
+              && written != null;
       return ok ? 0 : 1;
     } finally {
       balanced.dispose();

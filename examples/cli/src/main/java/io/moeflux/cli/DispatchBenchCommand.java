@@ -3,6 +3,7 @@ package io.moeflux.cli;
 import io.moeflux.cli.bench.AllocationCounter;
 import io.moeflux.cli.bench.Percentiles;
 import io.moeflux.cli.bench.RawTcpEcho;
+import io.moeflux.cli.bench.StepTimes;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
@@ -33,8 +34,13 @@ final class DispatchBenchCommand extends GroupBench {
 
     MoeGroup moe =
         MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
-    long[] stepNanos = new long[steps];
-    long[] marks = new long[4];
+    StepTimes clock = new StepTimes(warmup, steps);
+    long[] atMeasuringStart = new long[2]; // hidden bytes sent, bytes allocated
+    Runnable mark =
+        () -> {
+          atMeasuringStart[0] = bytesSent(moe);
+          atMeasuringStart[1] = AllocationCounter.allocatedBytes();
+        };
     try {
       SyntheticWorkload workload = SyntheticWorkload.full(group.model.seed, hidden, tokens);
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
@@ -53,35 +59,33 @@ final class DispatchBenchCommand extends GroupBench {
                       return TokenBatch.of(s, b.tokens(), hidden, b.data());
                     }));
       }
-      long[] last = {0};
-      int[] index = {0};
       moe.forward(inputs)
+          .doOnSubscribe(
+              subscription -> {
+                if (warmup == 0) {
+                  mark.run();
+                }
+                clock.start(System.nanoTime());
+              })
           .doOnNext(
               outputs -> {
-                long now = System.nanoTime();
-                int i = index[0]++;
-                if (i == warmup - 1 || (warmup == 0 && i == 0)) {
-                  marks[0] = now;
-                  marks[1] = bytesSent(moe);
-                  marks[2] = AllocationCounter.allocatedBytes();
-                } else if (i >= warmup) {
-                  stepNanos[i - warmup] = now - last[0];
+                if (clock.stepDone(System.nanoTime())) {
+                  mark.run();
                 }
-                last[0] = now;
               })
           .blockLast(Duration.ofMinutes(10));
       long end = System.nanoTime();
-      long bytes = bytesSent(moe) - marks[1];
-      long allocated = AllocationCounter.allocatedBytes() - marks[2];
+      long bytes = bytesSent(moe) - atMeasuringStart[0];
+      long allocated = AllocationCounter.allocatedBytes() - atMeasuringStart[1];
       moe.close().block(Duration.ofSeconds(30));
       // the reference is measured before and after, so machine drift hits both sides alike
       double rawTcpAfter = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
       double rawTcp = (rawTcpBefore + rawTcpAfter) / 2;
 
-      int measured = warmup == 0 ? steps - 1 : steps;
-      double seconds = (end - marks[0]) / 1e9;
+      int measured = clock.measured();
+      double seconds = (end - clock.measuringSince()) / 1e9;
       double payloadPerSecond = bytes / seconds;
-      Percentiles p = new Percentiles(stepNanos, warmup == 0 ? steps - 1 : steps);
+      Percentiles p = clock.percentiles();
       JsonLine json =
           new JsonLine()
               .put("bench", "dispatch")

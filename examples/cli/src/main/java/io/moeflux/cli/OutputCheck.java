@@ -3,87 +3,93 @@ package io.moeflux.cli;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ReferenceModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
-import java.util.Arrays;
 
 /**
- * Compares pipeline outputs with the reference: an output mismatches when any value differs by more
- * than 1e-5 relative (absolute below magnitude 1), or its shape or step differs. A bitwise check
- * ({@link #bitwise()}, for checkpoint models) also counts as a mismatch any output whose values,
- * expert ids, weights or layer are not exactly the reference's.
+ * Compares pipeline outputs with the reference bit for bit, for the synthetic model and checkpoint
+ * models alike. An output mismatches when it is not the step expected next, its shape, stage or
+ * layer differs, or any hidden value, top-k expert id or top-k weight differs in any bit. Records
+ * the largest differences seen, so a report says how far off a mismatch was.
  */
 final class OutputCheck {
-  static final double TOLERANCE = 1e-5;
-
-  private final boolean bitwise;
-
   private long outputs;
   private long tokens;
   private long mismatches;
-  private long bitwiseEqual;
+  private long topkIdDifferences;
   private double maxAbsDiff;
+  private double maxWeightDiff;
 
-  OutputCheck() {
-    this(false);
-  }
-
-  private OutputCheck(boolean bitwise) {
-    this.bitwise = bitwise;
-  }
-
-  /** A check that counts every output that is not bitwise equal as a mismatch. */
-  static OutputCheck bitwise() {
-    return new OutputCheck(true);
+  /**
+   * Compares {@code actual}, which should be {@code rank}'s output of step {@code step}, with what
+   * {@code reference} makes of that rank's input of that step in {@code workload}.
+   */
+  void compare(
+      long step,
+      int rank,
+      TokenBatch actual,
+      ReferenceModel reference,
+      SyntheticWorkload workload) {
+    compare(step, actual, reference.forward(rank, workload.batch(rank, step)));
   }
 
   /**
-   * Compares {@code actual}, an output of {@code rank}, with what {@code reference} makes of that
-   * rank's input of the same step in {@code workload}.
+   * Compares {@code actual}, which should be the output of step {@code expectedStep}, with {@code
+   * expected}, the reference output for that step. Returns true when they are bitwise equal.
    */
-  void compare(int rank, TokenBatch actual, ReferenceModel reference, SyntheticWorkload workload) {
-    compare(actual, reference.forward(rank, workload.batch(rank, actual.step())));
-  }
-
-  synchronized void compare(TokenBatch actual, TokenBatch expected) {
+  synchronized boolean compare(long expectedStep, TokenBatch actual, TokenBatch expected) {
     outputs++;
     tokens += expected.tokens();
-    if (actual.step() != expected.step()
-        || actual.tokens() != expected.tokens()
-        || actual.hidden() != expected.hidden()) {
-      mismatches++;
-      return;
-    }
-    float[] a = actual.data();
-    float[] e = expected.data();
-    boolean bad = false;
-    boolean same = true;
-    for (int i = 0; i < e.length; i++) {
-      double diff = Math.abs((double) a[i] - e[i]);
-      maxAbsDiff = Math.max(maxAbsDiff, diff);
-      if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(e[i])) {
-        same = false;
-      }
-      if (!(diff <= TOLERANCE * Math.max(1.0, Math.abs(e[i])))) {
-        bad = true;
-      }
-    }
-    if (bitwise
-        && !(Arrays.equals(actual.topkIds(), expected.topkIds())
-            && Arrays.equals(actual.topkWeights(), expected.topkWeights())
-            && actual.layer() == expected.layer())) {
-      same = false;
-    }
-    if (bad || (bitwise && !same)) {
-      mismatches++;
-    }
+    boolean same =
+        actual.step() == expectedStep
+            && expected.step() == expectedStep
+            && actual.tokens() == expected.tokens()
+            && actual.hidden() == expected.hidden()
+            && actual.prefill() == expected.prefill()
+            && actual.layer() == expected.layer()
+            && actual.topkIds().length == expected.topkIds().length;
     if (same) {
-      bitwiseEqual++;
+      maxAbsDiff = Math.max(maxAbsDiff, largestDifference(actual.data(), expected.data()));
+      maxWeightDiff =
+          Math.max(maxWeightDiff, largestDifference(actual.topkWeights(), expected.topkWeights()));
+      same = bitwiseEqual(actual.data(), expected.data());
+      same &= bitwiseEqual(actual.topkWeights(), expected.topkWeights());
+      int[] a = actual.topkIds();
+      int[] e = expected.topkIds();
+      for (int i = 0; i < e.length; i++) {
+        if (a[i] != e[i]) {
+          topkIdDifferences++;
+          same = false;
+        }
+      }
     }
+    if (!same) {
+      mismatches++;
+    }
+    return same;
   }
 
   /** Counts an output that is not checked. */
   synchronized void count(TokenBatch actual) {
     outputs++;
     tokens += actual.tokens();
+  }
+
+  private static boolean bitwiseEqual(float[] a, float[] e) {
+    for (int i = 0; i < e.length; i++) {
+      if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(e[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The largest |a - e| over arrays of equal length; infinite where a value is not a number. */
+  private static double largestDifference(float[] a, float[] e) {
+    double largest = 0;
+    for (int i = 0; i < e.length; i++) {
+      double diff = Math.abs((double) a[i] - e[i]);
+      largest = Math.max(largest, Double.isNaN(diff) ? Double.POSITIVE_INFINITY : diff);
+    }
+    return largest;
   }
 
   synchronized long outputs() {
@@ -99,10 +105,32 @@ final class OutputCheck {
   }
 
   synchronized long bitwiseEqual() {
-    return bitwiseEqual;
+    return outputs - mismatches;
   }
 
+  /** Top-k expert ids that differ from the reference's, over every output. */
+  synchronized long topkIdDifferences() {
+    return topkIdDifferences;
+  }
+
+  /** The largest difference of a hidden value from the reference's. */
   synchronized double maxAbsDiff() {
     return maxAbsDiff;
+  }
+
+  /** The largest difference of a top-k weight from the reference's. */
+  synchronized double maxWeightDiff() {
+    return maxWeightDiff;
+  }
+
+  /** The JSON fields every checking command reports. */
+  synchronized JsonLine putInto(JsonLine json) {
+    return json.put("tokens", tokens)
+        .put("outputs", outputs)
+        .put("max_abs_diff", maxAbsDiff)
+        .put("max_weight_diff", maxWeightDiff)
+        .put("topk_id_differences", topkIdDifferences)
+        .put("mismatches", mismatches)
+        .put("bitwise_equal", outputs - mismatches);
   }
 }

@@ -1,9 +1,11 @@
 package io.moeflux.cli;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
-import io.moeflux.pipeline.model.ReferenceModel;
+import io.moeflux.pipeline.placement.PlacementHistory;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
+import io.moeflux.serving.BalancedRank;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.tcp.TcpMeshTransport;
 import java.io.PrintWriter;
@@ -11,16 +13,19 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import reactor.core.Disposable;
 
 /**
  * One rank as its own process, on this host or another: joins the mesh, runs the seeded workload of
- * {@code verify} for its rank, and checks its own outputs against the reference.
+ * {@code verify} for its rank, checks its own outputs against the reference bit for bit, and prints
+ * a digest of its placement-switch history, for comparing with the other ranks'.
  */
 @Command(name = "rank", mixinStandardHelpOptions = true)
 final class RankCommand implements Callable<Integer> {
@@ -48,6 +53,9 @@ final class RankCommand implements Callable<Integer> {
   @Option(names = "--check", negatable = true, defaultValue = "true", fallbackValue = "true")
   boolean checkOutputs = true;
 
+  @Option(names = "--interval")
+  int interval = 0;
+
   @Mixin ModelOptions model = new ModelOptions();
   @Mixin CheckpointOption checkpoint = new CheckpointOption();
 
@@ -70,7 +78,13 @@ final class RankCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--peers lists " + addresses.size() + " addresses for a world of " + world);
     }
+    if (interval < 0) {
+      throw new IllegalArgumentException("--interval must be >= 0, got " + interval);
+    }
     PipelineConfig config = checkpoint.pipeline(model, world);
+    if (interval > 0) {
+      config = GroupOptions.switchingEvery(config, interval);
+    }
     MeshConfig mesh =
         MeshConfig.builder()
             .rank(rank)
@@ -82,55 +96,74 @@ final class RankCommand implements Callable<Integer> {
             .build();
     int steps = run.steps;
     SyntheticWorkload workload = run.workload(model, config.model().hidden());
-    OutputCheck check = checkpoint.given() ? OutputCheck.bitwise() : new OutputCheck();
+    OutputCheck check = new OutputCheck();
     long started = System.nanoTime();
-    MoeRank moe = MoeRank.start(mesh, config).block(Duration.ofSeconds(connectTimeoutSeconds + 10));
+    Duration startTimeout = Duration.ofSeconds(connectTimeoutSeconds + 10);
+    MoeRank moe;
+    Disposable running;
+    if (interval > 0) {
+      BalancedRank balanced =
+          BalancedRank.start(mesh, config, new SimpleMeterRegistry()).block(startTimeout);
+      moe = balanced.rank();
+      running = balanced;
+    } else {
+      moe = MoeRank.start(mesh, config).block(startTimeout);
+      running = moe;
+    }
     out.printf("rank %d of %d: mesh up, running %d steps%n", rank, world, steps);
     if (checkpoint.given()) {
       out.println("model: " + config.model().describe());
       out.println("memory " + moe.status().memory().describe());
     }
     out.flush();
+    PlacementHistory history;
     try {
       // the single-process path loads every expert it routes to: --no-check keeps this process
       // to its own share
-      @Nullable ReferenceModel reference =
-          checkOutputs ? new ReferenceModel(config.model(), config.initialPlacement(world)) : null;
+      @Nullable PlacementReferences references =
+          checkOutputs ? new PlacementReferences(config.model()) : null;
+      AtomicLong nextStep = new AtomicLong();
       moe.forward(workload.batches(rank, 0, steps))
           .doOnNext(
               actual -> {
-                if (reference == null) {
+                long step = nextStep.getAndIncrement();
+                if (references == null) {
                   check.count(actual);
                 } else {
-                  check.compare(rank, actual, reference, workload);
+                  check.compare(
+                      step, rank, actual, references.at(moe.placementHistory(), step), workload);
                 }
               })
           .blockLast(Duration.ofMinutes(30));
       moe.close().block(Duration.ofSeconds(peerTimeoutSeconds + 10));
+      history = moe.placementHistory();
     } catch (RuntimeException failure) {
       lingerAfterFailure();
       throw failure;
     } finally {
-      moe.dispose();
+      running.dispose();
     }
     double seconds = (System.nanoTime() - started) / 1e9;
     out.printf(
-        "rank %d of %d: %d steps, %d tokens, %d mismatches, max |diff| %.3g, %.1f s%n",
+        "rank %d of %d: %d steps, %d tokens, %d mismatches, max |diff| %.3g (weights %.3g), %d top-k"
+            + " ids differ, %d switches (history %s), %.1f s%n",
         rank,
         world,
         check.outputs(),
         check.tokens(),
         check.mismatches(),
         check.maxAbsDiff(),
+        check.maxWeightDiff(),
+        check.topkIdDifferences(),
+        history.switches(),
+        history.digest(),
         seconds);
+    JsonLine json =
+        new JsonLine().put("rank", rank).put("world", world).put("steps", check.outputs());
+    check.putInto(json);
     out.println(
-        new JsonLine()
-            .put("rank", rank)
-            .put("world", world)
-            .put("steps", check.outputs())
-            .put("tokens", check.tokens())
-            .put("mismatches", check.mismatches())
-            .put("max_abs_diff", check.maxAbsDiff())
+        json.put("switches", history.switches())
+            .put("history_digest", history.digest())
             .put("seconds", Math.round(seconds * 10) / 10.0));
     out.flush();
     return check.mismatches() == 0 && check.outputs() == steps ? 0 : 1;

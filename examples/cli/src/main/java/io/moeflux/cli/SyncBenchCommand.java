@@ -1,6 +1,7 @@
 package io.moeflux.cli;
 
-import io.moeflux.cli.bench.GroupSteps;
+import io.moeflux.cli.bench.AbbaSteps;
+import io.moeflux.cli.bench.BlockRatios;
 import io.moeflux.cli.bench.LinkDelayProxy;
 import io.moeflux.cli.bench.Percentiles;
 import io.moeflux.cli.bench.RawTcpPingPong;
@@ -9,6 +10,7 @@ import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncOptions;
+import io.moeflux.pipeline.toggle.StepToggle;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.MeshFingerprint;
@@ -23,11 +25,19 @@ import picocli.CommandLine.Option;
 import reactor.core.publisher.Flux;
 
 /**
- * The cost of the per-step DP metadata sync: the all-reduce alone, and the same decode workload
- * with and without it, optionally through proxies that add a one-way link delay between ranks.
+ * The cost of the per-step DP metadata sync: the all-reduce alone, and a decode workload on one
+ * group that syncs or skips at run time, in blocks in ABBA order (every rank at the same step),
+ * optionally through proxies that add a one-way link delay between ranks.
  */
 @Command(name = "sync", mixinStandardHelpOptions = true)
 final class SyncBenchCommand extends GroupBench {
+  private static final double CONFIDENCE = 0.95;
+
+  @Option(names = "--warmup-steps")
+  int warmupSteps = 200;
+
+  @Option(names = "--block")
+  int block = 2;
   @Option(names = "--iterations")
   int iterations = 2000;
 
@@ -40,35 +50,42 @@ final class SyncBenchCommand extends GroupBench {
   @Override
   public Integer call() throws Exception {
     loopback(); // refuses any --transport but TCP before anything is measured
-    if (iterations < 1 || steps < 1 || linkDelayMicros < 0) {
+    if (iterations < 1 || steps < 1 || block < 1 || warmupSteps < 0 || linkDelayMicros < 0) {
       throw new IllegalArgumentException(
-          "--iterations and --steps must be >= 1, --link-delay-us >= 0");
+          "--iterations, --steps and --block must be >= 1, --warmup-steps and --link-delay-us >= 0");
     }
     Percentiles pingPong = new Percentiles(RawTcpPingPong.roundTrips(iterations, 200), iterations);
     List<LinkDelayProxy> proxies = new ArrayList<>();
     try {
       Percentiles allReduce = allReduceAlone(proxies);
-      PipelineConfig decode = group.pipeline().toBuilder().sync(SyncOptions.decodeOnly()).build();
-      PipelineConfig syncing = decode.toBuilder().sync(SyncOptions.mixed()).build();
-      MoeGroup withSync =
-          MoeGroup.start(delayed(proxies), rank -> syncing, RankExtensions.none())
-              .block(Duration.ofMinutes(1));
-      MoeGroup withoutSync =
+      StepToggle toggle = StepToggle.abba(block);
+      PipelineConfig decode =
+          group.pipeline().toBuilder()
+              .sync(SyncOptions.decodeOnly().toBuilder().skipSteps(toggle).build())
+              .build();
+      int warmup = AbbaSteps.warmupSteps(toggle, warmupSteps);
+      int measured = AbbaSteps.measuredSteps(toggle, steps);
+      MoeGroup moe =
           MoeGroup.start(delayed(proxies), rank -> decode, RankExtensions.none())
               .block(Duration.ofMinutes(1));
       try {
-        GroupSteps.Alternation times =
-            GroupSteps.alternate(withSync, withoutSync, group.model.workload(0), steps);
-        withSync.close().block(Duration.ofSeconds(30));
-        withoutSync.close().block(Duration.ofSeconds(30));
-        Percentiles sync = times.first();
-        Percentiles skip = times.second();
+        AbbaSteps.Result run =
+            AbbaSteps.run(moe, group.model.workload(0), toggle, warmup, measured);
+        long synced = moe.rank(0).status().syncedSteps();
+        long skipped = moe.rank(0).status().skippedSteps();
+        moe.close().block(Duration.ofSeconds(30));
+        Percentiles sync = run.off();
+        Percentiles skip = run.on();
+        BlockRatios ratios = BlockRatios.of(run.pairRatios(), CONFIDENCE);
         JsonLine json =
             new JsonLine()
                 .put("bench", "sync")
                 .put("ranks", group.ranks)
                 .put("iterations", iterations)
-                .put("steps", steps)
+                .put("steps", measured)
+                .put("warmup_steps", warmup)
+                .put("block_steps", block)
+                .put("pairs", ratios.blocks())
                 .put("link_delay_us", linkDelayMicros)
                 .put("allreduce_p50_us", micros(allReduce.at(50)))
                 .put("allreduce_p99_us", micros(allReduce.at(99)))
@@ -78,22 +95,34 @@ final class SyncBenchCommand extends GroupBench {
                 .put("step_p50_us_skip", micros(skip.at(50)))
                 .put("step_p99_us_sync", micros(sync.at(99)))
                 .put("step_p99_us_skip", micros(skip.at(99)))
-                .put("skip_over_sync", ratio(skip.at(50), sync.at(50)));
+                .put("skip_over_sync", round(ratios.median()))
+                .put(
+                    "skip_over_sync_interval",
+                    new double[] {round(ratios.low()), round(ratios.high())})
+                .put("confidence", CONFIDENCE)
+                .put("synced_steps", synced)
+                .put("skipped_steps", skipped);
         report(
             String.format(
                 "%d ranks, link delay %d us: all-reduce p50 %.1f us (TCP ping-pong %.1f us);"
-                    + " decode step p50 %.1f us with the sync, %.1f us without",
+                    + " decode step p50 %.1f us with the sync, %.1f us without; skip/sync %.3f"
+                    + " (%.0f%% interval %.3f .. %.3f) over %d pairs of %d-step blocks",
                 group.ranks,
                 linkDelayMicros,
                 micros(allReduce.at(50)),
                 micros(pingPong.at(50)),
                 micros(sync.at(50)),
-                micros(skip.at(50))),
+                micros(skip.at(50)),
+                ratios.median(),
+                100 * CONFIDENCE,
+                ratios.low(),
+                ratios.high(),
+                ratios.blocks(),
+                block),
             json);
-        return 0;
+        return synced + skipped == warmup + measured ? 0 : 1;
       } finally {
-        withSync.dispose();
-        withoutSync.dispose();
+        moe.dispose();
       }
     } finally {
       proxies.forEach(LinkDelayProxy::close);
@@ -178,6 +207,10 @@ final class SyncBenchCommand extends GroupBench {
   }
 
   private static double ratio(long a, long b) {
-    return b == 0 ? 0 : Math.round(1000.0 * a / b) / 1000.0;
+    return b == 0 ? 0 : round((double) a / b);
+  }
+
+  private static double round(double value) {
+    return Math.round(value * 10_000) / 10_000.0;
   }
 }

@@ -59,8 +59,181 @@ class CommandsTest {
     assertThat(json.get("mismatches").asLong()).isZero();
     assertThat(json.get("ranks").asInt()).isEqualTo(3);
     assertThat(json.get("steps").asInt()).isEqualTo(6);
-    assertThat(json.has("max_abs_diff")).isTrue();
-    assertThat(json.has("tokens")).isTrue();
+    assertThat(json.get("max_abs_diff").asDouble()).isZero();
+    assertThat(json.get("max_weight_diff").asDouble()).isZero();
+    assertThat(json.get("topk_id_differences").asLong()).isZero();
+    assertThat(json.get("bitwise_equal").asLong()).isEqualTo(18);
+    assertThat(json.get("histories_differing").asInt()).isZero();
+    assertThat(json.get("history_digest").asText()).matches("[0-9a-f]{16}");
+    assertThat(json.get("tokens").asLong()).isPositive();
+  }
+
+  /**
+   * The lowest bit of one value of one output, flipped on its way to the check (a hidden option, no
+   * code edited): one mismatch, exit 1, whichever part of the output it is in. A 1e-5 relative
+   * tolerance would have let the hidden value and the weight through.
+   */
+  @ParameterizedTest
+  @CsvSource({"hidden", "id", "weight"})
+  void aFlippedLastBitInOneOutputFailsVerify(String part) throws Exception {
+    int code =
+        run(
+            "verify",
+            "--ranks",
+            "3",
+            "--steps",
+            "6",
+            "--hidden",
+            "32",
+            "--max-tokens",
+            "5",
+            "--transport",
+            "LOCAL",
+            "--flip-bit",
+            "1:2:" + part);
+    assertThat(code).isEqualTo(1);
+    assertThat(out.toString()).contains("fault injected: rank 1 step");
+    JsonNode json = lastLine();
+    assertThat(json.get("mismatches").asLong()).isEqualTo(1);
+    assertThat(json.get("bitwise_equal").asLong()).isEqualTo(17);
+    switch (part) {
+      case "hidden" -> {
+        assertThat(json.get("max_abs_diff").asDouble()).isPositive().isLessThan(1e-5);
+        assertThat(json.get("topk_id_differences").asLong()).isZero();
+      }
+      case "id" -> assertThat(json.get("topk_id_differences").asLong()).isEqualTo(1);
+      default -> assertThat(json.get("max_weight_diff").asDouble()).isPositive().isLessThan(1e-5);
+    }
+  }
+
+  /**
+   * With rebalancing on and skewed routing the ranks switch placements; every rank's own history
+   * agrees with the others', and every output equals the reference of its rank's placement.
+   */
+  @Test
+  void verifyWithRebalancingChecksEveryRanksSwitchHistory() throws Exception {
+    assertThat(
+            run(
+                "verify",
+                "--ranks",
+                "4",
+                "--steps",
+                "80",
+                "--hidden",
+                "32",
+                "--max-tokens",
+                "8",
+                "--gate-skew",
+                "2.5",
+                "--redundant-slots",
+                "4",
+                "--interval",
+                "16",
+                "--transport",
+                "LOCAL"))
+        .as(out.toString())
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("switches").asInt()).isPositive();
+    assertThat(json.get("histories_differing").asInt()).isZero();
+    assertThat(json.get("mismatches").asLong()).isZero();
+    assertThat(json.get("outputs").asLong()).isEqualTo(4 * 80);
+  }
+
+  @Test
+  void benchHeatReportsTheOverheadWithItsIntervalAndCountsEveryRoutedToken() throws Exception {
+    assertThat(
+            run(
+                "bench",
+                "heat",
+                "--ranks",
+                "2",
+                "--steps",
+                "16",
+                "--warmup-steps",
+                "4",
+                "--interval",
+                "6",
+                "--hidden",
+                "32",
+                "--max-tokens",
+                "4",
+                "--json"))
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("steps").asInt()).isEqualTo(16);
+    assertThat(json.get("pairs").asInt()).isEqualTo(8);
+    JsonNode interval = json.get("overhead_interval");
+    assertThat(interval).hasSize(2);
+    assertThat(interval.get(0).asDouble())
+        .isLessThanOrEqualTo(json.get("overhead").asDouble())
+        .isLessThanOrEqualTo(interval.get(1).asDouble());
+    assertThat(json.get("heat_tokens_counted").asLong())
+        .isPositive()
+        .isEqualTo(json.get("tokens_routed").asLong());
+    // window ends at steps 5, 11 and 17: blocks of 1 step in the order off, on, on, off
+    assertThat(json.get("window_ends_in_off_blocks").asInt()).isEqualTo(1);
+    assertThat(json.get("window_ends_in_on_blocks").asInt()).isEqualTo(2);
+    assertThat(run("bench", "heat", "--interval", "8", "--block", "2")).isEqualTo(2);
+    assertThat(err.toString()).contains("every heat window would end in the same kind of block");
+  }
+
+  @Test
+  void benchSyncSwitchesAtRunTimeAndReportsTheRatioWithItsInterval() throws Exception {
+    assertThat(
+            run(
+                "bench",
+                "sync",
+                "--ranks",
+                "2",
+                "--iterations",
+                "20",
+                "--warmup",
+                "20",
+                "--steps",
+                "8",
+                "--warmup-steps",
+                "4",
+                "--hidden",
+                "32",
+                "--json"))
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("allreduce_p50_us").asDouble()).isPositive();
+    assertThat(json.get("skip_over_sync").asDouble()).isPositive();
+    assertThat(json.get("skip_over_sync_interval")).hasSize(2);
+    assertThat(json.get("synced_steps").asLong()).isEqualTo(6);
+    assertThat(json.get("skipped_steps").asLong()).isEqualTo(6);
+  }
+
+  /** Without warm-up every step is measured: no unwritten sample, none dropped. */
+  @Test
+  void benchDispatchWithoutWarmupMeasuresEveryStep() throws Exception {
+    assertThat(
+            run(
+                "bench",
+                "dispatch",
+                "--ranks",
+                "2",
+                "--steps",
+                "3",
+                "--warmup",
+                "0",
+                "--hidden",
+                "32",
+                "--tokens",
+                "4",
+                "--experts-per-rank",
+                "2",
+                "--topk",
+                "2",
+                "--transport",
+                "LOCAL",
+                "--json"))
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("steps").asInt()).isEqualTo(3);
+    assertThat(json.get("step_p50_us").asLong()).isPositive();
   }
 
   @Test

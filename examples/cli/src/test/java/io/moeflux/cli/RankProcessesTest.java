@@ -2,6 +2,8 @@ package io.moeflux.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moeflux.pipeline.checkpoint.CheckpointGenerator;
 import io.moeflux.pipeline.checkpoint.ModelFamily;
 import io.moeflux.transport.tcp.TcpMeshTransport;
@@ -18,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Ranks as separate processes on loopback, the way {@code examples/scripts/run-ranks.sh} runs them.
  */
 class RankProcessesTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path dir;
 
   private List<Process> startRanks(int world, int steps, String... extra) throws Exception {
@@ -82,18 +85,31 @@ class RankProcessesTest {
     }
   }
 
+  /**
+   * Four rank processes with skewed routing and rebalancing on: each checks its outputs against
+   * the reference bit for bit under the placements it had in force, and prints a digest of its
+   * switch history; every digest is the same, and there were switches to compare.
+   */
   @Test
-  void fourRankProcessesCheckTheirOutputsAgainstTheReference() throws Exception {
-    List<Process> ranks = startRanks(4, 20);
+  void fourRankProcessesCheckTheirOutputsAndSwitchAtTheSameSteps() throws Exception {
+    List<Process> ranks =
+        startRanks(4, 80, "--interval", "16", "--gate-skew", "2.5", "--redundant-slots", "4");
+    List<JsonNode> last = new ArrayList<>();
     for (int r = 0; r < 4; r++) {
       assertThat(ranks.get(r).waitFor(120, TimeUnit.SECONDS)).as("rank %d finished", r).isTrue();
       assertThat(ranks.get(r).exitValue()).as("rank %d: %s", r, err(r)).isZero();
       String[] lines = out(r).trim().split("\n");
-      assertThat(lines[lines.length - 1])
-          .contains("\"rank\":" + r)
-          .contains("\"steps\":20")
-          .contains("\"mismatches\":0");
+      JsonNode json = JSON.readTree(lines[lines.length - 1]);
+      assertThat(json.get("rank").asInt()).isEqualTo(r);
+      assertThat(json.get("steps").asInt()).isEqualTo(80);
+      assertThat(json.get("mismatches").asLong()).isZero();
+      assertThat(json.get("bitwise_equal").asLong()).isEqualTo(80);
+      last.add(json);
     }
+    assertThat(last.get(0).get("switches").asInt()).isPositive();
+    assertThat(last)
+        .extracting(json -> json.get("history_digest").asText())
+        .containsOnly(last.get(0).get("history_digest").asText());
   }
 
   @Test

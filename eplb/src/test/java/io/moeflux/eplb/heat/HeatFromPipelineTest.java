@@ -16,9 +16,7 @@ import io.moeflux.transport.testkit.LeakRecorder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -33,11 +31,8 @@ import reactor.core.scheduler.Schedulers;
  * times before the heat stream reads anything: only counts the stream owns survive.
  */
 class HeatFromPipelineTest {
-  private final List<HeatStream> heats = new ArrayList<>();
-
   @AfterEach
-  void close() {
-    heats.forEach(HeatStream::dispose);
+  void noLeaks() {
     LeakRecorder.assertNoLeaks();
   }
 
@@ -54,42 +49,22 @@ class HeatFromPipelineTest {
     int slotsPerRank = placement.slotsPerRank();
     HeatStreamTest.HeldExecutor held = new HeatStreamTest.HeldExecutor();
     Scheduler heatScheduler = Schedulers.fromExecutor(held);
-    Map<Integer, HeatStream> heatByRank = new ConcurrentHashMap<>();
-    RankExtensions extensions =
-        RankExtensions.builder()
-            .heatTap(
-                rank -> {
-                  HeatStream heat =
-                      HeatStream.start(
-                          HeatConfig.builder()
-                              .layers(model.layers())
-                              .localSlots(slotsPerRank)
-                              .interval(interval)
-                              .build(),
-                          rank.mesh(),
-                          heatScheduler,
-                          new SimpleMeterRegistry());
-                  heatByRank.put(rank.rank(), heat);
-                  return heat;
-                })
-            .build();
+    HeatStreams heats = new HeatStreams(interval, heatScheduler, new SimpleMeterRegistry());
     MoeGroup group =
-        MoeGroup.start(ranks, TransportKind.LOCAL, config, extensions)
+        MoeGroup.start(
+                ranks, TransportKind.LOCAL, config, RankExtensions.builder().heatTap(heats::start).build())
             .block(Duration.ofSeconds(30));
     try {
-      for (int r = 0; r < ranks; r++) {
-        heats.add(heatByRank.get(r));
-      }
       SyntheticWorkload workload = SyntheticWorkload.random(8, model.hidden(), 7, 0.1);
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < ranks; r++) {
         inputs.add(workload.batches(r, 0, steps));
       }
       group.forward(inputs).blockLast(Duration.ofSeconds(30));
-      assertThat(heats).allSatisfy(heat -> assertThat(heat.tokensCounted()).isZero());
+      assertThat(heats.all()).allSatisfy(heat -> assertThat(heat.tokensCounted()).isZero());
 
       List<CompletableFuture<List<HeatSnapshot>>> seen = new ArrayList<>();
-      for (HeatStream heat : heats) {
+      for (HeatStream heat : heats.all()) {
         seen.add(heat.snapshots().take(windows).collectList().toFuture());
       }
       held.runAll();
@@ -114,6 +89,7 @@ class HeatFromPipelineTest {
       }
       group.close().block(Duration.ofSeconds(20));
     } finally {
+      heats.dispose();
       group.dispose();
     }
   }

@@ -9,6 +9,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,6 +36,17 @@ class CommandsTest {
     return cli.execute(args);
   }
 
+  /** verify of 3 ranks, 6 steps, hidden 32, capacity 5, in-JVM, then {@code more}. */
+  static String[] smallVerify(String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "verify", "--ranks", "3", "--steps", "6", "--hidden", "32", "--max-tokens", "5",
+                "--transport", "LOCAL"));
+    args.addAll(List.of(more));
+    return args.toArray(String[]::new);
+  }
+
   JsonNode lastLine() throws Exception {
     String[] lines = out.toString().trim().split("\n");
     return JSON.readTree(lines[lines.length - 1]);
@@ -41,20 +54,7 @@ class CommandsTest {
 
   @Test
   void verifyChecksEveryOutputAgainstTheReference() throws Exception {
-    assertThat(
-            run(
-                "verify",
-                "--ranks",
-                "3",
-                "--steps",
-                "6",
-                "--hidden",
-                "32",
-                "--max-tokens",
-                "5",
-                "--transport",
-                "LOCAL"))
-        .isZero();
+    assertThat(run(smallVerify())).isZero();
     JsonNode json = lastLine();
     assertThat(json.get("mismatches").asLong()).isZero();
     assertThat(json.get("ranks").asInt()).isEqualTo(3);
@@ -76,21 +76,7 @@ class CommandsTest {
   @ParameterizedTest
   @CsvSource({"hidden", "id", "weight"})
   void aFlippedLastBitInOneOutputFailsVerify(String part) throws Exception {
-    int code =
-        run(
-            "verify",
-            "--ranks",
-            "3",
-            "--steps",
-            "6",
-            "--hidden",
-            "32",
-            "--max-tokens",
-            "5",
-            "--transport",
-            "LOCAL",
-            "--flip-bit",
-            "1:2:" + part);
+    int code = run(smallVerify("--flip-bit", "1:2:" + part));
     assertThat(code).isEqualTo(1);
     assertThat(out.toString()).contains("fault injected: rank 1 step");
     JsonNode json = lastLine();

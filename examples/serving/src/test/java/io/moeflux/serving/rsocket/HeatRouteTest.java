@@ -2,8 +2,6 @@ package io.moeflux.serving.rsocket;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.model.ModelConfig;
@@ -17,10 +15,7 @@ import io.moeflux.transport.testkit.LeakRecorder;
 import io.netty.buffer.ByteBufAllocator;
 import io.rsocket.Payload;
 import io.rsocket.RSocket;
-import io.rsocket.core.RSocketConnector;
 import io.rsocket.core.RSocketServer;
-import io.rsocket.metadata.WellKnownMimeType;
-import io.rsocket.transport.netty.client.TcpClientTransport;
 import io.rsocket.transport.netty.server.CloseableChannel;
 import io.rsocket.transport.netty.server.TcpServerTransport;
 import java.time.Duration;
@@ -33,7 +28,6 @@ import reactor.test.StepVerifier;
 
 /** What {@code moe.heat} and a 0-token {@code moe.forward} send a client, as documented. */
 class HeatRouteTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final int INTERVAL = 4;
   private final ModelConfig model = ModelConfig.small();
   private BalancedGroup group;
@@ -55,11 +49,7 @@ class HeatRouteTest {
         new MoeRoutes(
             batcher, () -> StatusFields.heatUpdates(group.heat(0)), () -> Map.of("ranks", 2));
     server = RSocketServer.create(routes).bind(TcpServerTransport.create("127.0.0.1", 0)).block();
-    client =
-        RSocketConnector.create()
-            .metadataMimeType(WellKnownMimeType.MESSAGE_RSOCKET_COMPOSITE_METADATA.getString())
-            .connect(TcpClientTransport.create(server.address()))
-            .block();
+    client = PlainClient.connect(server);
   }
 
   @AfterEach
@@ -71,14 +61,6 @@ class HeatRouteTest {
     LeakRecorder.assertNoLeaks();
   }
 
-  private static JsonNode json(Payload payload) {
-    try {
-      return JSON.readTree(payload.getDataUtf8());
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    } finally {
-      payload.release();
-    }
   }
 
   /**
@@ -92,7 +74,7 @@ class HeatRouteTest {
     StepVerifier.create(
             client
                 .requestStream(RoutedPayloads.routed("moe.heat", new byte[0]))
-                .map(HeatRouteTest::json))
+                .map(PlainClient::json))
         .assertNext(
             partial -> {
               assertThat(partial.get("partial").asBoolean()).isTrue();

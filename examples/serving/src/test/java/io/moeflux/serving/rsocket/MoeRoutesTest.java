@@ -2,8 +2,6 @@ package io.moeflux.serving.rsocket;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
@@ -16,10 +14,7 @@ import io.moeflux.transport.testkit.LeakRecorder;
 import io.netty.buffer.ByteBufAllocator;
 import io.rsocket.Payload;
 import io.rsocket.RSocket;
-import io.rsocket.core.RSocketConnector;
 import io.rsocket.core.RSocketServer;
-import io.rsocket.metadata.WellKnownMimeType;
-import io.rsocket.transport.netty.client.TcpClientTransport;
 import io.rsocket.transport.netty.server.CloseableChannel;
 import io.rsocket.transport.netty.server.TcpServerTransport;
 import java.time.Duration;
@@ -33,7 +28,6 @@ import reactor.test.StepVerifier;
 
 /** The routes through a real TCP client that knows only the wire format. */
 class MoeRoutesTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private final ModelConfig model = ModelConfig.small();
   private MoeGroup group;
   private RequestBatcher driver;
@@ -50,11 +44,7 @@ class MoeRoutesTest {
         new MoeRoutes(
             driver, () -> Flux.just(Map.of("window", 0)), () -> Map.of("ranks", group.size()));
     server = RSocketServer.create(routes).bind(TcpServerTransport.create("127.0.0.1", 0)).block();
-    client =
-        RSocketConnector.create()
-            .metadataMimeType(WellKnownMimeType.MESSAGE_RSOCKET_COMPOSITE_METADATA.getString())
-            .connect(TcpClientTransport.create(server.address()))
-            .block();
+    client = PlainClient.connect(server);
   }
 
   @AfterEach
@@ -66,14 +56,6 @@ class MoeRoutesTest {
     LeakRecorder.assertNoLeaks();
   }
 
-  private static JsonNode json(Payload payload) {
-    try {
-      return JSON.readTree(payload.getDataUtf8());
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    } finally {
-      payload.release();
-    }
   }
 
   @Test
@@ -81,13 +63,13 @@ class MoeRoutesTest {
     StepVerifier.create(
             client
                 .requestResponse(RoutedPayloads.routed("moe.status", new byte[0]))
-                .map(MoeRoutesTest::json))
+                .map(PlainClient::json))
         .assertNext(status -> assertThat(status.get("ranks").asInt()).isEqualTo(2))
         .verifyComplete();
     StepVerifier.create(
             client
                 .requestResponse(RoutedPayloads.routed("moe.placement", new byte[0]))
-                .map(MoeRoutesTest::json))
+                .map(PlainClient::json))
         .assertNext(
             placement -> {
               assertThat(placement.get("version").asLong()).isZero();
@@ -97,7 +79,7 @@ class MoeRoutesTest {
     StepVerifier.create(
             client
                 .requestStream(RoutedPayloads.routed("moe.heat", new byte[0]))
-                .map(MoeRoutesTest::json))
+                .map(PlainClient::json))
         .assertNext(heat -> assertThat(heat.has("window")).isTrue())
         .verifyComplete();
   }
@@ -166,7 +148,7 @@ class MoeRoutesTest {
     StepVerifier.create(
             client
                 .requestResponse(RoutedPayloads.routed("moe.status", new byte[0]))
-                .map(MoeRoutesTest::json))
+                .map(PlainClient::json))
         .assertNext(status -> assertThat(status.get("ranks").asInt()).isEqualTo(2))
         .verifyComplete();
   }

@@ -52,7 +52,10 @@ class HeatFromPipelineTest {
     HeatStreams heats = new HeatStreams(interval, heatScheduler, new SimpleMeterRegistry());
     MoeGroup group =
         MoeGroup.start(
-                ranks, TransportKind.LOCAL, config, RankExtensions.builder().heatTap(heats::start).build())
+                ranks,
+                TransportKind.LOCAL,
+                config,
+                RankExtensions.builder().heatTap(heats::start).build())
             .block(Duration.ofSeconds(30));
     try {
       SyntheticWorkload workload = SyntheticWorkload.random(8, model.hidden(), 7, 0.1);

@@ -20,8 +20,8 @@ import reactor.core.scheduler.Schedulers;
 /**
  * What collecting heat costs the main path: one group with a heat stream per rank, the heat tap
  * switched off and on at run time in blocks in ABBA order (every rank at the same step); the median
- * of the per-pair ratios with a bootstrap interval; then whether the heat counted every token routed
- * while it was on.
+ * of the per-pair ratios with a bootstrap interval; then whether the heat counted every token
+ * routed while it was on.
  *
  * <p>The in-JVM transport is its default ({@code command-defaults.properties}): what is compared is
  * the heat tap on the main path, and the kernel's socket wake-ups, the same in both kinds of block,
@@ -69,8 +69,7 @@ final class HeatBenchCommand extends GroupBench {
                 RankExtensions.builder().heatTap(heats::start).build())
             .block(Duration.ofMinutes(1));
     try {
-      AbbaSteps.Result run =
-          AbbaSteps.run(moe, group.model.workload(0), toggle, warmup, measured);
+      AbbaSteps.Result run = AbbaSteps.run(moe, group.model.workload(0), toggle, warmup, measured);
       heats.all().forEach(HeatStream::flush);
       long routed = run.tokensInOnSteps() * config.model().topK() * config.model().layers();
       Flux.interval(Duration.ofMillis(10))

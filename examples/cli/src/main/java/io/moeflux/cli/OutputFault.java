@@ -76,8 +76,8 @@ final class OutputFault {
       }
     }
     injectedAt = out.step();
-    return TokenBatch.routed(
-        out.step(), out.tokens(), out.hidden(), data, out.prefill(), ids, weights);
+    return new TokenBatch(
+        out.step(), out.tokens(), out.hidden(), data, out.prefill(), ids, weights, out.layer());
   }
 
   private static float flip(float value) {

@@ -38,6 +38,7 @@ final class SyncBenchCommand extends GroupBench {
 
   @Option(names = "--block")
   int block = 2;
+
   @Option(names = "--iterations")
   int iterations = 2000;
 

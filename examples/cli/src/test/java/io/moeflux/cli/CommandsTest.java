@@ -41,8 +41,17 @@ class CommandsTest {
     List<String> args =
         new ArrayList<>(
             List.of(
-                "verify", "--ranks", "3", "--steps", "6", "--hidden", "32", "--max-tokens", "5",
-                "--transport", "LOCAL"));
+                "verify",
+                "--ranks",
+                "3",
+                "--steps",
+                "6",
+                "--hidden",
+                "32",
+                "--max-tokens",
+                "5",
+                "--transport",
+                "LOCAL"));
     args.addAll(List.of(more));
     return args.toArray(String[]::new);
   }

@@ -86,9 +86,9 @@ class RankProcessesTest {
   }
 
   /**
-   * Four rank processes with skewed routing and rebalancing on: each checks its outputs against
-   * the reference bit for bit under the placements it had in force, and prints a digest of its
-   * switch history; every digest is the same, and there were switches to compare.
+   * Four rank processes with skewed routing and rebalancing on: each checks its outputs against the
+   * reference bit for bit under the placements it had in force, and prints a digest of its switch
+   * history; every digest is the same, and there were switches to compare.
    */
   @Test
   void fourRankProcessesCheckTheirOutputsAndSwitchAtTheSameSteps() throws Exception {

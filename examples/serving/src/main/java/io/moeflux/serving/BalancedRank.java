@@ -5,7 +5,6 @@ import io.moeflux.eplb.heat.HeatStream;
 import io.moeflux.eplb.rebalance.Rebalancer;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
-import io.moeflux.pipeline.model.ExpertBank;
 import io.moeflux.transport.MeshConfig;
 import java.util.Objects;
 import reactor.core.Disposable;
@@ -39,7 +38,7 @@ public final class BalancedRank implements Disposable {
     return Mono.defer(
         () -> {
           EplbExtensions eplb = new EplbExtensions(config, registry);
-          return MoeRank.start(mesh, config, new ExpertBank(config.model()), eplb.extensions())
+          return MoeRank.start(mesh, config, eplb.extensions())
               .map(rank -> new BalancedRank(rank, eplb))
               .doOnError(error -> eplb.dispose())
               .doOnCancel(eplb::dispose);

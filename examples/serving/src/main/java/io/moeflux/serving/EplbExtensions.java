@@ -1,8 +1,8 @@
 package io.moeflux.serving;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.moeflux.eplb.heat.HeatStreams;
 import io.moeflux.eplb.heat.HeatStream;
+import io.moeflux.eplb.heat.HeatStreams;
 import io.moeflux.eplb.rebalance.RebalanceOptions;
 import io.moeflux.eplb.rebalance.Rebalancer;
 import io.moeflux.pipeline.PipelineConfig;

@@ -61,8 +61,6 @@ class HeatRouteTest {
     LeakRecorder.assertNoLeaks();
   }
 
-  }
-
   /**
    * A quiet server answers a subscriber at once with this rank's partial counts; the aggregated
    * window follows when it ends, with its assignments counted under both names.

@@ -56,8 +56,6 @@ class MoeRoutesTest {
     LeakRecorder.assertNoLeaks();
   }
 
-  }
-
   @Test
   void statusAndPlacementAnswer() {
     StepVerifier.create(

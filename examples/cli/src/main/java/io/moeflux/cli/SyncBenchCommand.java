@@ -8,6 +8,7 @@ import io.moeflux.cli.bench.RawTcpPingPong;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
+import io.moeflux.pipeline.sync.DpMetadata;
 import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncOptions;
 import io.moeflux.pipeline.toggle.StepToggle;
@@ -20,6 +21,8 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import reactor.core.publisher.Flux;
@@ -130,15 +133,18 @@ final class SyncBenchCommand extends GroupBench {
     }
   }
 
-  private Percentiles allReduceAlone(List<LinkDelayProxy> proxies) {
+  private Percentiles allReduceAlone(List<LinkDelayProxy> proxies) throws Exception {
     List<RankMesh> meshes = MeshConfigs.startAll(delayed(proxies)).block(Duration.ofMinutes(1));
     try {
       int total = warmup + iterations;
+      List<Flux<DpMetadata>> peers = new ArrayList<>();
       for (int r = 1; r < meshes.size(); r++) {
         DpMetadataSync sync = new DpMetadataSync(meshes.get(r));
         int tokens = r;
-        Flux.range(0, total).concatMap(i -> sync.sync(i, tokens, false)).subscribe();
+        peers.add(Flux.range(0, total).concatMap(i -> sync.sync(i, tokens, false)));
       }
+      // the peers' last rounds may end after rank 0's: wait for them before the meshes close
+      CompletableFuture<Void> peersDone = Flux.merge(peers).then().toFuture();
       DpMetadataSync sync = new DpMetadataSync(meshes.get(0));
       long[] times = new long[iterations];
       Flux.range(0, total)
@@ -154,6 +160,7 @@ final class SyncBenchCommand extends GroupBench {
                         });
               })
           .blockLast(Duration.ofMinutes(5));
+      peersDone.get(1, TimeUnit.MINUTES);
       return new Percentiles(times, iterations);
     } finally {
       meshes.forEach(RankMesh::dispose);

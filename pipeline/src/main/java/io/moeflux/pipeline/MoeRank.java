@@ -4,6 +4,7 @@ import io.moeflux.pipeline.layer.Refusal;
 import io.moeflux.pipeline.layer.StepRunner;
 import io.moeflux.pipeline.model.MemoryReport;
 import io.moeflux.pipeline.model.MoeModel;
+import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.SharedExpert;
 import io.moeflux.pipeline.model.TokenRouter;
 import io.moeflux.pipeline.placement.PlacementGate;
@@ -108,9 +109,10 @@ public final class MoeRank implements Disposable {
   /**
    * What ranks compare at handshake, one entry each: the model's entries ({@link
    * MoeModel#fingerprint()}: the synthetic model's hash, or a checkpoint's family, digest and
-   * kernel), the capacity, the placement switch schedule, the redundant slots, and the run-time
-   * toggles for the sync skip and the heat tap (every rank must switch at the same steps). A
-   * mismatch is refused naming the entries.
+   * kernel), the capacity, the placement switch schedule, the redundant slots, the run-time toggles
+   * for the sync skip and the heat tap (every rank must switch at the same steps), and the rule
+   * that picks a replica ({@link Placement#REPLICA_RULE}). A mismatch is refused naming the
+   * entries.
    */
   public static MeshFingerprint fingerprint(PipelineConfig config) {
     MeshFingerprint.Builder entries = MeshFingerprint.builder();
@@ -121,6 +123,7 @@ public final class MoeRank implements Disposable {
         .put("redundant", config.redundantSlots())
         .put("skip-steps", config.sync().skipSteps().toString())
         .put("heat-steps", config.heatSteps().toString())
+        .put("replica_rule", Placement.REPLICA_RULE)
         .build();
   }
 

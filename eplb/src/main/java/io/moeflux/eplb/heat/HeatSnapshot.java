@@ -24,6 +24,32 @@ public final class HeatSnapshot {
     this.counts = counts;
   }
 
+  /**
+   * A snapshot of {@code counts} ({@code [layers × ranks × localSlots]}, copied) over steps {@code
+   * [fromStep, toStep)}, e.g. heat recorded elsewhere and read back.
+   */
+  public static HeatSnapshot of(
+      long fromStep, long toStep, int layers, int ranks, int localSlots, long[] counts) {
+    java.util.Objects.requireNonNull(counts, "counts");
+    if (layers < 1 || ranks < 1 || localSlots < 1) {
+      throw new IllegalArgumentException(
+          "layers, ranks and localSlots must be >= 1, got "
+              + layers
+              + ", "
+              + ranks
+              + ", "
+              + localSlots);
+    }
+    if (counts.length != layers * ranks * localSlots) {
+      throw new IllegalArgumentException(
+          counts.length + " counts for " + layers + "×" + ranks + "×" + localSlots + " slots");
+    }
+    if (toStep < fromStep) {
+      throw new IllegalArgumentException("steps " + fromStep + ".." + toStep + " run backwards");
+    }
+    return new HeatSnapshot(fromStep, toStep, layers, ranks, localSlots, counts.clone());
+  }
+
   /** First step covered. */
   public long fromStep() {
     return fromStep;

@@ -13,20 +13,43 @@ import java.util.Comparator;
  */
 public final class DeepSeekPolicy implements PlacementPolicy {
 
+  /** DeepSeek's layout with equal shares on the share grid (as moeflux would serve it). */
   @Override
   public PlacementPlan plan(PlacementProblem problem) {
     int[][] phy2log = new int[problem.layers()][];
     for (int l = 0; l < problem.layers(); l++) {
-      boolean hierarchical = problem.hierarchical();
-      phy2log[l] =
-          layer(
-              problem.layerLoad(l),
-              problem.replicas(),
-              hierarchical ? problem.groups() : 1,
-              hierarchical ? problem.nodes() : 1,
-              problem.ranks());
+      phy2log[l] = BalancedPolicy.deepSeek(problem, problem.layerLoad(l));
     }
     return PlacementPlan.of(problem, phy2log);
+  }
+
+  /**
+   * DeepSeek's own figure for {@code plan} on {@code problem}: balancedness per layer with every
+   * replica taking exactly {@code load / logcnt}, off the share grid.
+   */
+  public static double[] exactBalancedness(PlacementProblem problem, PlacementPlan plan) {
+    double[] result = new double[problem.layers()];
+    for (int l = 0; l < result.length; l++) {
+      result[l] =
+          Balancedness.exactEqualShares(
+              problem.layerLoad(l), plan.phy2log()[l], plan.logcnt()[l], problem.ranks());
+    }
+    return result;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof DeepSeekPolicy;
+  }
+
+  @Override
+  public int hashCode() {
+    return DeepSeekPolicy.class.hashCode();
+  }
+
+  @Override
+  public String toString() {
+    return "DeepSeekPolicy";
   }
 
   /**

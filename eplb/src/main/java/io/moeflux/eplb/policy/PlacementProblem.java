@@ -1,10 +1,15 @@
 package io.moeflux.eplb.policy;
 
+import io.moeflux.pipeline.model.Placement;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a placement policy solves: per layer, the load of every logical expert, to be spread over
  * {@link #replicas()} physical slots on {@link #ranks()} ranks.
+ *
+ * <p>Optionally, the placement in force: plans are then scored against it (gain) and, among equally
+ * balanced plans, the one that moves the fewest experts from it is chosen.
  *
  * <p>Immutable (it holds its own copy of the load); made by {@link #builder(double[][])}, where the
  * replicas and the ranks must be set and groups and nodes default to 0 (not given).
@@ -15,13 +20,47 @@ public final class PlacementProblem {
   private final int ranks;
   private final int groups;
   private final int nodes;
+  private final @Nullable Placement current;
+  private final long seed;
 
-  private PlacementProblem(double[][] load, int replicas, int ranks, int groups, int nodes) {
+  private PlacementProblem(
+      double[][] load,
+      int replicas,
+      int ranks,
+      int groups,
+      int nodes,
+      @Nullable Placement current) {
     this.load = load;
     this.replicas = replicas;
     this.ranks = ranks;
     this.groups = groups;
     this.nodes = nodes;
+    this.current = current;
+    this.seed = seedOf(load, replicas, ranks, groups, nodes);
+  }
+
+  /**
+   * The seed of every random choice a policy makes on this problem: a hash of the load and the
+   * shape, so every rank that plans from the same snapshot makes the same choices.
+   */
+  public long seed() {
+    return seed;
+  }
+
+  private static long seedOf(double[][] load, int replicas, int ranks, int groups, int nodes) {
+    long h = SplitMix.mix(replicas * 31L + ranks);
+    h = SplitMix.mix(h ^ (groups * 1_000_003L + nodes));
+    for (double[] layer : load) {
+      for (double v : layer) {
+        h = SplitMix.mix(h ^ Double.doubleToLongBits(v));
+      }
+    }
+    return h;
+  }
+
+  /** The placement in force, or null when not given. */
+  public @Nullable Placement current() {
+    return current;
   }
 
   /**
@@ -100,6 +139,7 @@ public final class PlacementProblem {
         + groups
         + ", nodes="
         + nodes
+        + (current == null ? "" : ", current v" + current.version())
         + "]";
   }
 
@@ -118,6 +158,7 @@ public final class PlacementProblem {
     private int ranks;
     private int groups;
     private int nodes;
+    private @Nullable Placement current;
 
     private Builder(double[][] load) {
       this.load = Objects.requireNonNull(load, "load");
@@ -144,6 +185,15 @@ public final class PlacementProblem {
     /** Nodes the ranks are split over, dividing the ranks; default 0 (not given). */
     public Builder nodes(int nodes) {
       this.nodes = nodes;
+      return this;
+    }
+
+    /**
+     * The placement in force (default: not given): same layers, experts, slots and ranks as the
+     * problem, no rank holding two replicas of one expert. It need not keep groups on one node.
+     */
+    public Builder current(@Nullable Placement current) {
+      this.current = current;
       return this;
     }
 
@@ -221,7 +271,54 @@ public final class PlacementProblem {
                 + ranks
                 + " ranks without two replicas of one expert on a rank");
       }
-      return new PlacementProblem(deepCopy(load), replicas, ranks, groups, nodes);
+      if (current != null) {
+        checkCurrent(current, load.length, experts);
+      }
+      return new PlacementProblem(deepCopy(load), replicas, ranks, groups, nodes, current);
+    }
+
+    private void checkCurrent(Placement p, int layers, int experts) {
+      if (p.layers() != layers
+          || p.experts() != experts
+          || p.slots() != replicas
+          || p.ranks() != ranks) {
+        throw new IllegalArgumentException(
+            "the current placement has "
+                + p.layers()
+                + " layers of "
+                + p.experts()
+                + " experts in "
+                + p.slots()
+                + " slots on "
+                + p.ranks()
+                + " ranks; the problem "
+                + layers
+                + " of "
+                + experts
+                + " in "
+                + replicas
+                + " on "
+                + ranks);
+      }
+      int perRank = p.slotsPerRank();
+      for (int l = 0; l < layers; l++) {
+        for (int r = 0; r < ranks; r++) {
+          boolean[] seen = new boolean[experts];
+          for (int i = 0; i < perRank; i++) {
+            int e = p.logicalOf(l, r * perRank + i);
+            if (seen[e]) {
+              throw new IllegalArgumentException(
+                  "the current placement's layer "
+                      + l
+                      + ": rank "
+                      + r
+                      + " holds two replicas of expert "
+                      + e);
+            }
+            seen[e] = true;
+          }
+        }
+      }
     }
   }
 }

@@ -1,8 +1,11 @@
 package io.moeflux.eplb.policy;
 
+import io.moeflux.pipeline.model.Placement;
+
 /**
- * Checks a plan against its problem's constraints; an invalid plan is rejected and the placement in
- * force stays.
+ * Checks a plan against its problem's constraints (every expert placed, exact slots per rank, no
+ * rank holding two replicas of one expert, groups kept on one node in the hierarchical case, shares
+ * that sum to one per expert); an invalid plan is rejected and the placement in force stays.
  */
 public final class PlanValidator {
   private PlanValidator() {}
@@ -17,23 +20,25 @@ public final class PlanValidator {
     int ranks = problem.ranks();
     int slotsPerRank = problem.slotsPerRank();
     for (int l = 0; l < problem.layers(); l++) {
-      int[] layer = plan.phy2log()[l];
-      if (layer.length != problem.replicas()) {
+      if (plan.phy2log()[l].length != problem.replicas()) {
         throw new IllegalArgumentException(
-            "layer " + l + " has " + layer.length + " slots, expected " + problem.replicas());
+            "layer "
+                + l
+                + " has "
+                + plan.phy2log()[l].length
+                + " slots, expected "
+                + problem.replicas());
       }
+    }
+    // the maps and shares as any placement's: experts in range, each placed, shares summing to 1
+    Placement.of(plan.phy2log(), plan.shares(), experts, ranks, 0);
+    for (int l = 0; l < problem.layers(); l++) {
+      int[] layer = plan.phy2log()[l];
       int[] count = new int[experts];
-      for (int s = 0; s < layer.length; s++) {
-        if (layer[s] < 0 || layer[s] >= experts) {
-          throw new IllegalArgumentException(
-              "layer " + l + " slot " + s + " holds expert " + layer[s] + " of " + experts);
-        }
-        count[layer[s]]++;
+      for (int e : layer) {
+        count[e]++;
       }
       for (int e = 0; e < experts; e++) {
-        if (count[e] == 0) {
-          throw new IllegalArgumentException("layer " + l + ": expert " + e + " has no replica");
-        }
         if (plan.logcnt()[l][e] != count[e] || plan.log2phy()[l][e].length != count[e]) {
           throw new IllegalArgumentException(
               "layer " + l + ": logcnt/log2phy of expert " + e + " disagree with phy2log");

@@ -50,7 +50,10 @@ public final class RebalanceOptions {
     return balancedEnough;
   }
 
-  /** Plan only switches when it raises mean balancedness by at least this. */
+  /**
+   * A plan is migrated for only when its mean balancedness beats the placement in force's, both
+   * scored on the same snapshot, by at least this (and by more than 0).
+   */
   public double minimumGain() {
     return minimumGain;
   }
@@ -80,8 +83,8 @@ public final class RebalanceOptions {
   }
 
   /**
-   * Collects {@link RebalanceOptions}. Defaults: {@link BalancedPolicy}, balancedEnough 0.95,
-   * minimumGain 0.01.
+   * Collects {@link RebalanceOptions}. Defaults: {@link BalancedPolicy} (weighted shares),
+   * balancedEnough 0.95, minimumGain 0.01.
    */
   public static final class Builder {
     private PlacementPolicy policy = new BalancedPolicy();
@@ -102,7 +105,10 @@ public final class RebalanceOptions {
       return this;
     }
 
-    /** Smallest gain in mean balancedness, {@code >= 0}, worth a switch; default 0.01. */
+    /**
+     * Smallest gain in mean balancedness over the placement in force, on the same snapshot, {@code
+     * >= 0}, worth a switch; default 0.01.
+     */
     public Builder minimumGain(double minimumGain) {
       this.minimumGain = minimumGain;
       return this;

@@ -29,9 +29,13 @@ import reactor.core.scheduler.Scheduler;
  *
  * <p>Every rank sees the same snapshot (the heat all-gather is a consistent cut) and runs the same
  * deterministic policy, so every rank reaches the same decision and joins the same migration
- * without a plan being sent. One plan is in flight at a time; a plan is only ever offered at the
- * switch step it was made for. A window that contains a switch mixes two placements and is not
- * planned on: the heat window restarts after a switch.
+ * without a plan being sent; the switch gate still compares the plans' digests.
+ *
+ * <p>A plan is worth its cost only when its predicted balancedness beats the placement in force,
+ * scored on the same snapshot, by at least {@link RebalanceOptions#minimumGain()}: a permutation
+ * within ranks gains exactly 0 and is never adopted. One plan is in flight at a time; a plan is
+ * only ever offered at the switch step it was made for. A window that contains a switch mixes two
+ * placements and is not planned on: the heat window restarts after a switch.
  */
 public final class Rebalancer implements PlacementSource, Disposable {
   private record Pending(long switchStep, long version) {}
@@ -99,25 +103,34 @@ public final class Rebalancer implements PlacementSource, Disposable {
     Placement now = rank.placement();
     PlacementPlan plan;
     Placement next;
+    SwitchGain gain;
     try {
+      double[][] load = snapshot.logicalLoad(now);
       PlacementProblem problem =
-          PlacementProblem.builder(snapshot.logicalLoad(now))
+          PlacementProblem.builder(load)
               .replicas(now.slots())
               .ranks(now.ranks())
+              .current(now)
               .build();
       plan = options.policy().plan(problem);
       PlanValidator.validate(problem, plan);
-      next = Placement.of(plan.phy2log(), now.experts(), now.ranks(), end);
+      next = plan.toPlacement(now.experts(), now.ranks(), end);
+      gain = SwitchGain.of(load, now, next);
     } catch (IllegalArgumentException invalid) {
       emit(RebalanceEvent.Kind.REJECTED, end, invalid.getMessage());
       return Mono.empty();
     }
-    if (plan.meanBalancedness() < before + options.minimumGain()) {
+    if (!gain.worthIt(options.minimumGain())) {
       return skip(
           end,
           String.format(
-              "the plan would reach %.3f from %.3f, less than the minimum gain",
-              plan.meanBalancedness(), before));
+              "the plan would reach %.4f from %.4f on this window's load, a gain of %.4f, less than"
+                  + " the minimum %.4f%s",
+              gain.planned(),
+              gain.current(),
+              gain.gain(),
+              options.minimumGain(),
+              gain.sameSlotsPerRank() ? " (the ranks would hold the same replicas)" : ""));
     }
     long switchStep = schedule.nextSwitchStepAfter(end - 1);
     Pending mine = new Pending(switchStep, end);
@@ -128,8 +141,9 @@ public final class Rebalancer implements PlacementSource, Disposable {
         RebalanceEvent.Kind.MIGRATING,
         end,
         String.format(
-            "balancedness %.3f -> %.3f planned; %d expert copies (%d bytes) move for step %d",
-            before, plan.meanBalancedness(), moves.transfers().size(), bytes, switchStep));
+            "balancedness %.3f -> %.3f planned on this window's load (%.3f measured); %d expert"
+                + " copies (%d bytes) move for step %d",
+            gain.current(), gain.planned(), before, moves.transfers().size(), bytes, switchStep));
     // The migration runs on the mesh's bulk lane; the planner only waits for it to finish.
     migration
         .migrate(moves, end)

@@ -112,6 +112,7 @@ class HeatFromPipelineTest {
     for (int r = 0; r < ranks; r++) {
       int source = r;
       for (int step = 0; step < steps; step++) {
+        long at = step;
         long[][][] window = counts[step / interval];
         reference.forward(
             r,
@@ -119,7 +120,7 @@ class HeatFromPipelineTest {
             (layer, tokens, ids, weights) -> {
               for (int t = 0; t < tokens; t++) {
                 for (int k = 0; k < model.topK(); k++) {
-                  int slot = placement.physical(layer, ids[t * model.topK() + k], t + source);
+                  int slot = placement.slotFor(layer, ids[t * model.topK() + k], at, source, t);
                   window[layer][slot / slotsPerRank][slot % slotsPerRank]++;
                 }
               }

@@ -162,15 +162,20 @@ class PlacementPolicyTest {
       }
       layer[3] = 900;
     }
-    PlacementProblem problem = PlacementProblem.builder(load).replicas(40).ranks(8).build();
     int[][] current = new int[3][40];
     for (int[] layer : current) {
       for (int s = 0; s < 40; s++) {
         layer[s] = (s / 5 * 4 + s % 5) % 32;
       }
     }
+    PlacementProblem problem =
+        PlacementProblem.builder(load)
+            .replicas(40)
+            .ranks(8)
+            .current(io.moeflux.pipeline.model.Placement.of(current, 32, 8, 0))
+            .build();
     PlacementPlan best = new BalancedPolicy().plan(problem);
-    PlacementPlan minimal = new MinimalMovementPolicy(current, 0.05).plan(problem);
+    PlacementPlan minimal = new MinimalMovementPolicy(0.05, ShareMode.WEIGHTED).plan(problem);
     PlanValidator.validate(problem, minimal);
     long bestBytes = MigrationCost.bytesToMove(current, best.phy2log(), 8, 1);
     long minimalBytes = MigrationCost.bytesToMove(current, minimal.phy2log(), 8, 1);
@@ -231,7 +236,7 @@ class PlacementPolicyTest {
             () ->
                 PlanValidator.validate(
                     problem, PlacementPlan.of(problem, new int[][] {{0, 0, 1, 2}})))
-        .hasMessageContaining("expert 3 has no replica");
+        .hasMessageContaining("layer 0 has no slot for logical expert 3");
     PlacementProblem spare =
         PlacementProblem.builder(new double[][] {{1, 2, 3, 4}}).replicas(6).ranks(2).build();
     assertThatThrownBy(
@@ -239,5 +244,14 @@ class PlacementPolicyTest {
                 PlanValidator.validate(
                     spare, PlacementPlan.of(spare, new int[][] {{0, 0, 1, 2, 3, 1}})))
         .hasMessageContaining("rank 0 holds two replicas of expert 0");
+    assertThatThrownBy(
+            () ->
+                PlanValidator.validate(
+                    spare,
+                    PlacementPlan.of(
+                        spare,
+                        new int[][] {{0, 1, 2, 3, 0, 1}},
+                        new int[][] {{100, 256, 256, 256, 100, 0}})))
+        .hasMessageContaining("the shares of expert 0 sum to 200/256");
   }
 }

@@ -90,7 +90,6 @@ class RebalanceLoopTest {
                           RebalanceOptions.builder()
                               .policy(new BalancedPolicy())
                               .balancedEnough(0.99)
-                              .minimumGain(0.0)
                               .build(),
                           planner);
                   balancerByRank.put(rank.rank(), balancer);
@@ -142,6 +141,15 @@ class RebalanceLoopTest {
       }
     }
     assertThat(history).hasSizeGreaterThan(1);
+    // every switch was planned for a gain of at least the minimum over the placement in force; a
+    // later window whose best plan gains less is skipped, and nothing moves for it
+    assertThat(events)
+        .filteredOn(e -> e.kind() == RebalanceEvent.Kind.MIGRATING)
+        .hasSize(history.size() - 1);
+    assertThat(events)
+        .filteredOn(e -> e.kind() == RebalanceEvent.Kind.SKIPPED)
+        .extracting(RebalanceEvent::detail)
+        .anySatisfy(detail -> assertThat(detail).contains("less than the minimum 0.0100"));
     // every rank switched at the same steps, to the same maps
     for (Rebalancer other : balancers) {
       assertThat(other.lastSwitch()).isEqualTo(balancers.get(0).lastSwitch());

@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
       DispatchBenchCommand.class,
       SyncBenchCommand.class,
       HeatBenchCommand.class,
-      MemoryBenchCommand.class
+      MemoryBenchCommand.class,
+      EplbBenchCommand.class
     })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -3,12 +3,17 @@ package io.moeflux.cli;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.cli.bench.Percentiles;
 import io.moeflux.eplb.heat.HeatSnapshot;
+import io.moeflux.eplb.policy.BalancedPolicy;
+import io.moeflux.eplb.policy.Balancedness;
+import io.moeflux.eplb.policy.ShareMode;
 import io.moeflux.eplb.rebalance.RebalanceEvent;
+import io.moeflux.eplb.rebalance.RebalanceOptions;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.placement.PlacementHistory;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.serving.BalancedGroup;
@@ -22,6 +27,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /**
  * The whole thing in one run: a rank group over loopback TCP with skewed routing, heat collected on
@@ -37,6 +43,9 @@ final class DemoCommand extends GroupCommand {
 
   @Option(names = "--interval")
   int interval = 40;
+
+  @Option(names = "--shares")
+  String shares = "weighted";
 
   @Option(names = "--picture")
   Path picture = Path.of("moeflux-out", "heat.svg");
@@ -60,9 +69,15 @@ final class DemoCommand extends GroupCommand {
         model.gateSkew());
     out.flush();
 
+    ShareMode mode = RebalanceCommand.shareMode(shares);
     long started = System.nanoTime();
     BalancedGroup balanced =
-        BalancedGroup.start(ranks, group.transport, config, new SimpleMeterRegistry())
+        BalancedGroup.start(
+                ranks,
+                group.transport,
+                config,
+                new SimpleMeterRegistry(),
+                RebalanceOptions.builder().policy(new BalancedPolicy(mode)).build())
             .block(Duration.ofMinutes(1));
     MoeGroup moe = balanced.group();
     out.printf("[start] mesh up in %.1f s%n", (System.nanoTime() - started) / 1e9);
@@ -120,6 +135,14 @@ final class DemoCommand extends GroupCommand {
         out.flush();
       }
       double runSeconds = (System.nanoTime() - runStart) / 1e9;
+      // the last window's heat is gathered after its last step: wait for it before leaving
+      balanced
+          .heat(0)
+          .snapshots()
+          .filter(s -> s.toStep() >= steps - steps % interval)
+          .next()
+          .timeout(Duration.ofSeconds(10), Mono.empty())
+          .block();
       moe.close().block(Duration.ofSeconds(30));
 
       // every rank's own record of its switches, each checked against rank 0's
@@ -165,11 +188,16 @@ final class DemoCommand extends GroupCommand {
         written =
             HeatPicture.write(
                 picture,
-                "moeflux: expert heat before and after the rebalance",
-                new String[] {"before", "after"},
-                before,
-                after);
+                "moeflux: expert heat before and after the rebalance (" + shares + " shares)",
+                List.of(
+                    new HeatPicture.Panel(
+                        "before", before, histories.get(0).inForceAt(before.toStep() - 1)),
+                    new HeatPicture.Panel(
+                        "after", after, histories.get(0).inForceAt(after.toStep() - 1))));
       }
+      HeatSnapshot last = snapshots.isEmpty() ? null : snapshots.get(snapshots.size() - 1);
+      LastWindow window =
+          last == null ? null : LastWindow.of(last, histories.get(0).inForceAt(last.toStep() - 1));
       Percentiles p = new Percentiles(stepNanos, steps);
       double balancedBefore = before == null ? Double.NaN : before.meanBalancedness();
       double balancedAfter = after == null ? Double.NaN : after.meanBalancedness();
@@ -177,6 +205,8 @@ final class DemoCommand extends GroupCommand {
           "%nmoeflux demo: %d ranks ran %d steps (%d tokens, %.0f tokens/s, step p50 %.0f us)."
               + "%nRebalanced %d time(s): balancedness %.3f -> %.3f (mean/max tokens per rank; the"
               + " last heat window before the first switch, and the last one)."
+              + "%nLast window (steps %s): balancedness %.3f measured with %s shares; the same"
+              + " expert loads on the same maps give %.3f with these shares, %.3f with equal ones."
               + "%nOutputs vs reference: %d mismatches (%d of %d bitwise equal). Picture: %s%n",
           ranks,
           steps,
@@ -186,6 +216,11 @@ final class DemoCommand extends GroupCommand {
           historyCheck.switches(),
           balancedBefore,
           balancedAfter,
+          last == null ? "-" : last.fromStep() + "-" + (last.toStep() - 1),
+          window == null ? Double.NaN : window.measured(),
+          shares,
+          window == null ? Double.NaN : window.withShares(),
+          window == null ? Double.NaN : window.withoutShares(),
           check.mismatches(),
           check.bitwiseEqual(),
           check.outputs(),
@@ -200,7 +235,14 @@ final class DemoCommand extends GroupCommand {
               .put("rebalances", historyCheck.switches())
               .put("bytes_migrated", balanced.balancer(0).bytesMigrated())
               .put("balancedness_before", balancedBefore)
-              .put("balancedness_after", balancedAfter);
+              .put("balancedness_after", balancedAfter)
+              .put("shares", shares)
+              .put("balancedness_last_window", window == null ? null : window.measured())
+              .put(
+                  "balancedness_last_window_predicted", window == null ? null : window.withShares())
+              .put(
+                  "balancedness_last_window_without_shares",
+                  window == null ? null : window.withoutShares());
       check.putInto(json);
       historyCheck.putInto(json);
       out.println(
@@ -214,6 +256,26 @@ final class DemoCommand extends GroupCommand {
       return ok ? 0 : 1;
     } finally {
       balanced.dispose();
+    }
+  }
+
+  /**
+   * The last heat window: its measured balancedness, and the balancedness its expert loads give on
+   * the maps in force with their shares and with equal shares.
+   */
+  record LastWindow(double measured, double withShares, double withoutShares) {
+    static LastWindow of(HeatSnapshot window, Placement placement) {
+      double[][] load = window.logicalLoad(placement);
+      int[][] phy2log = placement.phy2log();
+      int[][] shares = placement.shares();
+      int[][] equal = Placement.equalShares(phy2log, placement.experts());
+      double with = 0;
+      double without = 0;
+      for (int l = 0; l < load.length; l++) {
+        with += Balancedness.of(load[l], phy2log[l], shares[l], placement.ranks());
+        without += Balancedness.of(load[l], phy2log[l], equal[l], placement.ranks());
+      }
+      return new LastWindow(window.meanBalancedness(), with / load.length, without / load.length);
     }
   }
 

@@ -74,7 +74,9 @@ final class ServeCommand extends GroupCommand {
                     httpPort,
                     status,
                     registry::scrape,
-                    () -> HeatPicture.latest(balanced.latestHeat()))
+                    () ->
+                        HeatPicture.latest(
+                            balanced.latestHeat(), balanced.group().rank(0).status().placement()))
                 .block();
     out.printf(
         "serving %d ranks (hidden %d, capacity %d tokens/rank) on rsocket://%s:%d, routes %s%s%n",

@@ -231,27 +231,51 @@ class CommandsTest {
     assertThat(json.get("step_p50_us").asLong()).isPositive();
   }
 
-  @Test
-  void rebalanceBeatsDeepSeekOnItsReadmeExample() throws Exception {
+  private Path readmeLoads() throws Exception {
     Path loads = dir.resolve("loads.json");
     Files.writeString(
         loads,
         "{\"load\": [[90,132,40,61,104,165,39,4,73,56,183,86],"
-            + "[20,107,104,64,19,197,187,157,172,86,16,27]], \"other\": 1}");
-    assertThat(
-            run(
-                "rebalance",
-                "--loads",
-                loads.toString(),
-                "--replicas",
-                "16",
-                "--ranks",
-                "8",
-                "--groups",
-                "4",
-                "--nodes",
-                "2"))
-        .isZero();
+            + "[20,107,104,64,19,197,187,157,172,86,16,27]]}");
+    return loads;
+  }
+
+  private int rebalance(Path loads, String... more) {
+    String[] base = {
+      "rebalance",
+      "--loads",
+      loads.toString(),
+      "--replicas",
+      "16",
+      "--ranks",
+      "8",
+      "--groups",
+      "4",
+      "--nodes",
+      "2"
+    };
+    String[] args = java.util.Arrays.copyOf(base, base.length + more.length);
+    System.arraycopy(more, 0, args, base.length, more.length);
+    return run(args);
+  }
+
+  /** Per layer, each expert's shares (fractions per slot) summed. */
+  private static double[][] shareSums(JsonNode json, int experts) {
+    JsonNode phy2log = json.get("phy2log");
+    JsonNode share = json.get("share");
+    double[][] sums = new double[phy2log.size()][experts];
+    for (int l = 0; l < phy2log.size(); l++) {
+      assertThat(share.get(l)).hasSize(phy2log.get(l).size());
+      for (int s = 0; s < phy2log.get(l).size(); s++) {
+        sums[l][phy2log.get(l).get(s).asInt()] += share.get(l).get(s).asDouble();
+      }
+    }
+    return sums;
+  }
+
+  @Test
+  void rebalanceBeatsDeepSeekOnItsReadmeExample() throws Exception {
+    assertThat(rebalance(readmeLoads())).isZero();
     JsonNode json = lastLine();
     assertThat(json.get("phy2log")).hasSize(2);
     assertThat(json.get("logcnt")).hasSize(2);
@@ -259,6 +283,121 @@ class CommandsTest {
       assertThat(json.get("balancedness").get(l).asDouble())
           .isGreaterThanOrEqualTo(json.get("deepseek_balancedness").get(l).asDouble());
     }
+  }
+
+  @Test
+  void rebalanceGivesEachSlotItsShareAndUniformGivesEqualOnes() throws Exception {
+    Path loads = readmeLoads();
+    assertThat(rebalance(loads)).isZero();
+    JsonNode weighted = lastLine();
+    assertThat(weighted.get("shares").asText()).isEqualTo("weighted");
+    for (double[] layer : shareSums(weighted, 12)) {
+      assertThat(layer).containsOnly(1.0);
+    }
+    out.getBuffer().setLength(0);
+    assertThat(rebalance(loads, "--shares", "uniform")).isZero();
+    JsonNode uniform = lastLine();
+    for (int l = 0; l < 2; l++) {
+      for (int s = 0; s < 16; s++) {
+        int expert = uniform.get("phy2log").get(l).get(s).asInt();
+        int count = uniform.get("logcnt").get(l).get(expert).asInt();
+        assertThat(uniform.get("share").get(l).get(s).asDouble())
+            .isCloseTo(1.0 / count, org.assertj.core.api.Assertions.within(1.0 / 256));
+      }
+      assertThat(weighted.get("balancedness").get(l).asDouble())
+          .isGreaterThanOrEqualTo(uniform.get("balancedness").get(l).asDouble());
+    }
+    assertThat(rebalance(loads, "--shares", "even")).isEqualTo(2);
+    assertThat(err.toString()).contains("--shares must be weighted or uniform");
+  }
+
+  @Test
+  void rebalanceFromItsOwnPlanMovesNothingWithoutAGain() throws Exception {
+    Path loads = readmeLoads();
+    assertThat(rebalance(loads)).isZero();
+    Path current = dir.resolve("current.json");
+    Files.writeString(current, out.toString().trim().split("\n")[1]);
+    out.getBuffer().setLength(0);
+    assertThat(rebalance(loads, "--current", current.toString())).isZero();
+    JsonNode again = lastLine();
+    assertThat(again.get("current_balancedness")).hasSize(2);
+    assertThat(again.get("gain").asDouble()).isZero();
+    assertThat(again.get("experts_to_move").asLong()).isZero();
+    assertThat(again.get("phy2log")).isEqualTo(JSON.readTree(current.toFile()).get("phy2log"));
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "[[0,0,1,2,3,4,5,6,7,8,9,10,11,0,1,2],[0,1,2,3,4,5,6,7,8,9,10,11,0,1,2,3]]"
+            + "|the current placement's layer 0: rank 0 holds two replicas of expert 0",
+        "[[0,1,2,3,4,5,6,7,8,9,10,10,1,2,3,4],[0,1,2,3,4,5,6,7,8,9,10,11,0,1,2,3]]"
+            + "|layer 0 has no slot for logical expert 11",
+        "[[0,1,2,3,4,5,6,7,8,9,10,11,0,1],[0,1,2,3,4,5,6,7,8,9,10,11,0,1]]"
+            + "|slots per layer (14) must be a positive multiple of ranks (8)",
+        "[[0,1,2,3,4,5,6,7,8,9,10,11,0,1,2,3,4,5,6,7,8,9,10,11],"
+            + "[0,1,2,3,4,5,6,7,8,9,10,11,0,1,2,3,4,5,6,7,8,9,10,11]]"
+            + "|the current placement has 2 layers of 12 experts in 24 slots",
+        "[[0,1,2,3,4,5,6,7,8,9,10,11,0,1,2,3]]|'phy2log' must list 2 layers",
+      })
+  void anInvalidCurrentPlacementIsRefused(String phy2log, String message) throws Exception {
+    Path current = dir.resolve("current.json");
+    Files.writeString(current, "{\"phy2log\": " + phy2log + "}");
+    assertThat(rebalance(readmeLoads(), "--current", current.toString())).isEqualTo(2);
+    assertThat(err.toString()).startsWith("moeflux rebalance: ").contains(message);
+  }
+
+  @Test
+  void currentSharesMustSumToOneOnTheGrid() throws Exception {
+    String map = "[[0,1,2,3,4,5,6,7,8,9,10,11,0,1,2,3],[0,1,2,3,4,5,6,7,8,9,10,11,0,1,2,3]]";
+    String halves = "[0.5,0.5,0.5,0.5,1,1,1,1,1,1,1,1,0.5,0.5,0.5,0.5]";
+    String off = "[0.5,0.5,0.5,0.5,1,1,1,1,1,1,1,1,0.25,0.5,0.5,0.5]";
+    String thirds = "[0.333,0.5,0.5,0.5,1,1,1,1,1,1,1,1,0.667,0.5,0.5,0.5]";
+    Path current = dir.resolve("current.json");
+    Files.writeString(
+        current, "{\"phy2log\": " + map + ", \"share\": [" + halves + "," + halves + "]}");
+    assertThat(rebalance(readmeLoads(), "--current", current.toString())).isZero();
+    Files.writeString(
+        current, "{\"phy2log\": " + map + ", \"share\": [" + off + "," + halves + "]}");
+    assertThat(rebalance(readmeLoads(), "--current", current.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("the shares of expert 0 sum to 192/256, not 1");
+    Files.writeString(
+        current, "{\"phy2log\": " + map + ", \"share\": [" + thirds + "," + halves + "]}");
+    assertThat(rebalance(readmeLoads(), "--current", current.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("is not a multiple of 1/256");
+  }
+
+  @Test
+  void benchEplbTimesTheWholeBudget() throws Exception {
+    assertThat(
+            run(
+                "bench",
+                "eplb",
+                "--experts",
+                "16",
+                "--ranks",
+                "4",
+                "--layers",
+                "3",
+                "--replicas",
+                "20",
+                "--groups",
+                "0",
+                "--nodes",
+                "0",
+                "--runs",
+                "1",
+                "--warmup",
+                "0",
+                "--json"))
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("wall_ms")).hasSize(1);
+    assertThat(json.get("wall_ms_median").asDouble()).isPositive();
+    assertThat(json.get("plan_valid").asBoolean()).isTrue();
+    assertThat(json.get("balancedness").asDouble())
+        .isGreaterThanOrEqualTo(json.get("deepseek_balancedness_on_grid").asDouble());
   }
 
   @ParameterizedTest

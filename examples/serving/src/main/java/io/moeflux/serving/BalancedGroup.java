@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moeflux.eplb.heat.HeatSnapshot;
 import io.moeflux.eplb.heat.HeatStream;
+import io.moeflux.eplb.rebalance.RebalanceOptions;
 import io.moeflux.eplb.rebalance.Rebalancer;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
@@ -43,12 +44,26 @@ public final class BalancedGroup implements Disposable {
    */
   public static Mono<BalancedGroup> start(
       int ranks, TransportKind transport, PipelineConfig config, MeterRegistry registry) {
+    return start(ranks, transport, config, registry, RebalanceOptions.defaults());
+  }
+
+  /**
+   * As {@link #start(int, TransportKind, PipelineConfig, MeterRegistry)}, every rank's balancer
+   * deciding by {@code options} (its policy, weighted or equal shares, thresholds).
+   */
+  public static Mono<BalancedGroup> start(
+      int ranks,
+      TransportKind transport,
+      PipelineConfig config,
+      MeterRegistry registry,
+      RebalanceOptions options) {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(options, "options");
     return Mono.defer(
         () -> {
-          EplbExtensions eplb = new EplbExtensions(config, registry);
+          EplbExtensions eplb = new EplbExtensions(config, registry, options);
           return MoeGroup.start(ranks, transport, config, eplb.extensions())
               .map(group -> new BalancedGroup(group, eplb))
               .doOnNext(balanced -> balanced.registerMeters(registry))

@@ -32,8 +32,17 @@ final class EplbExtensions implements Disposable {
    *     to switch at
    */
   EplbExtensions(PipelineConfig config, MeterRegistry registry) {
+    this(config, registry, RebalanceOptions.defaults());
+  }
+
+  /**
+   * As {@link #EplbExtensions(PipelineConfig, MeterRegistry)}, the balancers deciding by {@code
+   * options}.
+   */
+  EplbExtensions(PipelineConfig config, MeterRegistry registry, RebalanceOptions options) {
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(options, "options");
     if (!config.switches().enabled()) {
       throw new IllegalArgumentException("the switch schedule is off: nothing to switch at");
     }
@@ -44,8 +53,7 @@ final class EplbExtensions implements Disposable {
             .placementSource(
                 rank -> {
                   Rebalancer balancer =
-                      Rebalancer.start(
-                          rank, heats.of(rank.rank()), RebalanceOptions.defaults(), planner);
+                      Rebalancer.start(rank, heats.of(rank.rank()), options, planner);
                   balancers.put(rank.rank(), balancer);
                   return balancer;
                 })

@@ -57,8 +57,11 @@ final class DispatchPlan {
     this.posInDest = new int[maxTokens * ranks];
   }
 
-  /** Fills the plan from the router output already in {@link #ids} and {@link #weights}. */
-  void build(Placement placement, int layer, int rank, int tokens) {
+  /**
+   * Fills the plan from the router output already in {@link #ids} and {@link #weights}: each pick
+   * goes to the replica {@link Placement#slotFor} chooses for (step, this rank, token, expert).
+   */
+  void build(Placement placement, long step, int layer, int rank, int tokens) {
     this.tokens = tokens;
     this.slotsPerRank = placement.slotsPerRank();
     Arrays.fill(destCount, 0);
@@ -66,7 +69,7 @@ final class DispatchPlan {
     for (int t = 0; t < tokens; t++) {
       int base = t * ranks;
       for (int k = 0; k < topK; k++) {
-        int slot = placement.physical(layer, ids[t * topK + k], t + rank);
+        int slot = placement.slotFor(layer, ids[t * topK + k], step, rank, t);
         slots[t * topK + k] = slot;
         int dest = placement.rankOfSlot(slot);
         if (posInDest[base + dest] < 0) {

@@ -176,7 +176,7 @@ final class LayerRunner {
       routeScratch = new float[router.scratchLength()];
     }
     router.route(batch.state, batch.tokens, plan.ids, plan.weights, routeScratch);
-    plan.build(batch.placement, layer, rank, batch.tokens);
+    plan.build(batch.placement, batch.step, layer, rank, batch.tokens);
     hiddenBytesSent += exchange.send(batch);
     Mono<PeerFrames> exchanged = mesh.receive(exchange.kind(), batch.step, batch.layerId);
     if (expertScheduler != Schedulers.immediate()) {

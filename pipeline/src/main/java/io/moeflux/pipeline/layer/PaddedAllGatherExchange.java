@@ -91,12 +91,15 @@ final class PaddedAllGatherExchange implements ExchangeStrategy {
     }
   }
 
-  /** The slot that serves the pick's logical expert here: the replica its source's plan chose. */
+  /**
+   * The slot that serves the pick's logical expert here: the replica its source's plan chose, which
+   * this rank computes from the same (step, source, token, expert).
+   */
   @Override
   public int slot(ByteBuf frame, int source, int i, int k, LocalBatch batch) {
     int id = GatherFrameCodec.expertId(frame, i, k, batch.topK);
     Placement placement = batch.placement;
-    int slot = placement.physical(batch.layer, id, i + source);
+    int slot = placement.slotFor(batch.layer, id, batch.step, source, i);
     int rank = batch.rank;
     return placement.rankOfSlot(slot) == rank ? slot - rank * batch.slotsPerRank : -1;
   }

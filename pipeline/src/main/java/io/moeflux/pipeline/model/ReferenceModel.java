@@ -13,8 +13,9 @@ import org.jspecify.annotations.Nullable;
  * <ol>
  *   <li>the layer's router gives each token t its experts {@code ids[t,k]} and weights {@code
  *       w[t,k]};
- *   <li>each choice goes to slot {@code placement.physical(l, ids[t,k], t + rank)} on rank {@code
- *       rankOfSlot(slot)}, and {@code y_k = expert(l, ids[t,k])(h_t)};
+ *   <li>each choice goes to slot {@code placement.slotFor(l, ids[t,k], step, rank, t)} (the replica
+ *       its share draw picks) on rank {@code rankOfSlot(slot)}, and {@code y_k = expert(l,
+ *       ids[t,k])(h_t)};
  *   <li>the combine of {@link RowMath}: per destination rank ascending a weighted partial sum over
  *       k ascending, and the partials summed in rank order into {@code acc_t}.
  * </ol>
@@ -135,7 +136,7 @@ public final class ReferenceModel {
       }
       float[] state = in.data().clone();
       for (int l = 0; l < model.layers(); l++) {
-        combine.layer(l, rank, state, tokens, ids, weights);
+        combine.layer(l, in.step(), rank, state, tokens, ids, weights);
         for (int t = 0; t < tokens; t++) {
           RowMath.addInto(state, t * h, combine.acc, t * h, h);
         }
@@ -143,7 +144,7 @@ public final class ReferenceModel {
       return new TokenBatch(in.step(), tokens, h, state, in.prefill(), ids, weights);
     }
     int layer = layerOf(in);
-    combine.layer(layer, rank, in.data(), tokens, ids, weights);
+    combine.layer(layer, in.step(), rank, in.data(), tokens, ids, weights);
     float[] out = combine.acc;
     SharedExpert shared = model.sharedExpert(layer);
     if (shared != null) {
@@ -197,7 +198,7 @@ public final class ReferenceModel {
       this.acc = new float[choices / Math.max(1, topK) * hidden];
     }
 
-    void layer(int l, int rank, float[] state, int tokens, int[] ids, float[] weights) {
+    void layer(int l, long step, int rank, float[] state, int tokens, int[] ids, float[] weights) {
       TokenRouter router = model.router(l);
       if (routeScratch.length < router.scratchLength()) {
         routeScratch = new float[router.scratchLength()];
@@ -208,7 +209,7 @@ public final class ReferenceModel {
       int h = hidden;
       for (int t = 0; t < tokens; t++) {
         for (int c = 0; c < topK; c++) {
-          ranks[c] = placement.rankOfSlot(placement.physical(l, ids[t * topK + c], t + rank));
+          ranks[c] = placement.rankOfSlot(placement.slotFor(l, ids[t * topK + c], step, rank, t));
         }
         Arrays.fill(acc, t * h, (t + 1) * h, 0f);
         for (int r = nextRank(ranks, -1); r >= 0; r = nextRank(ranks, r)) {

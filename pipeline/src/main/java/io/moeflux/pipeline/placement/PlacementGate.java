@@ -8,18 +8,23 @@ import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 
 /**
- * The agreement at a switch step: every rank contributes whether it is ready and which plan
- * version, over the CONTROL lane; the new placement is applied only when every rank is ready with
- * the same version, so all ranks switch at the same step or none does (DESIGN.md invariant 6).
+ * The agreement at a switch step: every rank contributes whether it is ready, which plan version
+ * and the {@link io.moeflux.pipeline.model.Placement#digest() digest} of the plan's maps and
+ * shares, over the CONTROL lane; the new placement is applied only when every rank is ready with
+ * the same version and the same digest, so all ranks switch to the same placement at the same step
+ * or none does (DESIGN.md invariant 6). Every rank sees every contribution, so every rank reaches
+ * the same decision with the same reason.
  */
 public final class PlacementGate {
+  private static final int FIELDS = 3;
+
   private final RankMesh mesh;
-  private final long[] mine = new long[2];
+  private final long[] mine = new long[FIELDS];
   private final long[] gathered;
 
   public PlacementGate(RankMesh mesh) {
     this.mesh = Objects.requireNonNull(mesh, "mesh");
-    this.gathered = new long[2 * mesh.worldSize()];
+    this.gathered = new long[FIELDS * mesh.worldSize()];
   }
 
   /** What the ranks agreed at a switch step. */
@@ -30,6 +35,7 @@ public final class PlacementGate {
         () -> {
           mine[0] = prepared == null ? 0 : 1;
           mine[1] = prepared == null ? -1 : prepared.placement().version();
+          mine[2] = prepared == null ? 0 : prepared.placement().digest();
           return Collectives.allGatherLongs(mesh, FrameKind.PLAN, step, 0, mine, gathered)
               .map(all -> decision(step, all));
         });
@@ -37,23 +43,32 @@ public final class PlacementGate {
 
   private Decision decision(long step, long[] all) {
     for (int r = 0; r < mesh.worldSize(); r++) {
-      if (all[2 * r] == 0) {
+      if (all[FIELDS * r] == 0) {
         return new Decision(false, "rank " + r + " had no plan ready at step " + step);
       }
-      if (all[2 * r + 1] != all[1]) {
+    }
+    for (int r = 1; r < mesh.worldSize(); r++) {
+      if (all[FIELDS * r + 1] != all[1] || all[FIELDS * r + 2] != all[2]) {
         return new Decision(
             false,
             "ranks proposed different plans at step "
                 + step
-                + " (version "
-                + all[1]
+                + " ("
+                + plan(all, 0)
                 + " on rank 0, "
-                + all[2 * r + 1]
+                + plan(all, r)
                 + " on rank "
                 + r
                 + ")");
       }
     }
-    return new Decision(true, "every rank ready with plan version " + all[1] + " at step " + step);
+    return new Decision(true, "every rank ready with " + plan(all, 0) + " at step " + step);
+  }
+
+  private static String plan(long[] all, int rank) {
+    return "version "
+        + all[FIELDS * rank + 1]
+        + " digest "
+        + String.format("%016x", all[FIELDS * rank + 2]);
   }
 }

@@ -2,6 +2,7 @@ package io.moeflux.pipeline.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.offset;
 
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +27,8 @@ class PlacementTest {
         assertThat(p.logicalOf(l, e)).isEqualTo(e);
         assertThat(p.replicas(l, e)).isEqualTo(1);
         assertThat(p.replica(l, e, 0)).isEqualTo(e);
-        assertThat(p.physical(l, e, 12345)).isEqualTo(e);
+        assertThat(p.slotFor(l, e, 9L, 3, 12345)).isEqualTo(e);
+        assertThat(p.share(l, e)).isEqualTo(Placement.SHARE_UNITS);
         assertThat(p.rankOfSlot(e)).isEqualTo(e / 2);
       }
     }
@@ -98,15 +100,64 @@ class PlacementTest {
   }
 
   @Test
-  void physicalTakesPositionModuloReplicas() {
+  void withoutGivenSharesReplicasShareEqually() {
     Placement p = redundant();
-    assertThat(p.physical(1, 3, 0)).isEqualTo(3);
-    assertThat(p.physical(1, 3, 1)).isEqualTo(4);
-    assertThat(p.physical(1, 3, 2)).isEqualTo(5);
-    assertThat(p.physical(1, 3, 3)).isEqualTo(3);
-    assertThat(p.physical(0, 0, 7)).isEqualTo(5);
-    assertThat(p.physical(0, 0, 8)).isEqualTo(1);
-    assertThat(p.physical(0, 1, 8)).isEqualTo(2);
+    // layer 1: expert 3 in slots 3, 4, 5: 256 = 86 + 85 + 85, the first replica one unit more
+    assertThat(p.shares()[1]).containsExactly(256, 256, 256, 86, 85, 85);
+    assertThat(p.shares()[0]).containsExactly(128, 128, 256, 128, 256, 128);
+  }
+
+  @Test
+  void picksFollowTheSharesAndEveryRankComputesTheSame() {
+    int[][] map = {{0, 1, 2, 0, 3, 0}};
+    int[][] shares = {{200, 256, 256, 0, 256, 56}};
+    Placement p = Placement.of(map, shares, 4, 2, 1L);
+    int[] hits = new int[6];
+    int picks = 100_000;
+    for (int t = 0; t < picks; t++) {
+      int slot = p.slotFor(0, 0, 17L, t % 2, t / 2);
+      assertThat(slot).isEqualTo(p.slotFor(0, 0, 17L, t % 2, t / 2));
+      hits[slot]++;
+    }
+    assertThat(hits[3]).as("a replica with no share gets no token").isZero();
+    assertThat(hits[0] / (double) picks).isCloseTo(200 / 256.0, offset(0.01));
+    assertThat(hits[5] / (double) picks).isCloseTo(56 / 256.0, offset(0.01));
+    // another step, source rank or token draws again
+    int differs = 0;
+    for (int t = 0; t < 1000; t++) {
+      differs += p.slotFor(0, 0, 17L, 0, t) != p.slotFor(0, 0, 18L, 0, t) ? 1 : 0;
+    }
+    assertThat(differs).isGreaterThan(100);
+  }
+
+  @Test
+  void theDigestTellsMapsAndSharesApartButNotVersions() {
+    Placement p = redundant();
+    assertThat(Placement.of(p.phy2log(), 4, 2, 99L).digest()).isEqualTo(p.digest());
+    int[][] moved = p.phy2log();
+    moved[1][5] = 0;
+    moved[0][0] = 3;
+    moved[0][4] = 2;
+    assertThat(Placement.of(moved, 4, 2, 7L).digest()).isNotEqualTo(p.digest());
+    int[][] shares = p.shares();
+    shares[1][3] = 85;
+    shares[1][5] = 86;
+    Placement reshared = Placement.of(p.phy2log(), shares, 4, 2, 7L);
+    assertThat(reshared.digest()).isNotEqualTo(p.digest());
+    assertThat(reshared.samePlacementAs(p)).isFalse();
+  }
+
+  @Test
+  void rejectsSharesThatDoNotAddUp() {
+    int[][] map = {{0, 1, 0, 1}};
+    assertThatThrownBy(() -> Placement.of(map, new int[][] {{100, 256, 100, 0}}, 2, 2, 0))
+        .hasMessage("layer 0: the shares of expert 0 sum to 200/256, not 1");
+    assertThatThrownBy(() -> Placement.of(map, new int[][] {{300, 256, -44, 0}}, 2, 2, 0))
+        .hasMessage("layer 0 slot 2 has a negative share -44");
+    assertThatThrownBy(() -> Placement.of(map, new int[][] {{256, 256, 0}}, 2, 2, 0))
+        .hasMessage("layer 0 has 3 shares for 4 slots");
+    assertThatThrownBy(() -> Placement.of(map, new int[0][], 2, 2, 0))
+        .hasMessage("shares have 0 layers, phy2log 1");
   }
 
   @Test
@@ -164,6 +215,7 @@ class PlacementTest {
     Placement p = redundant();
     assertThatThrownBy(() -> p.rankOfSlot(6)).isInstanceOf(IndexOutOfBoundsException.class);
     assertThatThrownBy(() -> p.replica(0, 1, 1)).isInstanceOf(IndexOutOfBoundsException.class);
-    assertThatThrownBy(() -> p.physical(2, 0, 0)).isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> p.slotFor(2, 0, 0, 0, 0))
+        .isInstanceOf(IndexOutOfBoundsException.class);
   }
 }

@@ -20,14 +20,20 @@ class ReferenceModelTest {
     return TokenBatch.of(step, tokens, hidden, x);
   }
 
-  /** 8 experts in 12 slots on 3 ranks; hot experts 1, 4, 6 and 7 have replicas on other ranks. */
+  /**
+   * 8 experts in 12 slots on 3 ranks; hot experts 1, 4, 6 and 7 have replicas on other ranks, with
+   * uneven shares (expert 1: 200/256 in slot 1, 56/256 in slot 7).
+   */
   private static Placement redundant(int layers) {
     int[] map = {0, 1, 2, 4, 3, 4, 5, 1, 6, 7, 6, 7};
+    int[] share = {256, 200, 256, 100, 256, 156, 256, 56, 30, 128, 226, 128};
     int[][] phy2log = new int[layers][];
+    int[][] shares = new int[layers][];
     for (int l = 0; l < layers; l++) {
       phy2log[l] = map.clone();
+      shares[l] = share.clone();
     }
-    return Placement.of(phy2log, 8, 3, 1L);
+    return Placement.of(phy2log, shares, 8, 3, 1L);
   }
 
   @Test
@@ -109,7 +115,7 @@ class ReferenceModelTest {
         .isNotEqualTo(ExpertFfnTest.bits(model.forward(1, in).data()));
     for (int rank = 0; rank < 3; rank++) {
       TokenBatch out = model.forward(rank, in);
-      float[] expected = spelledOut(c, bank, placement, rank, in.data(), 37);
+      float[] expected = spelledOut(c, bank, placement, rank, in.step(), in.data(), 37);
       assertThat(ExpertFfnTest.bits(out.data()))
           .as("rank %d", rank)
           .isEqualTo(ExpertFfnTest.bits(expected));
@@ -118,7 +124,13 @@ class ReferenceModelTest {
 
   /** The arithmetic of ReferenceModel's contract, written out loop by loop, one row at a time. */
   private static float[] spelledOut(
-      ModelConfig c, ExpertBank bank, Placement placement, int rank, float[] input, int tokens) {
+      ModelConfig c,
+      ExpertBank bank,
+      Placement placement,
+      int rank,
+      long step,
+      float[] input,
+      int tokens) {
     int h = c.hidden();
     int topK = c.topK();
     float[] state = input.clone();
@@ -134,7 +146,8 @@ class ReferenceModelTest {
         for (int k = 0; k < topK; k++) {
           ExpertFfn ffn = bank.expert(l, ids[t * topK + k]);
           ffn.forward(state, t * h, 1, y[k], 0, new float[ffn.scratchLength(1)]);
-          destination[k] = placement.rankOfSlot(placement.physical(l, ids[t * topK + k], t + rank));
+          destination[k] =
+              placement.rankOfSlot(placement.slotFor(l, ids[t * topK + k], step, rank, t));
         }
         float[] acc = new float[h];
         for (int r = 0; r < placement.ranks(); r++) {

@@ -1,19 +1,33 @@
 package io.moeflux.serving.picture;
 
 import io.moeflux.eplb.heat.HeatSnapshot;
+import io.moeflux.pipeline.model.Placement;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
  * An SVG heat map of expert load: one panel per snapshot (before and after a rebalance), a row per
  * layer, a cell per physical expert slot grouped by rank, colour = tokens the slot received, with
- * per-rank totals, balancedness and a colour legend.
+ * per-rank totals, balancedness and a colour legend. When a panel has its placement, each cell also
+ * names the slot's expert and the share of that expert's tokens the slot takes.
  */
 public final class HeatPicture {
+  /** One panel: a heat snapshot, its label, and the placement in force over its steps (or null). */
+  public record Panel(String label, HeatSnapshot heat, @Nullable Placement placement) {
+    public Panel {
+      Objects.requireNonNull(label, "label");
+      Objects.requireNonNull(heat, "heat");
+    }
+  }
+
   private static final int CELL = 22;
+  private static final int WIDE_CELL = 40;
   private static final int GAP = 6;
   private static final int LEFT = 70;
   private static final int TOP = 56;
@@ -28,23 +42,49 @@ public final class HeatPicture {
    * placeholder document before the first heat window.
    */
   public static String latest(@Nullable HeatSnapshot latest) {
+    return latest(latest, null);
+  }
+
+  /** As {@link #latest(HeatSnapshot)}, each cell labelled with {@code placement}'s shares. */
+  public static String latest(@Nullable HeatSnapshot latest, @Nullable Placement placement) {
     return latest == null
         ? NO_HEAT_YET
-        : svg("moeflux: live expert heat", new String[] {"latest"}, latest);
+        : svg("moeflux: live expert heat", List.of(new Panel("latest", latest, placement)));
   }
 
   /** Writes the panels side by side to {@code file}. */
   public static Path write(Path file, String title, String[] labels, HeatSnapshot... panels)
       throws IOException {
+    return write(file, title, panels(labels, panels));
+  }
+
+  /** Writes the panels side by side to {@code file}. */
+  public static Path write(Path file, String title, List<Panel> panels) throws IOException {
     Files.createDirectories(file.toAbsolutePath().getParent());
-    Files.writeString(file, svg(title, labels, panels));
+    Files.writeString(file, svg(title, panels));
     return file;
   }
 
   /** The panels side by side, as an SVG document. */
   public static String svg(String title, String[] labels, HeatSnapshot... panels) {
+    return svg(title, panels(labels, panels));
+  }
+
+  private static List<Panel> panels(String[] labels, HeatSnapshot[] heats) {
+    List<Panel> panels = new ArrayList<>();
+    for (int p = 0; p < heats.length; p++) {
+      panels.add(new Panel(labels[p], heats[p], null));
+    }
+    return panels;
+  }
+
+  /** The panels side by side, as an SVG document. */
+  public static String svg(String title, List<Panel> panels) {
     long max = 1;
-    for (HeatSnapshot s : panels) {
+    boolean shares = false;
+    for (Panel panel : panels) {
+      shares |= matching(panel.placement(), panel.heat()) != null;
+      HeatSnapshot s = panel.heat();
       for (int l = 0; l < s.layers(); l++) {
         for (int r = 0; r < s.ranks(); r++) {
           for (int i = 0; i < s.localSlots(); i++) {
@@ -53,10 +93,11 @@ public final class HeatPicture {
         }
       }
     }
-    HeatSnapshot first = panels[0];
-    int panelWidth = first.ranks() * (first.localSlots() * CELL + GAP) + 40;
+    int cell = shares ? WIDE_CELL : CELL;
+    HeatSnapshot first = panels.get(0).heat();
+    int panelWidth = first.ranks() * (first.localSlots() * cell + GAP) + 40;
     int panelHeight = first.layers() * (CELL + 4) + 70;
-    int width = LEFT + panels.length * panelWidth + 20;
+    int width = LEFT + panels.size() * panelWidth + 20;
     int height = TOP + panelHeight + 70;
     StringBuilder svg = new StringBuilder();
     svg.append(
@@ -68,15 +109,17 @@ public final class HeatPicture {
             height));
     svg.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
     svg.append(text(LEFT, 22, 16, "bold", title));
-    for (int p = 0; p < panels.length; p++) {
-      panel(svg, panels[p], labels[p], LEFT + p * panelWidth, TOP, max);
+    for (int p = 0; p < panels.size(); p++) {
+      panel(svg, panels.get(p), cell, LEFT + p * panelWidth, TOP, max);
     }
-    legend(svg, LEFT, TOP + panelHeight + 10, max);
+    legend(svg, LEFT, TOP + panelHeight + 10, max, shares);
     return svg.append("</svg>\n").toString();
   }
 
-  private static void panel(
-      StringBuilder svg, HeatSnapshot s, String label, int x0, int y0, long max) {
+  private static void panel(StringBuilder svg, Panel panel, int cell, int x0, int y0, long max) {
+    HeatSnapshot s = panel.heat();
+    String label = panel.label();
+    Placement placement = matching(panel.placement(), s);
     svg.append(
         text(
             x0,
@@ -96,29 +139,55 @@ public final class HeatPicture {
         svg.append(text(8, y + 15, 12, "normal", "layer " + l));
       }
       for (int r = 0; r < s.ranks(); r++) {
-        int xr = x0 + r * (s.localSlots() * CELL + GAP);
+        int xr = x0 + r * (s.localSlots() * cell + GAP);
         for (int i = 0; i < s.localSlots(); i++) {
           long count = s.count(l, r, i);
+          String what = "";
+          if (placement != null) {
+            int slot = r * s.localSlots() + i;
+            int share = placement.share(l, slot);
+            what =
+                String.format(
+                    Locale.ROOT,
+                    ", expert %d, share %d/%d (%.1f%%)",
+                    placement.logicalOf(l, slot),
+                    share,
+                    Placement.SHARE_UNITS,
+                    100.0 * share / Placement.SHARE_UNITS);
+          }
           svg.append(
               String.format(
                   Locale.ROOT,
                   "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#d0d0d0\">"
-                      + "<title>layer %d, rank %d, slot %d: %d tokens</title></rect>%n",
-                  xr + i * CELL,
+                      + "<title>layer %d, rank %d, slot %d%s: %d tokens</title></rect>%n",
+                  xr + i * cell,
                   y,
-                  CELL,
+                  cell,
                   CELL,
                   colour((double) count / max),
                   l,
                   r,
                   i,
+                  what,
                   count));
+          if (placement != null) {
+            int slot = r * s.localSlots() + i;
+            // dark cells take light text
+            String ink = (double) count / max > 0.6 ? "white" : "black";
+            svg.append(label(xr + i * cell + 2, y + 9, ink, "e" + placement.logicalOf(l, slot)));
+            svg.append(
+                label(
+                    xr + i * cell + 2,
+                    y + 19,
+                    ink,
+                    Math.round(100.0 * placement.share(l, slot) / Placement.SHARE_UNITS) + "%"));
+          }
         }
       }
     }
     int yRanks = y0 + s.layers() * (CELL + 4) + 14;
     for (int r = 0; r < s.ranks(); r++) {
-      int xr = x0 + r * (s.localSlots() * CELL + GAP);
+      int xr = x0 + r * (s.localSlots() * cell + GAP);
       long total = 0;
       for (int l = 0; l < s.layers(); l++) {
         total += s.rankTotal(l, r);
@@ -128,7 +197,17 @@ public final class HeatPicture {
     }
   }
 
-  private static void legend(StringBuilder svg, int x0, int y0, long max) {
+  /** {@code placement} when its shape matches the heat's, else null. */
+  private static @Nullable Placement matching(@Nullable Placement placement, HeatSnapshot s) {
+    return placement != null
+            && placement.layers() == s.layers()
+            && placement.ranks() == s.ranks()
+            && placement.slotsPerRank() == s.localSlots()
+        ? placement
+        : null;
+  }
+
+  private static void legend(StringBuilder svg, int x0, int y0, long max, boolean shares) {
     svg.append(text(x0, y0 + 12, 12, "normal", "tokens per expert slot:"));
     int steps = 10;
     for (int i = 0; i <= steps; i++) {
@@ -142,6 +221,15 @@ public final class HeatPicture {
     }
     svg.append(text(x0 + 150, y0 + 30, 10, "normal", "0"));
     svg.append(text(x0 + 150 + steps * 24, y0 + 30, 10, "normal", Long.toString(max)));
+    if (shares) {
+      svg.append(
+          text(
+              x0,
+              y0 + 48,
+              11,
+              "normal",
+              "each cell: the slot's expert (e#) and the share of that expert's tokens it takes"));
+    }
   }
 
   /** White (cold) through yellow and orange to dark red (hot). */
@@ -162,6 +250,17 @@ public final class HeatPicture {
       b = (int) Math.round(40 - u * 40);
     }
     return String.format(Locale.ROOT, "#%02x%02x%02x", r, g, b);
+  }
+
+  /** A small label inside a cell. */
+  private static String label(int x, int y, String ink, String content) {
+    return String.format(
+        Locale.ROOT,
+        "<text x=\"%d\" y=\"%d\" font-size=\"8\" fill=\"%s\">%s</text>%n",
+        x,
+        y,
+        ink,
+        content);
   }
 
   private static String text(int x, int y, int size, String weight, String content) {

@@ -43,7 +43,8 @@ import reactor.core.publisher.Mono;
  *   <li>{@code moe.heat} request-stream: heat as JSON, whatever the {@code heat} supplier gives
  *       (the CLI's server gives {@link io.moeflux.serving.StatusFields#heatUpdates}: this rank's
  *       partial counts for the open window at once, then every aggregated window);
- *   <li>{@code moe.placement} request-response: the placement maps and their version, JSON;
+ *   <li>{@code moe.placement} request-response: the placement maps, each slot's share of its
+ *       expert's tokens, the version and the digest the switch gate compares, JSON;
  *   <li>{@code moe.status} request-response: the group's state, JSON.
  * </ul>
  *
@@ -85,8 +86,18 @@ public final class MoeRoutes implements SocketAcceptor {
     fields.put("ranks", p.ranks());
     fields.put("experts", p.experts());
     fields.put("slots_per_rank", p.slotsPerRank());
+    fields.put("digest", String.format("%016x", p.digest()));
     fields.put("phy2log", p.phy2log());
     fields.put("logcnt", p.logcnt());
+    int[][] units = p.shares();
+    double[][] share = new double[units.length][];
+    for (int l = 0; l < units.length; l++) {
+      share[l] = new double[units[l].length];
+      for (int s = 0; s < units[l].length; s++) {
+        share[l][s] = (double) units[l][s] / Placement.SHARE_UNITS;
+      }
+    }
+    fields.put("share", share);
     return fields;
   }
 

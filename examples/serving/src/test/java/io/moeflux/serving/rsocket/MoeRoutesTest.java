@@ -2,6 +2,7 @@ package io.moeflux.serving.rsocket;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
@@ -72,6 +73,18 @@ class MoeRoutesTest {
             placement -> {
               assertThat(placement.get("version").asLong()).isZero();
               assertThat(placement.get("phy2log")).hasSize(model.layers());
+              assertThat(placement.get("digest").asText()).matches("[0-9a-f]{16}");
+              // each slot's share of its expert's tokens: an expert's shares add up to 1
+              JsonNode share = placement.get("share");
+              assertThat(share).hasSize(model.layers());
+              for (int l = 0; l < model.layers(); l++) {
+                double[] sum = new double[model.experts()];
+                for (int s = 0; s < share.get(l).size(); s++) {
+                  sum[placement.get("phy2log").get(l).get(s).asInt()] +=
+                      share.get(l).get(s).asDouble();
+                }
+                assertThat(sum).containsOnly(1.0);
+              }
             })
         .verifyComplete();
     StepVerifier.create(

@@ -13,6 +13,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <ul>
  *   <li>{@link #fingerprint()}: {@link MeshFingerprint#EMPTY} (every peer agrees)
+ *   <li>{@link #secret()}: {@link MeshSecret#NONE}, allowed only when this rank's address is
+ *       loopback (or in-JVM)
  *   <li>{@link #connectTimeout()}: 30 s
  *   <li>{@link #phaseTimeout()}: 30 s
  *   <li>{@link #keepAliveInterval()}: 1 s, {@link #keepAliveMaxLifetime()}: 6 s
@@ -28,6 +30,7 @@ public final class MeshConfig {
   private final int worldSize;
   private final MeshTransport transport;
   private final MeshFingerprint fingerprint;
+  private final MeshSecret secret;
   private final Duration connectTimeout;
   private final Duration phaseTimeout;
   private final Duration keepAliveInterval;
@@ -38,6 +41,7 @@ public final class MeshConfig {
     this.worldSize = b.worldSize;
     this.transport = transport;
     this.fingerprint = b.fingerprint;
+    this.secret = b.secret;
     this.connectTimeout = b.connectTimeout;
     this.phaseTimeout = b.phaseTimeout;
     this.keepAliveInterval = b.keepAliveInterval;
@@ -55,6 +59,7 @@ public final class MeshConfig {
         .worldSize(worldSize)
         .transport(transport)
         .fingerprint(fingerprint)
+        .secret(secret)
         .connectTimeout(connectTimeout)
         .phaseTimeout(phaseTimeout)
         .keepAlive(keepAliveInterval, keepAliveMaxLifetime);
@@ -78,6 +83,14 @@ public final class MeshConfig {
   /** What every peer must agree on: ranks with different entries refuse each other. */
   public MeshFingerprint fingerprint() {
     return fingerprint;
+  }
+
+  /**
+   * What the ranks of the group prove to each other before any frame: a peer that cannot prove it
+   * is refused.
+   */
+  public MeshSecret secret() {
+    return secret;
   }
 
   /** How long start-up waits for every peer to come up and handshake. */
@@ -110,7 +123,9 @@ public final class MeshConfig {
         + transport
         + ", fingerprint={"
         + fingerprint
-        + "}, connectTimeout="
+        + "}, secret="
+        + secret
+        + ", connectTimeout="
         + connectTimeout
         + ", phaseTimeout="
         + phaseTimeout
@@ -127,6 +142,7 @@ public final class MeshConfig {
     private int worldSize;
     private @Nullable MeshTransport transport;
     private MeshFingerprint fingerprint = MeshFingerprint.EMPTY;
+    private MeshSecret secret = MeshSecret.NONE;
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Duration phaseTimeout = DEFAULT_PHASE_TIMEOUT;
     private Duration keepAliveInterval = DEFAULT_KEEP_ALIVE_INTERVAL;
@@ -158,6 +174,12 @@ public final class MeshConfig {
       return this;
     }
 
+    /** Default {@link MeshSecret#NONE}: only for a rank whose address is loopback or in-JVM. */
+    public Builder secret(MeshSecret secret) {
+      this.secret = Objects.requireNonNull(secret, "secret");
+      return this;
+    }
+
     /** Default 30 s. */
     public Builder connectTimeout(Duration timeout) {
       this.connectTimeout = Objects.requireNonNull(timeout, "connectTimeout");
@@ -180,7 +202,8 @@ public final class MeshConfig {
     /**
      * The configuration.
      *
-     * @throws IllegalArgumentException naming the field that is missing or out of range
+     * @throws IllegalArgumentException naming the field that is missing or out of range, or saying
+     *     that a rank whose address is not loopback needs a secret
      */
     public MeshConfig build() {
       if (worldSize < 1) {
@@ -194,6 +217,13 @@ public final class MeshConfig {
         throw new IllegalArgumentException("transport is required");
       }
       chosen.checkWorldSize(worldSize);
+      if (secret.isNone() && !chosen.isLoopback(rank)) {
+        throw new IllegalArgumentException(
+            chosen.describe(rank)
+                + " is not a loopback address, so other hosts can reach it: set a secret that"
+                + " every rank of the group shares (--secret-file FILE or MOEFLUX_SECRET_FILE;"
+                + " MeshConfig.Builder.secret), so that only ranks holding it can join");
+      }
       positive("connectTimeout", connectTimeout);
       positive("phaseTimeout", phaseTimeout);
       positive("keepAliveInterval", keepAliveInterval);

@@ -10,11 +10,21 @@ import reactor.core.publisher.Mono;
 public final class MeshConfigs {
   private MeshConfigs() {}
 
-  /** One config per rank of a group over {@code transport}, with default timeouts. */
+  /**
+   * One config per rank of a group over {@code transport}, with default timeouts and a random
+   * secret made for this group: its ranks all start here, so nothing else ever holds it.
+   */
   public static List<MeshConfig> group(
       MeshTransport transport, int worldSize, MeshFingerprint fingerprint) {
+    return group(transport, worldSize, fingerprint, MeshSecret.random());
+  }
+
+  /** One config per rank of a group over {@code transport} sharing {@code secret}. */
+  public static List<MeshConfig> group(
+      MeshTransport transport, int worldSize, MeshFingerprint fingerprint, MeshSecret secret) {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(fingerprint, "fingerprint");
+    Objects.requireNonNull(secret, "secret");
     List<MeshConfig> configs = new ArrayList<>();
     for (int r = 0; r < worldSize; r++) {
       configs.add(
@@ -23,6 +33,7 @@ public final class MeshConfigs {
               .worldSize(worldSize)
               .transport(transport)
               .fingerprint(fingerprint)
+              .secret(secret)
               .build());
     }
     return configs;

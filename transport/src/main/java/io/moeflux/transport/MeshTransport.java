@@ -25,6 +25,14 @@ public interface MeshTransport {
   }
 
   /**
+   * Whether only this host can reach {@code rank}'s server (a loopback address, or in-JVM): such a
+   * rank may run without a {@link MeshSecret}. False unless the transport knows better.
+   */
+  default boolean isLoopback(int rank) {
+    return false;
+  }
+
+  /**
    * Checks that this transport can carry a world of {@code worldSize} ranks (for example, that it
    * knows an address for each).
    *

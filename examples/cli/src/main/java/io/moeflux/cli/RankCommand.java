@@ -58,6 +58,7 @@ final class RankCommand implements Callable<Integer> {
 
   @Mixin ModelOptions model = new ModelOptions();
   @Mixin CheckpointOption checkpoint = new CheckpointOption();
+  @Mixin SecretOptions secret = new SecretOptions();
 
   @Override
   public Integer call() {
@@ -90,6 +91,7 @@ final class RankCommand implements Callable<Integer> {
             .rank(rank)
             .worldSize(world)
             .transport(TcpMeshTransport.of(addresses))
+            .secret(secret.secret())
             .connectTimeout(Duration.ofSeconds(connectTimeoutSeconds))
             .phaseTimeout(Duration.ofSeconds(peerTimeoutSeconds))
             .keepAlive(Duration.ofSeconds(1), Duration.ofSeconds(peerTimeoutSeconds))

@@ -62,6 +62,35 @@ class CommandsTest {
   }
 
   @Test
+  void aRankOnANonLoopbackAddressWithoutASecretRefusesToStart() {
+    int code =
+        run("rank", "--rank", "0", "--world", "2", "--peers", "10.77.0.1:7000,10.77.0.2:7000");
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("rank 0 (10.77.0.1:7000) is not a loopback address")
+        .contains("--secret-file");
+  }
+
+  @Test
+  void aSecretFileThatIsTooShortIsRefusedBeforeAnythingStarts() throws Exception {
+    Path secret = dir.resolve("secret");
+    Files.writeString(secret, "short\n");
+    int code =
+        run(
+            "rank",
+            "--rank",
+            "0",
+            "--world",
+            "2",
+            "--peers",
+            "127.0.0.1:1,127.0.0.1:2",
+            "--secret-file",
+            secret.toString());
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("5 bytes, at least 16");
+  }
+
+  @Test
   void verifyChecksEveryOutputAgainstTheReference() throws Exception {
     assertThat(run(smallVerify())).isZero();
     JsonNode json = lastLine();

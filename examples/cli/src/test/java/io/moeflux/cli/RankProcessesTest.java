@@ -24,6 +24,8 @@ class RankProcessesTest {
   @TempDir Path dir;
 
   private List<Process> startRanks(int world, int steps, String... extra) throws Exception {
+    Path secret = dir.resolve("secret");
+    Files.writeString(secret, "a secret only these ranks hold\n", StandardCharsets.UTF_8);
     List<String> addresses = TcpMeshTransport.loopback(world).addresses();
     String peers = String.join(",", addresses);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -49,6 +51,7 @@ class RankProcessesTest {
       builder.environment().put("MOEFLUX_RANK", "" + r);
       builder.environment().put("MOEFLUX_WORLD_SIZE", "" + world);
       builder.environment().put("MOEFLUX_PEERS", peers);
+      builder.environment().put("MOEFLUX_SECRET_FILE", secret.toString());
       builder.redirectOutput(dir.resolve("rank-" + r + ".out").toFile());
       builder.redirectError(dir.resolve("rank-" + r + ".err").toFile());
       ranks.add(builder.start());

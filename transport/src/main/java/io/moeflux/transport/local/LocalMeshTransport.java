@@ -48,6 +48,12 @@ public final class LocalMeshTransport implements MeshTransport {
     return LocalClientTransport.create(serverName(peer));
   }
 
+  /** In-JVM connections: nothing outside this process reaches them. */
+  @Override
+  public boolean isLoopback(int rank) {
+    return true;
+  }
+
   @Override
   public String toString() {
     return "local(" + group + ")";

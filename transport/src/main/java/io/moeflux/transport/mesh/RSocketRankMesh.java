@@ -32,6 +32,9 @@ import reactor.core.scheduler.Schedulers;
 public final class RSocketRankMesh implements RankMesh {
   private static final Duration SWEEP = Duration.ofMillis(100);
 
+  /** The largest payload a peer may send; larger ones drop the connection before they are held. */
+  static final int MAX_INBOUND_PAYLOAD = 256 * 1024 * 1024;
+
   /** How long a failed start lingers, so that a peer it refused hears why. */
   private static final Duration LINGER = Duration.ofMillis(500);
 
@@ -56,8 +59,10 @@ public final class RSocketRankMesh implements RankMesh {
             this::protocolError);
     this.membership = new Membership(config, inbox);
     this.outbound = new OutboundLanes(config.rank(), config.worldSize(), allocator, membership);
-    this.inbound = new InboundAcceptor(self, allocator, inbox, membership);
-    this.connector = new MeshConnector(config, self, allocator, membership, inbound.refused());
+    this.inbound = new InboundAcceptor(config, self, allocator, inbox, membership);
+    this.connector =
+        new MeshConnector(
+            config, self, allocator, membership, inbound.refused(), MAX_INBOUND_PAYLOAD);
   }
 
   /** Binds this rank's server, connects to every peer and completes when all handshakes passed. */
@@ -67,16 +72,7 @@ public final class RSocketRankMesh implements RankMesh {
         () -> {
           RSocketRankMesh mesh = new RSocketRankMesh(config);
           return mesh.open()
-              .timeout(
-                  config.connectTimeout(),
-                  Mono.error(
-                      () ->
-                          new MeshException(
-                              "rank "
-                                  + config.rank()
-                                  + ": the mesh did not come up within "
-                                  + config.connectTimeout()
-                                  + " (peers not reachable or not started)")))
+              .timeout(config.connectTimeout(), Mono.error(mesh::notUpInTime))
               .onErrorResume(
                   error ->
                       Mono.delay(LINGER)
@@ -85,6 +81,18 @@ public final class RSocketRankMesh implements RankMesh {
               .doOnCancel(mesh::dispose)
               .thenReturn((RankMesh) mesh);
         });
+  }
+
+  private MeshException notUpInTime() {
+    String refused = inbound.lastRefusal();
+    return new MeshException(
+        "rank "
+            + config.rank()
+            + ": the mesh did not come up within "
+            + config.connectTimeout()
+            + " (peers not reachable or not started"
+            + (refused == null ? "" : "; " + refused)
+            + ")");
   }
 
   private Mono<Void> open() {
@@ -102,6 +110,7 @@ public final class RSocketRankMesh implements RankMesh {
         RSocketServer.create(inbound)
             .payloadDecoder(PayloadDecoder.ZERO_COPY)
             .fragment(MeshConnector.FRAGMENT_MTU)
+            .maxInboundPayloadSize(MAX_INBOUND_PAYLOAD)
             .bind(config.transport().serverFor(config.rank()))
             .doOnNext(bound -> server = bound)
             .then();

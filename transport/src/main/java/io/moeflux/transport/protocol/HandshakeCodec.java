@@ -6,12 +6,13 @@ import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The handshake's bytes: the SETUP payload (client to server) and the answer to the hello request
- * (server to client), so both sides check the other ({@link #LAYOUT}).
+ * What a rank runs, sent only once both sides have proven the group's secret: inside the proof
+ * request ({@link ProofCodec}, connecting to accepting rank) and as its answer (back), so both sides
+ * check the other and say what differs ({@link #LAYOUT}).
  *
- * <p>The first three fields keep this layout in every version, so that a rank can always tell which
- * version a peer speaks: a handshake of another version decodes to its version, rank and world size
- * with an empty fingerprint, and {@link Handshake#mismatch} refuses it on the version.
+ * <p>A handshake of another version decodes to its version, rank and world size with an empty
+ * fingerprint, and {@link Handshake#mismatch} refuses it on the version (the SETUP payload, {@link
+ * SetupCodec}, refuses another version before this is ever sent).
  */
 public final class HandshakeCodec {
   /** The handshake's layout. The README's wire-format section shows it verbatim. */

@@ -1,16 +1,17 @@
 package io.moeflux.transport.protocol;
 
 /**
- * The version of every layout in this package. Ranks exchange it first in the handshake and refuse
- * a peer that speaks another one, saying both versions. Any change to a frame header, a body, the
- * lane-open payload or the handshake bumps it.
+ * The version of every layout in this package. A connecting rank sends it first in its SETUP
+ * ({@link SetupCodec}); a rank refuses a peer that speaks another one, with both versions in its
+ * own log. Any change to a frame header, a body, the lane-open payload or the handshake bumps it.
  *
  * <p>History: 1, the first mesh; 2, the ABORT kind (an aborted step was a DISPATCH frame with count
- * -1) and a fingerprint of key/value entries.
+ * -1) and a fingerprint of key/value entries; 3, the mutual challenge-response (SETUP, challenge
+ * and proof messages) before the handshake.
  */
 public final class ProtocolVersion {
   /** The version this build speaks. */
-  public static final int CURRENT = 2;
+  public static final int CURRENT = 3;
 
   private ProtocolVersion() {}
 }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -107,6 +108,17 @@ public final class TcpMeshTransport implements MeshTransport {
             .host(hosts[peer])
             .port(ports[peer])
             .option(ChannelOption.TCP_NODELAY, true));
+  }
+
+  /** Whether {@code rank}'s host is a loopback address (a name that does not resolve is not). */
+  @Override
+  public boolean isLoopback(int rank) {
+    try {
+      InetAddress address = InetAddress.getByName(hosts[rank]);
+      return address.isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false;
+    }
   }
 
   @Override

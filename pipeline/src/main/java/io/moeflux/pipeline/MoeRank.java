@@ -90,7 +90,13 @@ public final class MoeRank implements Disposable {
       return Mono.error(e);
     }
     SyncDecision decision = SyncDecision.decide(config.sync(), config.maxTokensPerRank());
-    return RankMesh.start(meshConfig.toBuilder().fingerprint(fingerprint(config)).build())
+    // a peer may make this rank hold what a few steps of this configuration need, no more
+    MeshConfig withBounds =
+        meshConfig.toBuilder()
+            .fingerprint(fingerprint(config))
+            .limits(StepMemory.limits(config, meshConfig.limits().stepWindow()))
+            .build();
+    return RankMesh.start(withBounds)
         .flatMap(
             mesh ->
                 DpMetadataSync.agree(mesh, decision)

@@ -15,6 +15,7 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@link #fingerprint()}: {@link MeshFingerprint#EMPTY} (every peer agrees)
  *   <li>{@link #secret()}: {@link MeshSecret#NONE}, allowed only when this rank's address is
  *       loopback (or in-JVM)
+ *   <li>{@link #limits()}: {@link InboundLimits#DEFAULTS}
  *   <li>{@link #connectTimeout()}: 30 s
  *   <li>{@link #phaseTimeout()}: 30 s
  *   <li>{@link #keepAliveInterval()}: 1 s, {@link #keepAliveMaxLifetime()}: 6 s
@@ -31,6 +32,7 @@ public final class MeshConfig {
   private final MeshTransport transport;
   private final MeshFingerprint fingerprint;
   private final MeshSecret secret;
+  private final InboundLimits limits;
   private final Duration connectTimeout;
   private final Duration phaseTimeout;
   private final Duration keepAliveInterval;
@@ -42,6 +44,7 @@ public final class MeshConfig {
     this.transport = transport;
     this.fingerprint = b.fingerprint;
     this.secret = b.secret;
+    this.limits = b.limits;
     this.connectTimeout = b.connectTimeout;
     this.phaseTimeout = b.phaseTimeout;
     this.keepAliveInterval = b.keepAliveInterval;
@@ -60,6 +63,7 @@ public final class MeshConfig {
         .transport(transport)
         .fingerprint(fingerprint)
         .secret(secret)
+        .limits(limits)
         .connectTimeout(connectTimeout)
         .phaseTimeout(phaseTimeout)
         .keepAlive(keepAliveInterval, keepAliveMaxLifetime);
@@ -91,6 +95,11 @@ public final class MeshConfig {
    */
   public MeshSecret secret() {
     return secret;
+  }
+
+  /** What a peer may make this rank hold: frame sizes, steps ahead, bytes per peer. */
+  public InboundLimits limits() {
+    return limits;
   }
 
   /** How long start-up waits for every peer to come up and handshake. */
@@ -143,6 +152,7 @@ public final class MeshConfig {
     private @Nullable MeshTransport transport;
     private MeshFingerprint fingerprint = MeshFingerprint.EMPTY;
     private MeshSecret secret = MeshSecret.NONE;
+    private InboundLimits limits = InboundLimits.DEFAULTS;
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Duration phaseTimeout = DEFAULT_PHASE_TIMEOUT;
     private Duration keepAliveInterval = DEFAULT_KEEP_ALIVE_INTERVAL;
@@ -177,6 +187,12 @@ public final class MeshConfig {
     /** Default {@link MeshSecret#NONE}: only for a rank whose address is loopback or in-JVM. */
     public Builder secret(MeshSecret secret) {
       this.secret = Objects.requireNonNull(secret, "secret");
+      return this;
+    }
+
+    /** Default {@link InboundLimits#DEFAULTS}. */
+    public Builder limits(InboundLimits limits) {
+      this.limits = Objects.requireNonNull(limits, "limits");
       return this;
     }
 

@@ -44,8 +44,10 @@ public interface RankMesh extends Disposable {
 
   /**
    * Sends one frame (its header written with {@link FrameHeaderCodec}) to {@code peer}. Ownership
-   * of the frame moves to the mesh, which releases it once written, or at once if the mesh has
-   * failed.
+   * of the frame moves to the mesh, which releases it once written.
+   *
+   * @throws MeshException (the frame released) when the mesh has failed or is closed: the frame
+   *     would never arrive
    */
   void send(int peer, ByteBuf frame);
 

@@ -3,6 +3,7 @@ package io.moeflux.pipeline.layer;
 import io.moeflux.pipeline.HeatTap;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.PipelineException;
+import io.moeflux.pipeline.StepMemory;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.Placement;
@@ -30,6 +31,7 @@ public final class StepRunner {
   private final RankMesh mesh;
   private final int rank;
   private final int capacity;
+  private final int maxPadded;
   private final SyncDecision decision;
   private final DpMetadataSync sync;
   private final LayerRunner layers;
@@ -57,6 +59,7 @@ public final class StepRunner {
     this.mesh = mesh;
     this.rank = mesh.rank();
     this.capacity = config.maxTokensPerRank();
+    this.maxPadded = StepMemory.maxPaddedTokens(config);
     this.decision = Objects.requireNonNull(decision, "decision");
     this.sync = new DpMetadataSync(mesh);
     this.layers = new LayerRunner(mesh, config, placement, heatTap);
@@ -84,7 +87,10 @@ public final class StepRunner {
           .flatMap(
               metadata -> {
                 syncedSteps++;
-                Optional<Refusal> refused = refusal.isPresent() ? refusal : refusedBy(metadata);
+                Optional<Refusal> refused =
+                    refusal.isPresent()
+                        ? refusal
+                        : refusedBy(metadata).or(() -> overPadded(metadata));
                 if (refused.isPresent()) {
                   return Mono.error(new PipelineException(refused.get().reason()));
                 }
@@ -125,6 +131,24 @@ public final class StepRunner {
       }
     }
     return Optional.empty();
+  }
+
+  /** A step whose largest batch is over what the padded all-gather may carry, on every rank. */
+  private Optional<Refusal> overPadded(DpMetadata metadata) {
+    if (metadata.maxTokens() <= maxPadded) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new Refusal(
+            "rank "
+                + rank
+                + ": step "
+                + metadata.step()
+                + " has a batch of "
+                + metadata.maxTokens()
+                + " tokens, over the "
+                + maxPadded
+                + " the padded all-gather carries (StepMemory.maxPaddedTokens)"));
   }
 
   /** What a step that skips the sync cannot run: it would need the sync. */

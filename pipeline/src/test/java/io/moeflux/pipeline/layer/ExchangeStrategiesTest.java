@@ -52,7 +52,8 @@ class ExchangeStrategiesTest {
     List<List<TokenBatch>> inputs = inputs(ranks, model.hidden());
     PipelineConfig padded =
         PipelineConfig.builder(model, PADDED_CAPACITY)
-            .sync(SyncOptions.mixed())
+            // the largest batch is declared: the padded all-gather carries batches up to it
+            .sync(SyncOptions.mixed().toBuilder().maxBatchTokens(MOST_TOKENS).build())
             .redundantSlots(redundantSlots)
             .build();
     PipelineConfig variable =

@@ -269,7 +269,8 @@ final class InboundAcceptor implements SocketAcceptor {
         if (state == State.MEMBER && lanesOpen < FrameKind.Lane.count()) {
           lanesOpen++;
           payloads.subscribe(
-              new InboundLane(self.rank(), claimed, inbox, membership, this::laneOpened));
+              new InboundLane(
+                  self.rank(), claimed, inbox, membership, config.limits(), this::laneOpened));
           return Flux.never();
         }
       }

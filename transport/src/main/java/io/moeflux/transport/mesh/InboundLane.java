@@ -1,7 +1,8 @@
 package io.moeflux.transport.mesh;
 
+import io.moeflux.transport.InboundLimits;
 import io.moeflux.transport.MeshException;
-import io.moeflux.transport.protocol.FrameHeaderCodec;
+import io.moeflux.transport.protocol.FrameValidator;
 import io.moeflux.transport.protocol.LaneOpenCodec;
 import io.netty.buffer.ByteBuf;
 import io.rsocket.Payload;
@@ -10,22 +11,30 @@ import reactor.core.publisher.BaseSubscriber;
 
 /**
  * One proven peer's lane into this rank: the first payload opens it, every later one is a frame,
- * delivered into the {@link Inbox} on the connection's event loop without a copy. A frame whose
- * header is wrong fails the mesh naming the peer, and is released.
+ * delivered into the {@link Inbox} on the connection's event loop without a copy. A frame that
+ * fails {@link FrameValidator} is released before it is held, and fails the mesh naming the peer.
  */
 final class InboundLane extends BaseSubscriber<Payload> {
   private final int self;
   private final int source;
   private final Inbox inbox;
   private final Membership membership;
+  private final InboundLimits limits;
   private final Runnable onOpen;
   private boolean opened;
 
-  InboundLane(int self, int source, Inbox inbox, Membership membership, Runnable onOpen) {
+  InboundLane(
+      int self,
+      int source,
+      Inbox inbox,
+      Membership membership,
+      InboundLimits limits,
+      Runnable onOpen) {
     this.self = self;
     this.source = source;
     this.inbox = inbox;
     this.membership = membership;
+    this.limits = limits;
     this.onOpen = onOpen;
   }
 
@@ -49,14 +58,16 @@ final class InboundLane extends BaseSubscriber<Payload> {
       onOpen.run();
       return;
     }
-    ByteBuf frame = payload.sliceData().retain();
-    payload.release();
+    ByteBuf frame;
     try {
-      FrameHeaderCodec.validate(frame, source);
+      // checked before it is held: nothing of a bad frame outlives this call
+      FrameValidator.validate(payload.sliceData(), source, limits);
+      frame = payload.sliceData().retain();
     } catch (MeshException e) {
-      frame.release();
       violation(e);
       return;
+    } finally {
+      payload.release();
     }
     inbox.deliver(source, frame);
   }

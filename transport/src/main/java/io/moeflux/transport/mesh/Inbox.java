@@ -1,5 +1,6 @@
 package io.moeflux.transport.mesh;
 
+import io.moeflux.transport.InboundLimits;
 import io.moeflux.transport.MeshException;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.StepAbortedException;
@@ -10,6 +11,8 @@ import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -20,35 +23,57 @@ import reactor.core.publisher.MonoSink;
  * Frames that arrived, grouped by phase until one frame from every peer is there. A receive
  * completes on the thread that delivered the last frame, or at once if it came late. Every frame is
  * released exactly once: handed to the receiver inside {@link PeerFrames}, or released here on
- * cancel, failure, abort or close.
+ * cancel, failure, abort, sweep or close.
+ *
+ * <p>What a peer can make this rank hold is bounded ({@link InboundLimits}): a DATA frame at most W
+ * steps past the last step completed here, frame bytes and CONTROL or BULK phases per peer ({@link
+ * PeerQuota}). A frame beyond is a protocol error naming the peer. Phases nobody asks for (frames
+ * of a step given up here, or sent by mistake) are swept.
  *
  * <p>An aborted step fails its DATA-lane phases only ({@link StepAbortedException}); a failure of
  * the mesh fails every phase, now and later.
  */
 final class Inbox {
+  private static final long NO_STEP = Long.MIN_VALUE;
+
   private final int self;
   private final int worldSize;
   private final long timeoutNanos;
+  private final InboundLimits limits;
   private final Consumer<MeshException> onProtocolError;
   private final ConcurrentHashMap<PhaseKey, Phase> phases = new ConcurrentHashMap<>();
   private final Function<PhaseKey, Phase> newPhase;
   private final AbortedSteps aborted;
+  private final PeerQuota quota;
+  private final AtomicLong lastCompleted = new AtomicLong(NO_STEP);
   private volatile @Nullable MeshException failure;
-  private final @Nullable String[] departed;
+  private final AtomicReferenceArray<String> departed;
 
-  Inbox(int self, int worldSize, long timeoutNanos, Consumer<MeshException> onProtocolError) {
+  Inbox(
+      int self,
+      int worldSize,
+      long timeoutNanos,
+      InboundLimits limits,
+      Consumer<MeshException> onProtocolError) {
     this.self = self;
     this.worldSize = worldSize;
     this.timeoutNanos = timeoutNanos;
+    this.limits = limits;
     this.onProtocolError = onProtocolError;
-    this.departed = new String[worldSize];
+    this.departed = new AtomicReferenceArray<>(worldSize);
     this.aborted = new AbortedSteps(self);
-    this.newPhase = key -> new Phase(key, worldSize, phases);
+    this.quota = new PeerQuota(worldSize, limits);
+    this.newPhase = key -> new Phase(key, worldSize, System.nanoTime(), phases, quota);
   }
 
   /** A peer left the mesh: every frame it sent has arrived, and no more will come. */
   void departed(int peer, String description) {
-    departed[peer] = description;
+    departed.set(peer, description);
+  }
+
+  /** Frame bytes held for {@code peer} now. */
+  long heldBytes(int peer) {
+    return quota.bytes(peer);
   }
 
   /** Takes ownership of {@code frame} (its header validated), which came from {@code source}. */
@@ -59,13 +84,38 @@ final class Inbox {
     }
     FrameKind kind = FrameHeaderCodec.kind(frame);
     long step = FrameHeaderCodec.step(frame);
+    boolean data = kind.lane() == FrameKind.Lane.DATA;
+    long last = lastCompleted.get();
+    if (data && last != NO_STEP && step > last + limits.stepWindow()) {
+      violation(
+          source,
+          frame,
+          "a "
+              + kind
+              + " frame for step "
+              + step
+              + ", more than "
+              + limits.stepWindow()
+              + " steps past step "
+              + last);
+      return;
+    }
     if (kind == FrameKind.ABORT) {
       abortFrom(source, frame);
       return;
     }
-    boolean data = kind.lane() == FrameKind.Lane.DATA;
     if (data && aborted.contains(step)) {
       frame.release();
+      return;
+    }
+    if (data && last != NO_STEP && step < last - limits.stepWindow()) {
+      // a frame of a step this rank gave up (cancelled or aborted) long ago
+      frame.release();
+      return;
+    }
+    String overQuota = quota.refusal(source, kind, frame.readableBytes());
+    if (overQuota != null) {
+      violation(source, frame, overQuota);
       return;
     }
     PhaseKey key = new PhaseKey(kind, step, FrameHeaderCodec.layer(frame));
@@ -80,13 +130,15 @@ final class Inbox {
       } else if (phase.frames[source] != null) {
         duplicate = true;
       } else {
-        phase.frames[source] = frame;
-        phase.arrived++;
+        phase.put(source, frame);
         if (phase.arrived == worldSize - 1 && phase.waiter != null) {
           waiter = phase.waiter;
           complete = phase.take(self);
         }
       }
+    }
+    if (complete != null) {
+      completed(key);
     }
     if (stale) {
       // the phase was given up (cancelled, failed or aborted) while this frame was on its way
@@ -94,10 +146,7 @@ final class Inbox {
       return;
     }
     if (duplicate) {
-      frame.release();
-      onProtocolError.accept(
-          new MeshException(
-              "rank " + self + ": rank " + source + " sent a second frame for " + key));
+      violation(source, frame, "a second frame for " + key);
       return;
     }
     if (waiter != null) {
@@ -110,6 +159,20 @@ final class Inbox {
       if (abortedNow != null) {
         failWaiter(phase, abortedNow);
       }
+    }
+  }
+
+  /** Releases {@code frame} and fails the mesh: {@code source} broke the protocol. */
+  private void violation(int source, ByteBuf frame, String what) {
+    frame.release();
+    onProtocolError.accept(
+        new MeshException("rank " + self + ": rank " + source + " sent " + what));
+  }
+
+  /** A DATA phase of {@code key}'s step was handed over: the step window moves on. */
+  private void completed(PhaseKey key) {
+    if (key.kind().lane() == FrameKind.Lane.DATA) {
+      lastCompleted.accumulateAndGet(key.step(), Math::max);
     }
   }
 
@@ -134,6 +197,11 @@ final class Inbox {
    */
   void abort(long step, int peer, String reason) {
     aborted.add(step, peer, reason);
+    long last = lastCompleted.get();
+    if (last == NO_STEP || step <= last + limits.stepWindow()) {
+      // an aborted step is over too: the window moves past it
+      lastCompleted.accumulateAndGet(step, Math::max);
+    }
     StepAbortedException error = aborted.failureFor(step);
     if (error == null) {
       // forgotten already: more aborts than the memory holds arrived meanwhile
@@ -178,6 +246,7 @@ final class Inbox {
                   phase.claimed = true;
                   if (phase.arrived == worldSize - 1) {
                     ready = phase.take(self);
+                    completed(key);
                   } else {
                     phase.waiter = sink;
                     phase.deadline = System.nanoTime() + timeoutNanos;
@@ -221,27 +290,44 @@ final class Inbox {
 
   /**
    * Fails phases whose receive waited longer than the phase timeout, or that wait for a peer that
-   * has left.
+   * has left; drops orphan phases nobody asked for: DATA phases W steps behind the last completed
+   * step, and any phase unclaimed for twice the phase timeout (its sender would have timed out).
    */
   void sweep(long now) {
+    long last = lastCompleted.get();
     for (Phase phase : phases.values()) {
       String missing = null;
       synchronized (phase) {
-        if (phase.waiter != null && !phase.done) {
-          for (int r = 0; r < worldSize; r++) {
-            if (r != self && phase.frames[r] == null && departed[r] != null) {
-              missing =
-                  "rank "
-                      + self
-                      + ": "
-                      + departed[r]
-                      + " left the mesh while "
-                      + phase.key
-                      + " still waits for its frame";
-            }
+        if (phase.done) {
+          continue;
+        }
+        if (!phase.claimed) {
+          boolean behind =
+              phase.key.kind().lane() == FrameKind.Lane.DATA
+                  && last != NO_STEP
+                  && phase.key.step() < last - limits.stepWindow();
+          if (behind || now - phase.created > 2 * timeoutNanos) {
+            phase.drop();
+          }
+          continue;
+        }
+        if (phase.waiter == null) {
+          continue;
+        }
+        for (int r = 0; r < worldSize; r++) {
+          String gone = departed.get(r);
+          if (r != self && phase.frames[r] == null && gone != null) {
+            missing =
+                "rank "
+                    + self
+                    + ": "
+                    + gone
+                    + " left the mesh while "
+                    + phase.key
+                    + " still waits for its frame";
           }
         }
-        if (missing == null && phase.waiter != null && !phase.done && now - phase.deadline > 0) {
+        if (missing == null && now - phase.deadline > 0) {
           List<Integer> absent = new ArrayList<>();
           for (int r = 0; r < worldSize; r++) {
             if (r != self && phase.frames[r] == null) {
@@ -281,6 +367,10 @@ final class Inbox {
   private void failWaiter(Phase phase, MeshException error) {
     MonoSink<PeerFrames> waiter;
     synchronized (phase) {
+      if (phase.done) {
+        // handed over already: its frames are the receiver's now
+        return;
+      }
       waiter = phase.waiter;
       phase.drop();
     }

@@ -84,6 +84,23 @@ final class Membership {
     return failure == null && !disposed.get();
   }
 
+  /** Why a frame for {@code peer} cannot go out now: the failure, or that the mesh closed. */
+  MeshException whyNotLive(int peer) {
+    MeshException failed = failure;
+    if (failed != null) {
+      return new MeshException(
+          "rank "
+              + config.rank()
+              + ": no frame goes to rank "
+              + peer
+              + ", the mesh failed: "
+              + failed.getMessage(),
+          failed);
+    }
+    return new MeshException(
+        "rank " + config.rank() + ": no frame goes to rank " + peer + ", the mesh is closed");
+  }
+
   /** True the first time: this rank starts leaving. */
   boolean startLeaving() {
     return leaving.compareAndSet(false, true);

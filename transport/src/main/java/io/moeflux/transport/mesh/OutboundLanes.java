@@ -1,5 +1,6 @@
 package io.moeflux.transport.mesh;
 
+import io.moeflux.transport.MeshException;
 import io.moeflux.transport.protocol.FrameHeaderCodec;
 import io.moeflux.transport.protocol.FrameKind;
 import io.moeflux.transport.protocol.LaneOpenCodec;
@@ -42,6 +43,7 @@ final class OutboundLanes {
     for (FrameKind.Lane kind : FrameKind.Lane.values()) {
       Lane out = new Lane();
       lanes[peer][kind.ordinal()] = out;
+      // a fresh sink takes its first payload: nothing can fail here
       out.emit(ByteBufPayload.create(LaneOpenCodec.encode(allocator, self, kind)));
       socket
           .requestChannel(
@@ -53,14 +55,22 @@ final class OutboundLanes {
     }
   }
 
-  /** Queues {@code frame} (ownership moves in) on its lane to {@code peer}, or releases it. */
+  /**
+   * Queues {@code frame} (ownership moves in) on its lane to {@code peer}.
+   *
+   * @throws MeshException (the frame released) when the mesh has failed or closed, or the lane no
+   *     longer takes frames: the caller learns that the frame will never arrive
+   */
   void send(int peer, ByteBuf frame) {
     Lane lane = lanes[peer][FrameHeaderCodec.kind(frame).lane().ordinal()];
     if (lane == null || !membership.isLive()) {
       frame.release();
-      return;
+      throw membership.whyNotLive(peer);
     }
-    lane.emit(ByteBufPayload.create(frame));
+    if (!lane.emit(ByteBufPayload.create(frame))) {
+      throw new MeshException(
+          "rank " + self + ": the lane to " + membership.describe(peer) + " is closed");
+    }
   }
 
   /** Completes every lane: peers see a goodbye behind the frames already queued. */
@@ -90,10 +100,13 @@ final class OutboundLanes {
   private static final class Lane {
     final Sinks.Many<Payload> sink = Sinks.unsafe().many().unicast().onBackpressureBuffer();
 
-    synchronized void emit(Payload payload) {
+    /** False (the payload released) when the lane no longer takes payloads. */
+    synchronized boolean emit(Payload payload) {
       if (sink.tryEmitNext(payload).isFailure()) {
         payload.release();
+        return false;
       }
+      return true;
     }
 
     synchronized void complete() {

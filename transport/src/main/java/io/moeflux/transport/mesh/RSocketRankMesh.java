@@ -11,6 +11,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.rsocket.Closeable;
 import io.rsocket.core.RSocketServer;
+import io.rsocket.frame.FrameLengthCodec;
 import io.rsocket.frame.decoder.PayloadDecoder;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,9 +32,6 @@ import reactor.core.scheduler.Schedulers;
  */
 public final class RSocketRankMesh implements RankMesh {
   private static final Duration SWEEP = Duration.ofMillis(100);
-
-  /** The largest payload a peer may send; larger ones drop the connection before they are held. */
-  static final int MAX_INBOUND_PAYLOAD = 256 * 1024 * 1024;
 
   /** How long a failed start lingers, so that a peer it refused hears why. */
   private static final Duration LINGER = Duration.ofMillis(500);
@@ -56,13 +54,14 @@ public final class RSocketRankMesh implements RankMesh {
             config.rank(),
             config.worldSize(),
             config.phaseTimeout().toNanos(),
+            config.limits(),
             this::protocolError);
     this.membership = new Membership(config, inbox);
     this.outbound = new OutboundLanes(config.rank(), config.worldSize(), allocator, membership);
     this.inbound = new InboundAcceptor(config, self, allocator, inbox, membership);
     this.connector =
         new MeshConnector(
-            config, self, allocator, membership, inbound.refused(), MAX_INBOUND_PAYLOAD);
+            config, self, allocator, membership, inbound.refused(), maxInboundPayload(config));
   }
 
   /** Binds this rank's server, connects to every peer and completes when all handshakes passed. */
@@ -81,6 +80,16 @@ public final class RSocketRankMesh implements RankMesh {
               .doOnCancel(mesh::dispose)
               .thenReturn((RankMesh) mesh);
         });
+  }
+
+  /**
+   * The largest RSocket payload this rank reassembles: one frame of the largest size allowed. A
+   * larger one closes that connection before it is held. RSocket's own frames are up to 16 MiB
+   * long, and it takes no smaller cap: a frame between the limit and 16 MiB is refused by {@link
+   * io.moeflux.transport.protocol.FrameValidator} as soon as it has arrived.
+   */
+  static int maxInboundPayload(MeshConfig config) {
+    return Math.max(config.limits().maxFrameBytes(), FrameLengthCodec.FRAME_LENGTH_MASK);
   }
 
   private MeshException notUpInTime() {
@@ -110,7 +119,7 @@ public final class RSocketRankMesh implements RankMesh {
         RSocketServer.create(inbound)
             .payloadDecoder(PayloadDecoder.ZERO_COPY)
             .fragment(MeshConnector.FRAGMENT_MTU)
-            .maxInboundPayloadSize(MAX_INBOUND_PAYLOAD)
+            .maxInboundPayloadSize(maxInboundPayload(config))
             .bind(config.transport().serverFor(config.rank()))
             .doOnNext(bound -> server = bound)
             .then();
@@ -154,12 +163,20 @@ public final class RSocketRankMesh implements RankMesh {
   @Override
   public void abort(long step, String reason) {
     Objects.requireNonNull(reason, "reason");
+    inbox.abort(step, config.rank(), reason);
+    if (!membership.isLive()) {
+      // peers fail on the mesh failure already; the abort stays recorded here
+      return;
+    }
     for (int peer = 0; peer < config.worldSize(); peer++) {
       if (peer != config.rank()) {
-        outbound.send(peer, AbortFrameCodec.encode(allocator, step, config.rank(), reason));
+        try {
+          outbound.send(peer, AbortFrameCodec.encode(allocator, step, config.rank(), reason));
+        } catch (MeshException e) {
+          // that peer's lane closed meanwhile: the mesh fails on it, naming it
+        }
       }
     }
-    inbox.abort(step, config.rank(), reason);
   }
 
   @Override

@@ -54,33 +54,6 @@ public final class FrameHeaderCodec {
     return frame;
   }
 
-  /**
-   * Checks what the mesh relies on before it holds a frame that arrived from {@code source}: a
-   * whole header, a known kind, the sender's own rank as source, a count that is not negative.
-   *
-   * @throws MalformedFrameException naming the field that is wrong
-   */
-  public static void validate(ByteBuf frame, int source) {
-    if (frame.readableBytes() < HEADER_BYTES) {
-      throw new MalformedFrameException(
-          "a frame of "
-              + frame.readableBytes()
-              + " bytes, shorter than the "
-              + HEADER_BYTES
-              + "-byte header");
-    }
-    int kind = frame.getInt(frame.readerIndex() + KIND);
-    if (!FrameKind.isKnown(kind)) {
-      throw new MalformedFrameException("a frame of unknown kind " + kind);
-    }
-    if (source(frame) != source) {
-      throw new MalformedFrameException("a frame claiming source " + source(frame));
-    }
-    if (count(frame) < 0) {
-      throw new MalformedFrameException("a frame with a negative count: " + describe(frame));
-    }
-  }
-
   public static FrameKind kind(ByteBuf frame) {
     return FrameKind.of(frame.getInt(frame.readerIndex() + KIND));
   }

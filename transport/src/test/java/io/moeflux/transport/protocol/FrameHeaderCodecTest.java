@@ -27,7 +27,6 @@ class FrameHeaderCodecTest {
       assertThat(FrameHeaderCodec.count(frame)).isEqualTo(5);
       assertThat(FrameHeaderCodec.bodyLength(frame)).isEqualTo(8);
       assertThat(frame.getLong(FrameHeaderCodec.bodyIndex(frame))).isEqualTo(42);
-      FrameHeaderCodec.validate(frame, 3);
 
       ByteBuf slice = alloc.buffer().writeZero(5).writeBytes(frame, 0, 32);
       slice.skipBytes(5);
@@ -35,30 +34,6 @@ class FrameHeaderCodecTest {
       slice.release();
     } finally {
       frame.release();
-    }
-  }
-
-  @Test
-  void validationNamesWhatIsWrong() {
-    ByteBuf shortFrame = alloc.buffer().writeZero(10);
-    ByteBuf unknownKind = alloc.buffer().writeInt(99).writeZero(20);
-    ByteBuf otherSource = FrameHeaderCodec.allocate(alloc, FrameKind.SYNC, 0, 0, 2, 0, 0);
-    ByteBuf negative = FrameHeaderCodec.allocate(alloc, FrameKind.DISPATCH, 0, 0, 1, -1, 0);
-    try {
-      assertThatThrownBy(() -> FrameHeaderCodec.validate(shortFrame, 1))
-          .isInstanceOf(MalformedFrameException.class)
-          .hasMessageContaining("10 bytes, shorter than the 24-byte header");
-      assertThatThrownBy(() -> FrameHeaderCodec.validate(unknownKind, 1))
-          .hasMessageContaining("unknown kind 99");
-      assertThatThrownBy(() -> FrameHeaderCodec.validate(otherSource, 1))
-          .hasMessageContaining("claiming source 2");
-      assertThatThrownBy(() -> FrameHeaderCodec.validate(negative, 1))
-          .hasMessageContaining("negative count");
-    } finally {
-      shortFrame.release();
-      unknownKind.release();
-      otherSource.release();
-      negative.release();
     }
   }
 

@@ -3,6 +3,7 @@ package io.moeflux.transport.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeflux.transport.Collectives;
+import io.moeflux.transport.InboundLimits;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.MeshException;
@@ -80,13 +81,21 @@ public abstract class RankMeshContract {
     return started;
   }
 
-  /** A frame of {@code count} ints, the first {@code rank × 1000}. */
+  /**
+   * A frame of {@code count} elements, the first {@code rank × 1000}: ints, or longs for a CONTROL
+   * kind (whose bodies are longs).
+   */
   protected static ByteBuf frame(RankMesh mesh, FrameKind kind, long step, int layer, int count) {
+    boolean longs = kind.lane() == FrameKind.Lane.CONTROL;
     ByteBuf frame =
         FrameHeaderCodec.allocate(
-            mesh.allocator(), kind, step, layer, mesh.rank(), count, 4 * count);
+            mesh.allocator(), kind, step, layer, mesh.rank(), count, (longs ? 8 : 4) * count);
     for (int i = 0; i < count; i++) {
-      frame.writeInt(mesh.rank() * 1000 + i);
+      if (longs) {
+        frame.writeLong(mesh.rank() * 1000 + i);
+      } else {
+        frame.writeInt(mesh.rank() * 1000 + i);
+      }
     }
     return frame;
   }
@@ -153,7 +162,13 @@ public abstract class RankMeshContract {
 
   @Test
   public void concurrentSendersOnEveryLane() {
-    List<RankMesh> group = start(configs(3, model("f")));
+    // steps run out of order here, so the DATA step window must span all of them
+    List<MeshConfig> configs = new ArrayList<>();
+    for (MeshConfig config : configs(3, model("f"))) {
+      configs.add(
+          config.toBuilder().limits(InboundLimits.builder().stepWindow(60).build()).build());
+    }
+    List<RankMesh> group = start(configs);
     FrameKind[] kinds = {FrameKind.DISPATCH, FrameKind.SYNC, FrameKind.MIGRATION};
     Flux.range(0, 60)
         .parallel(4)

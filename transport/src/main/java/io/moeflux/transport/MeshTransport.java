@@ -9,6 +9,7 @@ import io.rsocket.transport.ServerTransport;
  * connection to each peer, and how a message names a rank. One instance describes the whole group,
  * so that every rank's {@link MeshConfig} can hold the same one. Implementations: {@link
  * io.moeflux.transport.tcp.TcpMeshTransport} across processes and hosts, {@link
+ * io.moeflux.transport.tcp.TlsMeshTransport} the same over TLS, {@link
  * io.moeflux.transport.local.LocalMeshTransport} within one JVM.
  */
 public interface MeshTransport {

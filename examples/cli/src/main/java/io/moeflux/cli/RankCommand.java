@@ -7,7 +7,10 @@ import io.moeflux.pipeline.placement.PlacementHistory;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.serving.BalancedRank;
 import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.MeshTransport;
+import io.moeflux.transport.TlsConfig;
 import io.moeflux.transport.tcp.TcpMeshTransport;
+import io.moeflux.transport.tcp.TlsMeshTransport;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Arrays;
@@ -59,6 +62,14 @@ final class RankCommand implements Callable<Integer> {
   @Mixin ModelOptions model = new ModelOptions();
   @Mixin CheckpointOption checkpoint = new CheckpointOption();
   @Mixin SecretOptions secret = new SecretOptions();
+  @Mixin TlsOptions tls = new TlsOptions();
+
+  /** TCP, or TLS over TCP when --tls-cert is given. */
+  private MeshTransport transport(List<String> addresses) {
+    TcpMeshTransport tcp = TcpMeshTransport.of(addresses);
+    TlsConfig config = tls.config();
+    return config == null ? tcp : TlsMeshTransport.of(tcp, config);
+  }
 
   @Override
   public Integer call() {
@@ -90,7 +101,7 @@ final class RankCommand implements Callable<Integer> {
         MeshConfig.builder()
             .rank(rank)
             .worldSize(world)
-            .transport(TcpMeshTransport.of(addresses))
+            .transport(transport(addresses))
             .secret(secret.secret())
             .connectTimeout(Duration.ofSeconds(connectTimeoutSeconds))
             .phaseTimeout(Duration.ofSeconds(peerTimeoutSeconds))

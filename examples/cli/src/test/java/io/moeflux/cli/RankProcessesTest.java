@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moeflux.pipeline.checkpoint.CheckpointGenerator;
 import io.moeflux.pipeline.checkpoint.ModelFamily;
 import io.moeflux.transport.tcp.TcpMeshTransport;
+import io.moeflux.transport.testkit.TestCertificates;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,6 +114,28 @@ class RankProcessesTest {
     assertThat(last)
         .extracting(json -> json.get("history_digest").asText())
         .containsOnly(last.get(0).get("history_digest").asText());
+  }
+
+  @Test
+  void twoRankProcessesOverMutualTls() throws Exception {
+    TestCertificates authority = TestCertificates.authority(dir, "group CA");
+    authority.issue("rank");
+    List<Process> ranks =
+        startRanks(
+            2,
+            10,
+            "--tls-cert",
+            dir.resolve("rank.crt").toString(),
+            "--tls-key",
+            dir.resolve("rank.key").toString(),
+            "--tls-ca",
+            authority.certificate().toString(),
+            "--tls-mutual");
+    for (int r = 0; r < 2; r++) {
+      assertThat(ranks.get(r).waitFor(120, TimeUnit.SECONDS)).as("rank %d finished", r).isTrue();
+      assertThat(ranks.get(r).exitValue()).as("rank %d: %s", r, err(r)).isZero();
+      assertThat(out(r)).contains("\"mismatches\":0").contains("\"steps\":10");
+    }
   }
 
   @Test

@@ -92,22 +92,30 @@ public final class TcpMeshTransport implements MeshTransport {
 
   @Override
   public ServerTransport<? extends Closeable> serverFor(int rank) {
-    return TcpServerTransport.create(
-        TcpServer.create()
-            .runOn(MeshLoops.shared())
-            .host(hosts[rank])
-            .port(ports[rank])
-            .childOption(ChannelOption.TCP_NODELAY, true));
+    return TcpServerTransport.create(server(rank));
   }
 
   @Override
   public ClientTransport clientTo(int peer) {
-    return TcpClientTransport.create(
-        TcpClient.create()
-            .runOn(MeshLoops.shared())
-            .host(hosts[peer])
-            .port(ports[peer])
-            .option(ChannelOption.TCP_NODELAY, true));
+    return TcpClientTransport.create(client(peer));
+  }
+
+  /** The TCP server {@code rank} binds, before any layer on top (TLS). */
+  TcpServer server(int rank) {
+    return TcpServer.create()
+        .runOn(MeshLoops.shared())
+        .host(hosts[rank])
+        .port(ports[rank])
+        .childOption(ChannelOption.TCP_NODELAY, true);
+  }
+
+  /** The TCP client to {@code peer}, before any layer on top (TLS). */
+  TcpClient client(int peer) {
+    return TcpClient.create()
+        .runOn(MeshLoops.shared())
+        .host(hosts[peer])
+        .port(ports[peer])
+        .option(ChannelOption.TCP_NODELAY, true);
   }
 
   /** Whether {@code rank}'s host is a loopback address (a name that does not resolve is not). */

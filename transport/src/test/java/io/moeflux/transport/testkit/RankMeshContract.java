@@ -63,6 +63,16 @@ public abstract class RankMeshContract {
     return MeshConfigs.group(transport(ranks), ranks, fingerprint);
   }
 
+  /** {@code configs} whose DATA frames may run {@code steps} ahead (tests that break lockstep). */
+  protected static List<MeshConfig> withStepWindow(List<MeshConfig> configs, int steps) {
+    List<MeshConfig> wide = new ArrayList<>();
+    for (MeshConfig config : configs) {
+      wide.add(
+          config.toBuilder().limits(InboundLimits.builder().stepWindow(steps).build()).build());
+    }
+    return wide;
+  }
+
   /** A one-entry fingerprint: {@code model=<value>}. */
   protected static MeshFingerprint model(String value) {
     return MeshFingerprint.of("model", value);
@@ -163,12 +173,7 @@ public abstract class RankMeshContract {
   @Test
   public void concurrentSendersOnEveryLane() {
     // steps run out of order here, so the DATA step window must span all of them
-    List<MeshConfig> configs = new ArrayList<>();
-    for (MeshConfig config : configs(3, model("f"))) {
-      configs.add(
-          config.toBuilder().limits(InboundLimits.builder().stepWindow(60).build()).build());
-    }
-    List<RankMesh> group = start(configs);
+    List<RankMesh> group = start(withStepWindow(configs(3, model("f")), 60));
     FrameKind[] kinds = {FrameKind.DISPATCH, FrameKind.SYNC, FrameKind.MIGRATION};
     Flux.range(0, 60)
         .parallel(4)
@@ -429,7 +434,8 @@ public abstract class RankMeshContract {
 
   @Test
   public void leavingDeliversEveryFrameSentBefore() {
-    List<RankMesh> group = start(configs(2, model("f")));
+    // 50 steps sent at once, received one by one: the window must span them
+    List<RankMesh> group = start(withStepWindow(configs(2, model("f")), 50));
     IntStream.range(0, 50)
         .forEach(
             step -> group.get(1).send(0, frame(group.get(1), FrameKind.DISPATCH, step, 0, 64)));

@@ -44,6 +44,7 @@ public final class AbortFrameCodec {
    *     body length, or the reason is over {@link #MAX_REASON_BYTES}
    */
   public static String reason(ByteBuf frame) {
+    FrameHeaderCodec.requireHeader(frame);
     int length = FrameHeaderCodec.count(frame);
     if (length > MAX_REASON_BYTES) {
       throw new MalformedFrameException(

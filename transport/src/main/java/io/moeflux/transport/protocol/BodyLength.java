@@ -26,8 +26,9 @@ final class BodyLength {
             + expected);
   }
 
-  /** Fails when the header's count is negative. */
+  /** Fails when the header is not whole, or its count is negative. */
   static int requireCount(ByteBuf frame) {
+    FrameHeaderCodec.requireHeader(frame);
     int count = FrameHeaderCodec.count(frame);
     if (count < 0) {
       throw new MalformedFrameException(

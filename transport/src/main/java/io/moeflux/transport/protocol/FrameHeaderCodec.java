@@ -83,9 +83,34 @@ public final class FrameHeaderCodec {
     return frame.readableBytes() - HEADER_BYTES;
   }
 
-  /** The header in words, for messages: {@code DISPATCH(step=3, layer=0, ...)}. */
+  /**
+   * Checks that {@code frame} holds a whole header of a known kind: what every body codec reads
+   * before its body.
+   *
+   * @throws MalformedFrameException when it does not
+   */
+  public static void requireHeader(ByteBuf frame) {
+    if (frame.readableBytes() < HEADER_BYTES) {
+      throw new MalformedFrameException(
+          "a frame of "
+              + frame.readableBytes()
+              + " bytes, shorter than the "
+              + HEADER_BYTES
+              + "-byte header");
+    }
+    int kind = frame.getInt(frame.readerIndex() + KIND);
+    if (!FrameKind.isKnown(kind)) {
+      throw new MalformedFrameException("a frame of unknown kind " + kind);
+    }
+  }
+
+  /**
+   * The header in words, for messages: {@code DISPATCH(step=3, layer=0, ...)}; an unknown kind is
+   * shown as its number. The frame must hold a whole header.
+   */
   public static String describe(ByteBuf frame) {
-    return kind(frame)
+    int kind = frame.getInt(frame.readerIndex() + KIND);
+    return (FrameKind.isKnown(kind) ? FrameKind.of(kind).toString() : "kind " + kind)
         + "(step="
         + step(frame)
         + ", layer="
@@ -105,6 +130,7 @@ public final class FrameHeaderCodec {
    * @throws MalformedFrameException naming what differs
    */
   static void expectBody(ByteBuf frame, FrameKind kind, long bodyBytes, String what) {
+    requireHeader(frame);
     if (kind(frame) != kind) {
       throw new MalformedFrameException("expected a " + kind + " frame, got " + describe(frame));
     }

@@ -21,19 +21,9 @@ public final class FrameValidator {
    * @throws MalformedFrameException naming the field that is wrong
    */
   public static void validate(ByteBuf frame, int source, InboundLimits limits) {
+    FrameHeaderCodec.requireHeader(frame);
     int length = frame.readableBytes();
-    if (length < FrameHeaderCodec.HEADER_BYTES) {
-      throw new MalformedFrameException(
-          "a frame of "
-              + length
-              + " bytes, shorter than the "
-              + FrameHeaderCodec.HEADER_BYTES
-              + "-byte header");
-    }
     int kindValue = frame.getInt(frame.readerIndex());
-    if (!FrameKind.isKnown(kindValue)) {
-      throw new MalformedFrameException("a frame of unknown kind " + kindValue);
-    }
     if (FrameHeaderCodec.source(frame) != source) {
       throw new MalformedFrameException(
           "a frame claiming source " + FrameHeaderCodec.source(frame));

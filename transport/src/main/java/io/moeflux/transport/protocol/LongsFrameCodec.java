@@ -39,6 +39,7 @@ public final class LongsFrameCodec {
    * @throws MalformedFrameException when the frame does not carry exactly {@code n} values
    */
   public static void decode(ByteBuf frame, int n, long[] into, int offset) {
+    FrameHeaderCodec.requireHeader(frame);
     int count = FrameHeaderCodec.count(frame);
     if (count != n || FrameHeaderCodec.bodyLength(frame) != (long) n * Long.BYTES) {
       throw new MalformedFrameException(

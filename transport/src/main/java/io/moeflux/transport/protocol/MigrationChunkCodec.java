@@ -49,6 +49,7 @@ public final class MigrationChunkCodec {
    *     they do not fit in {@code into}
    */
   public static int decode(ByteBuf frame, float[] into, int offset) {
+    FrameHeaderCodec.requireHeader(frame);
     int count = FrameHeaderCodec.count(frame);
     FrameHeaderCodec.expectBody(
         frame, FrameKind.MIGRATION, (long) count * Float.BYTES, count + " floats");

@@ -14,4 +14,9 @@ public class MeshException extends RuntimeException {
   public MeshException(String message, Throwable cause) {
     super(message, cause);
   }
+
+  /** For errors a peer's bytes cause: without a stack trace, which would say nothing more. */
+  protected MeshException(String message, boolean stackTrace) {
+    super(message, null, true, stackTrace);
+  }
 }

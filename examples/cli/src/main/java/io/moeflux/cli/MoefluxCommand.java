@@ -28,7 +28,8 @@ import picocli.CommandLine.Command;
       BenchCommand.class,
       GenerateCheckpointCommand.class,
       ForwardCommand.class,
-      MemoryCommand.class
+      MemoryCommand.class,
+      FuzzCommand.class
     })
 public final class MoefluxCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

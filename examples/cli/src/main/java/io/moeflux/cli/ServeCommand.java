@@ -2,6 +2,7 @@ package io.moeflux.cli;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.serving.BalancedGroup;
 import io.moeflux.serving.RequestBatcher;
@@ -9,11 +10,16 @@ import io.moeflux.serving.StatusFields;
 import io.moeflux.serving.http.StatusHttpServer;
 import io.moeflux.serving.picture.HeatPicture;
 import io.moeflux.serving.rsocket.MoeRoutes;
+import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.MeshConfigs;
+import io.moeflux.transport.MeshSecret;
+import io.moeflux.transport.MeshTransport;
 import io.rsocket.core.RSocketServer;
 import io.rsocket.transport.netty.server.CloseableChannel;
 import io.rsocket.transport.netty.server.TcpServerTransport;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -25,6 +31,8 @@ import reactor.netty.DisposableServer;
 /** A rank group in this JVM plus an RSocket front that external clients drive it through. */
 @Command(name = "serve", mixinStandardHelpOptions = true)
 final class ServeCommand extends GroupCommand {
+  @Mixin SecretOptions secret = new SecretOptions();
+
   @Option(names = "--port")
   int port = 7000;
 
@@ -54,9 +62,13 @@ final class ServeCommand extends GroupCommand {
     PipelineConfig config =
         GroupOptions.switchingEvery(checkpoint.pipeline(group.model, group.ranks), interval);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // the ranks all run here: without --secret-file they share a random secret made now
+    MeshSecret meshSecret = secret.secretFile == null ? MeshSecret.random() : secret.secret();
+    MeshTransport meshTransport = group.transport.forGroup(group.ranks);
+    List<MeshConfig> meshes =
+        MeshConfigs.group(meshTransport, group.ranks, MoeRank.fingerprint(config), meshSecret);
     BalancedGroup balanced =
-        BalancedGroup.start(group.ranks, group.transport, config, registry)
-            .block(Duration.ofMinutes(1));
+        BalancedGroup.start(meshes, config, registry).block(Duration.ofMinutes(1));
     RequestBatcher batcher = RequestBatcher.start(balanced.group(), registry).block();
     if (checkpoint.given()) {
       printMemory(balanced.group());
@@ -79,10 +91,12 @@ final class ServeCommand extends GroupCommand {
                             balanced.latestHeat(), balanced.group().rank(0).status().placement()))
                 .block();
     out.printf(
-        "serving %d ranks (hidden %d, capacity %d tokens/rank) on rsocket://%s:%d, routes %s%s%n",
+        "serving %d ranks (hidden %d, capacity %d tokens/rank, mesh %s) on rsocket://%s:%d,"
+            + " routes %s%s%n",
         group.ranks,
         config.model().hidden(),
         config.maxTokensPerRank(),
+        meshTransport,
         bind,
         server.address().getPort(),
         MoeRoutes.ROUTES,

@@ -62,6 +62,40 @@ class CommandsTest {
   }
 
   @Test
+  void fuzzingTheDecodersFindsNoCrashAndNoLeak() throws Exception {
+    assertThat(run("fuzz", "--target", "decoders", "--inputs", "3000")).isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("crashes").asInt()).isZero();
+    assertThat(json.get("leaks").asLong()).isZero();
+    assertThat(json.get("refused").asLong()).isPositive();
+  }
+
+  @Test
+  void aLiveRankUnderAttackKeepsServingTheSameOutputsWithinItsMemoryBudget() throws Exception {
+    // scaled down: 2000 inputs over 20 connections without the secret, then 32 MiB of huge SETUPs
+    assertThat(
+            run(
+                "fuzz",
+                "--target",
+                "mesh",
+                "--inputs",
+                "2000",
+                "--connections",
+                "20",
+                "--huge-mib",
+                "32"))
+        .as(out.toString())
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("inputs").asLong()).isEqualTo(2000);
+    assertThat(json.get("mismatches").asLong()).isZero();
+    assertThat(json.get("leaks").asLong()).isZero();
+    assertThat(json.get("status_answered").asBoolean()).isTrue();
+    assertThat(json.get("rss_peak_mb_after").asDouble() - json.get("rss_peak_mb_before").asDouble())
+        .isLessThanOrEqualTo(100);
+  }
+
+  @Test
   void aRankOnANonLoopbackAddressWithoutASecretRefusesToStart() {
     int code =
         run("rank", "--rank", "0", "--world", "2", "--peers", "10.77.0.1:7000,10.77.0.2:7000");

@@ -9,6 +9,8 @@ import io.moeflux.eplb.rebalance.Rebalancer;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.TransportKind;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,13 +60,38 @@ public final class BalancedGroup implements Disposable {
       MeterRegistry registry,
       RebalanceOptions options) {
     Objects.requireNonNull(transport, "transport");
+    return Mono.defer(
+        () ->
+            start(
+                MeshConfigs.group(transport.forGroup(ranks), ranks, MoeRank.fingerprint(config)),
+                config,
+                registry,
+                options));
+  }
+
+  /**
+   * As {@link #start(int, TransportKind, PipelineConfig, MeterRegistry)}, one rank per mesh
+   * configuration (in rank order): for addresses, a secret or TLS of the caller's choosing.
+   */
+  public static Mono<BalancedGroup> start(
+      List<MeshConfig> meshes, PipelineConfig config, MeterRegistry registry) {
+    return start(meshes, config, registry, RebalanceOptions.defaults());
+  }
+
+  /** As {@link #start(List, PipelineConfig, MeterRegistry)}, balancers deciding by {@code options}. */
+  public static Mono<BalancedGroup> start(
+      List<MeshConfig> meshes,
+      PipelineConfig config,
+      MeterRegistry registry,
+      RebalanceOptions options) {
+    Objects.requireNonNull(meshes, "meshes");
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(registry, "registry");
     Objects.requireNonNull(options, "options");
     return Mono.defer(
         () -> {
           EplbExtensions eplb = new EplbExtensions(config, registry, options);
-          return MoeGroup.start(ranks, transport, config, eplb.extensions())
+          return MoeGroup.start(meshes, rank -> config, eplb.extensions())
               .map(group -> new BalancedGroup(group, eplb))
               .doOnNext(balanced -> balanced.registerMeters(registry))
               .doOnError(error -> eplb.dispose())

@@ -4,6 +4,7 @@ import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshException;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.RankMesh;
+import io.moeflux.transport.SetupFrameGuard;
 import io.moeflux.transport.protocol.AbortFrameCodec;
 import io.moeflux.transport.protocol.FrameKind;
 import io.moeflux.transport.protocol.Handshake;
@@ -117,6 +118,7 @@ public final class RSocketRankMesh implements RankMesh {
                 TimeUnit.MILLISECONDS));
     Mono<Void> bind =
         RSocketServer.create(inbound)
+            .interceptors(registry -> registry.forConnection(new SetupFrameGuard()))
             .payloadDecoder(PayloadDecoder.ZERO_COPY)
             .fragment(MeshConnector.FRAGMENT_MTU)
             .maxInboundPayloadSize(maxInboundPayload(config))

@@ -10,38 +10,23 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Random and mutated inputs against the decoders, a live rank's mesh server, or a live serve. */
-@Command(
-    name = "fuzz",
-    mixinStandardHelpOptions = true,
-    description = {
-      "decoders: random and mutated frames to the frame validator and every decoder, in process.",
-      "mesh: random and mutated SETUPs and frames to a live rank (a serve group of 2 ranks in its",
-      "own JVM) from connections without the secret. serve: random and mutated route payloads to",
-      "a live serve from an authenticated client. After a run the target must still answer, with",
-      "bitwise the outputs it gave before, and leak nothing; exit 0 only then."
-    })
+@Command(name = "fuzz", mixinStandardHelpOptions = true)
 final class FuzzCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--target", required = true, description = "decoders, mesh or serve.")
+  @Option(names = "--target", required = true)
   Fuzz.Target target;
 
-  @Option(names = "--inputs", description = "Inputs to send (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--inputs")
   long inputs = 10_000;
 
-  @Option(
-      names = "--connections",
-      description = "Connections for mesh and serve, at most (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--connections")
   int connections = 1000;
 
-  @Option(
-      names = "--huge-mib",
-      description =
-          "Then send this many MiB in large inputs (mesh, serve) and report the target's peak"
-              + " resident memory before and after (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--huge-mib")
   long hugeMib = 0;
 
-  @Option(names = "--seed", description = "Seed of the inputs (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed")
   long seed = 1;
 
   @Override

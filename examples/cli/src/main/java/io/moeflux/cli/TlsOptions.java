@@ -7,24 +7,16 @@ import picocli.CommandLine.Option;
 
 /** TLS files: this side's certificate and key, the certificates it trusts, mutual or not. */
 final class TlsOptions {
-  @Option(
-      names = "--tls-cert",
-      paramLabel = "FILE",
-      description = "This side's TLS certificate chain (PEM); turns TLS on, with --tls-key.")
+  @Option(names = "--tls-cert", paramLabel = "FILE")
   @Nullable Path certificate;
 
-  @Option(names = "--tls-key", paramLabel = "FILE", description = "Its private key (PEM, PKCS#8).")
+  @Option(names = "--tls-key", paramLabel = "FILE")
   @Nullable Path key;
 
-  @Option(
-      names = "--tls-ca",
-      paramLabel = "FILE",
-      description = "Certificates to trust (PEM), e.g. the group's CA (default: the JVM's).")
+  @Option(names = "--tls-ca", paramLabel = "FILE")
   @Nullable Path trusted;
 
-  @Option(
-      names = "--tls-mutual",
-      description = "Require a certificate from every connecting side too (mutual TLS).")
+  @Option(names = "--tls-mutual")
   boolean mutual;
 
   /** The TLS configuration, or null when TLS is off. */

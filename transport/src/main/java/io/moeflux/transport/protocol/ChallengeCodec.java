@@ -4,16 +4,27 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 /**
- * The second step of the handshake: the connecting rank asks for a challenge, and the accepting
- * rank answers with its own nonce and its proof ({@link HandshakeProofs#serverProof}) over the
- * connecting rank's nonce.
- *
- * <pre>
- * request  int32 {@value #REQUEST}
- * answer   32 bytes nonce | 32 bytes group tag | 32 bytes proof
- * </pre>
+ * The second step of the handshake: the connecting rank asks for a challenge ({@link
+ * #REQUEST_LAYOUT}), and the accepting rank answers with its own nonce and its proof ({@link
+ * HandshakeProofs#acceptingProof}) over the connecting rank's nonce ({@link #ANSWER_LAYOUT}).
  */
 public final class ChallengeCodec {
+  /** The request's layout. The README's wire-format section shows it verbatim. */
+  public static final String REQUEST_LAYOUT =
+      """
+      challenge request, 4 bytes, big-endian
+      0  int32  request  1: a challenge
+      """;
+
+  /** The answer's layout. The README's wire-format section shows it verbatim. */
+  public static final String ANSWER_LAYOUT =
+      """
+      challenge answer, 96 bytes, big-endian
+      0   8 × int32  nonce  the accepting rank's nonce, 32 random bytes
+      32  8 × int32  tag    its group tag (HMAC-SHA256, 32 bytes)
+      64  8 × int32  proof  its proof over the connecting rank's nonce (HMAC-SHA256)
+      """;
+
   /** The request's only field: which handshake request this is. */
   public static final int REQUEST = 1;
 

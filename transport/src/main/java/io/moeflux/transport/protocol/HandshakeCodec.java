@@ -7,8 +7,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * What a rank runs, sent only once both sides have proven the group's secret: inside the proof
- * request ({@link ProofCodec}, connecting to accepting rank) and as its answer (back), so both sides
- * check the other and say what differs ({@link #LAYOUT}).
+ * request ({@link ProofCodec}, connecting to accepting rank) and as its answer (back), so both
+ * sides check the other and say what differs ({@link #LAYOUT}).
  *
  * <p>A handshake of another version decodes to its version, rank and world size with an empty
  * fingerprint, and {@link Handshake#mismatch} refuses it on the version (the SETUP payload, {@link

@@ -5,16 +5,25 @@ import io.netty.buffer.ByteBufAllocator;
 
 /**
  * The third step of the handshake: the connecting rank proves the secret over the accepting rank's
- * nonce ({@link HandshakeProofs#clientProof}) and, now that both sides are proven, says what it
- * runs ({@link HandshakeCodec}). The accepting rank answers with its own {@link HandshakeCodec}
- * bytes, or refuses without a reason.
- *
- * <pre>
- * request  int32 {@value #REQUEST} | 32 bytes group tag | 32 bytes proof | handshake
- * answer   handshake
- * </pre>
+ * nonce ({@link HandshakeProofs#connectingProof}) and, now that both sides are proven, says what it
+ * runs (a {@link HandshakeCodec} handshake, {@link #LAYOUT}). The accepting rank answers with its
+ * own handshake, or refuses without a reason.
  */
 public final class ProofCodec {
+  /** The proof request's layout. The README's wire-format section shows it verbatim. */
+  public static final String LAYOUT =
+      """
+      proof request, big-endian
+      0   int32      request  2: a proof
+      4   8 × int32  tag      the connecting rank's group tag (HMAC-SHA256, 32 bytes)
+      36  8 × int32  proof    its proof over the accepting rank's nonce (HMAC-SHA256)
+      68  int32      version  then its handshake, as HandshakeCodec lays it out
+      72  int32      rank
+      76  int32      world
+      80  int32      entries
+      84  entries × (int32 keyBytes, keyBytes utf8 key, int32 valueBytes, valueBytes utf8 value)
+      """;
+
   /** Which handshake request this is. */
   public static final int REQUEST = 2;
 

@@ -5,19 +5,20 @@ import io.netty.buffer.ByteBufAllocator;
 
 /**
  * The SETUP payload a rank sends when it connects to a peer: the first step of the mutual
- * challenge-response ({@link HandshakeProofs}). It carries nothing secret and nothing the peer
- * could learn the group from.
- *
- * <pre>
- * offset 0 int32 protocol version
- * offset 4 int32 rank the connecting side claims
- * offset 8 32 bytes nonce, fresh and random for this connection
- * </pre>
- *
- * All int32 are big-endian. The version stays at offset 0 in every version, so that a rank can
- * always tell which version a peer speaks and refuse another one.
+ * challenge-response ({@link HandshakeProofs}, {@link #LAYOUT}). It carries nothing secret and
+ * nothing the peer could learn the group from. The version stays at offset 0 in every version, so
+ * that a rank can always tell which version a peer speaks and refuse another one.
  */
 public final class SetupCodec {
+  /** The SETUP payload's layout. The README's wire-format section shows it verbatim. */
+  public static final String LAYOUT =
+      """
+      SETUP payload, 40 bytes, big-endian
+      0  int32      version  ProtocolVersion.CURRENT; at offset 0 in every version
+      4  int32      rank     the rank the connecting side claims
+      8  8 × int32  nonce    32 random bytes, fresh for this connection
+      """;
+
   public static final int BYTES = 8 + HandshakeProofs.NONCE_BYTES;
 
   private SetupCodec() {}

@@ -223,6 +223,60 @@ class WireFormatReadmeTest {
   }
 
   @Test
+  void theHandshakeMessagesHaveEveryFieldWhereTheReadmeSays() {
+    byte[] nonce = new byte[32];
+    byte[] tag = new byte[32];
+    byte[] proof = new byte[32];
+    for (int i = 0; i < 32; i++) {
+      nonce[i] = (byte) i;
+      tag[i] = (byte) (64 + i);
+      proof[i] = (byte) (128 + i);
+    }
+    MeshFingerprint fingerprint = MeshFingerprint.of("capacity", "8");
+    assertThat(read(SetupCodec.encode(ALLOC, 3, nonce), SetupCodec.LAYOUT))
+        .containsExactly(
+            Map.entry("version", List.of(ProtocolVersion.CURRENT)),
+            Map.entry("rank", List.of(3)),
+            Map.entry("nonce", ints(nonce)));
+    assertThat(read(ChallengeCodec.encodeRequest(ALLOC), ChallengeCodec.REQUEST_LAYOUT))
+        .containsExactly(Map.entry("request", List.of(ChallengeCodec.REQUEST)));
+    assertThat(
+            read(
+                ChallengeCodec.encodeAnswer(ALLOC, nonce, tag, proof),
+                ChallengeCodec.ANSWER_LAYOUT))
+        .containsExactly(
+            Map.entry("nonce", ints(nonce)),
+            Map.entry("tag", ints(tag)),
+            Map.entry("proof", ints(proof)));
+    assertThat(
+            read(
+                ProofCodec.encode(ALLOC, tag, proof, Handshake.current(1, 2, fingerprint)),
+                ProofCodec.LAYOUT))
+        .containsExactly(
+            Map.entry("request", List.of(ProofCodec.REQUEST)),
+            Map.entry("tag", ints(tag)),
+            Map.entry("proof", ints(proof)),
+            Map.entry("version", List.of(ProtocolVersion.CURRENT)),
+            Map.entry("rank", List.of(1)),
+            Map.entry("world", List.of(2)),
+            Map.entry("entries", List.of(1)),
+            Map.entry("keyBytes", List.of(8)),
+            Map.entry("key", List.of("capacity")),
+            Map.entry("valueBytes", List.of(1)),
+            Map.entry("value", List.of("8")));
+  }
+
+  /** 32 bytes as the 8 big-endian int32 the layouts show them as. */
+  private static List<Object> ints(byte[] bytes) {
+    List<Object> ints = new ArrayList<>();
+    java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(bytes);
+    while (buffer.hasRemaining()) {
+      ints.add(buffer.getInt());
+    }
+    return ints;
+  }
+
+  @Test
   void forwardBodiesHaveEveryFieldWhereTheReadmeSays() {
     float[] data = floats(6, 1);
     float[] weights = {0.75f, 0.25f, 0.5f, 0.5f};

@@ -137,14 +137,15 @@ final class DecoderFuzz {
           bytes(
               ForwardWireCodec.encodeResponse(
                   alloc,
-                  1,
-                  9,
-                  count,
-                  HIDDEN,
-                  TOP_K,
-                  new float[count * HIDDEN],
-                  new int[count * TOP_K],
-                  new float[count * TOP_K])));
+                  new ForwardWireCodec.Response(
+                      1,
+                      9,
+                      count,
+                      HIDDEN,
+                      TOP_K,
+                      new float[count * HIDDEN],
+                      new int[count * TOP_K],
+                      new float[count * TOP_K]))));
     }
     seeds.add(bytes(LongsFrameCodec.encode(alloc, FrameKind.SYNC, 5, 0, 1, new long[] {1, 2, 3})));
     seeds.add(bytes(LongsFrameCodec.encode(alloc, FrameKind.PLAN, 5, -1, 1, new long[0])));

@@ -5,6 +5,7 @@ import io.moeflux.transport.MeshException;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.StepAbortedException;
 import io.moeflux.transport.protocol.AbortFrameCodec;
+import io.moeflux.transport.protocol.FailureFrameCodec;
 import io.moeflux.transport.protocol.FrameHeaderCodec;
 import io.moeflux.transport.protocol.FrameKind;
 import io.netty.buffer.ByteBuf;
@@ -83,6 +84,10 @@ final class Inbox {
       return;
     }
     FrameKind kind = FrameHeaderCodec.kind(frame);
+    if (kind == FrameKind.FAILURE) {
+      failureFrom(source, frame);
+      return;
+    }
     long step = FrameHeaderCodec.step(frame);
     boolean data = kind.lane() == FrameKind.Lane.DATA;
     long last = lastCompleted.get();
@@ -176,6 +181,22 @@ final class Inbox {
     }
   }
 
+  /** {@code source}'s mesh failed: this one fails with its reason, which names the cause. */
+  private void failureFrom(int source, ByteBuf frame) {
+    String reason;
+    try {
+      reason = FailureFrameCodec.reason(frame);
+    } catch (MeshException e) {
+      onProtocolError.accept(
+          new MeshException("rank " + self + ": rank " + source + " sent " + e.getMessage(), e));
+      return;
+    } finally {
+      frame.release();
+    }
+    onProtocolError.accept(
+        new MeshException("rank " + self + ": rank " + source + " failed: " + reason));
+  }
+
   private void abortFrom(int source, ByteBuf frame) {
     long step = FrameHeaderCodec.step(frame);
     String reason;
@@ -215,10 +236,10 @@ final class Inbox {
   }
 
   Mono<PeerFrames> receive(PhaseKey key) {
-    if (key.kind() == FrameKind.ABORT) {
+    if (key.kind() == FrameKind.ABORT || key.kind() == FrameKind.FAILURE) {
       return Mono.error(
           new IllegalArgumentException(
-              "ABORT frames are not received: the receives of an aborted step fail instead"));
+              key.kind() + " frames are not received: the receives they concern fail instead"));
     }
     if (worldSize == 1) {
       return Mono.defer(

@@ -5,6 +5,7 @@ import io.moeflux.transport.MeshException;
 import io.moeflux.transport.protocol.FrameKind;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -24,6 +25,7 @@ final class Membership {
   private final AtomicBoolean disposed = new AtomicBoolean();
   private final AtomicBoolean leaving = new AtomicBoolean();
   private volatile @Nullable MeshException failure;
+  private volatile Consumer<MeshException> onFailed = error -> {};
 
   Membership(MeshConfig config, Inbox inbox) {
     this.config = config;
@@ -74,9 +76,15 @@ final class Membership {
       failure = error;
     }
     inbox.fail(error);
+    onFailed.accept(error);
     closed.tryEmitError(error);
     // Connections stay open until dispose(): closing them here would make every other rank
     // report this rank as lost, instead of the peer that really was.
+  }
+
+  /** What to do once, when the mesh fails (before {@link #onClose()} fails): tell the peers. */
+  void onFailed(Consumer<MeshException> action) {
+    this.onFailed = action;
   }
 
   /** Whether frames may still go out: not failed, not disposed. */

@@ -1,6 +1,7 @@
 package io.moeflux.transport.mesh;
 
 import io.moeflux.transport.MeshException;
+import io.moeflux.transport.protocol.FailureFrameCodec;
 import io.moeflux.transport.protocol.FrameHeaderCodec;
 import io.moeflux.transport.protocol.FrameKind;
 import io.moeflux.transport.protocol.LaneOpenCodec;
@@ -70,6 +71,20 @@ final class OutboundLanes {
     if (!lane.emit(ByteBufPayload.create(frame))) {
       throw new MeshException(
           "rank " + self + ": the lane to " + membership.describe(peer) + " is closed");
+    }
+  }
+
+  /**
+   * Tells every peer that this rank's mesh failed and why, on the CONTROL lanes, although the mesh
+   * no longer sends anything else: peers then name the cause instead of this rank when its
+   * connections close. A lane that is gone is skipped.
+   */
+  void tellFailure(String reason) {
+    for (int peer = 0; peer < lanes.length; peer++) {
+      Lane lane = lanes[peer][FrameKind.Lane.CONTROL.ordinal()];
+      if (lane != null && !membership.isDisposed()) {
+        lane.emit(ByteBufPayload.create(FailureFrameCodec.encode(allocator, self, reason)));
+      }
     }
   }
 

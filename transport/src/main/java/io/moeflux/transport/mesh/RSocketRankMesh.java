@@ -59,6 +59,7 @@ public final class RSocketRankMesh implements RankMesh {
             this::protocolError);
     this.membership = new Membership(config, inbox);
     this.outbound = new OutboundLanes(config.rank(), config.worldSize(), allocator, membership);
+    membership.onFailed(error -> outbound.tellFailure(error.getMessage()));
     this.inbound = new InboundAcceptor(config, self, allocator, inbox, membership);
     this.connector =
         new MeshConnector(

@@ -2,7 +2,6 @@ package io.moeflux.transport.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import java.nio.charset.StandardCharsets;
 
 /**
  * An ABORT frame: the sender gives up a step, and says why ({@link #LAYOUT}; the header's step is
@@ -10,7 +9,7 @@ import java.nio.charset.StandardCharsets;
  */
 public final class AbortFrameCodec {
   /** Longer reasons are cut (on a character boundary) when encoded, refused when decoded. */
-  public static final int MAX_REASON_BYTES = 4096;
+  public static final int MAX_REASON_BYTES = ReasonText.MAX_BYTES;
 
   /** The body's layout. The README's wire-format section shows it verbatim. */
   public static final String LAYOUT =
@@ -22,19 +21,7 @@ public final class AbortFrameCodec {
   private AbortFrameCodec() {}
 
   public static ByteBuf encode(ByteBufAllocator allocator, long step, int source, String reason) {
-    byte[] text = reason.getBytes(StandardCharsets.UTF_8);
-    int length = text.length;
-    if (length > MAX_REASON_BYTES) {
-      length = MAX_REASON_BYTES;
-      // back up to the first byte of a character: UTF-8 continuation bytes are 10xxxxxx
-      while (length > 0 && (text[length] & 0xC0) == 0x80) {
-        length--;
-      }
-    }
-    ByteBuf frame =
-        FrameHeaderCodec.allocate(allocator, FrameKind.ABORT, step, -1, source, length, length);
-    frame.writeBytes(text, 0, length);
-    return frame;
+    return ReasonText.encode(allocator, FrameKind.ABORT, step, source, reason);
   }
 
   /**
@@ -44,16 +31,6 @@ public final class AbortFrameCodec {
    *     body length, or the reason is over {@link #MAX_REASON_BYTES}
    */
   public static String reason(ByteBuf frame) {
-    FrameHeaderCodec.requireHeader(frame);
-    int length = FrameHeaderCodec.count(frame);
-    if (length > MAX_REASON_BYTES) {
-      throw new MalformedFrameException(
-          FrameHeaderCodec.describe(frame)
-              + " has a reason over the "
-              + MAX_REASON_BYTES
-              + "-byte limit");
-    }
-    FrameHeaderCodec.expectBody(frame, FrameKind.ABORT, length, "its reason");
-    return frame.toString(FrameHeaderCodec.bodyIndex(frame), length, StandardCharsets.UTF_8);
+    return ReasonText.decode(frame, FrameKind.ABORT);
   }
 }

@@ -26,7 +26,12 @@ public enum FrameKind {
   /** Placement plans and switch agreements. */
   PLAN(Lane.CONTROL),
   /** Expert weight migration chunks. */
-  MIGRATION(Lane.BULK);
+  MIGRATION(Lane.BULK),
+  /**
+   * The sender's mesh failed, with the reason ({@link FailureFrameCodec}): sent to every peer
+   * before the sender closes, so that peers name the cause rather than the sender.
+   */
+  FAILURE(Lane.CONTROL);
 
   private static final FrameKind[] VALUES = values();
 

@@ -61,7 +61,8 @@ public final class FrameValidator {
         }
         break;
       case ABORT:
-        if (count > AbortFrameCodec.MAX_REASON_BYTES) {
+      case FAILURE:
+        if (count > ReasonText.MAX_BYTES) {
           throw new MalformedFrameException(
               FrameHeaderCodec.describe(frame) + " has a reason over the limit");
         }

@@ -17,10 +17,10 @@ public final class LongsFrameCodec {
 
   private LongsFrameCodec() {}
 
-  /** A frame of {@code kind} (a CONTROL-lane kind) carrying {@code values}. */
+  /** A frame of {@code kind} (SYNC, PLAN or HEAT) carrying {@code values}. */
   public static ByteBuf encode(
       ByteBufAllocator allocator, FrameKind kind, long step, int layer, int source, long[] values) {
-    if (kind.lane() != FrameKind.Lane.CONTROL) {
+    if (kind != FrameKind.SYNC && kind != FrameKind.PLAN && kind != FrameKind.HEAT) {
       throw new IllegalArgumentException(
           kind + " is not a control kind; longs frames are SYNC, PLAN or HEAT");
     }

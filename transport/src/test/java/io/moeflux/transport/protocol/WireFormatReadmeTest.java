@@ -197,6 +197,14 @@ class WireFormatReadmeTest {
   }
 
   @Test
+  void aFailureBodyHasEveryFieldWhereTheReadmeSays() {
+    String reason = "rank 0: peer rank 3 (10.77.0.4:7000) lost: keep-alive timed out";
+    ByteBuf frame = FailureFrameCodec.encode(ALLOC, 0, reason);
+    assertThat(bodyOf(frame, FailureFrameCodec.class, Map.of()))
+        .containsExactly(Map.entry("reason", List.of(reason)));
+  }
+
+  @Test
   void aLaneOpenPayloadHasEveryFieldWhereTheReadmeSays() {
     ByteBuf payload = LaneOpenCodec.encode(ALLOC, 5, FrameKind.Lane.BULK);
     assertThat(read(payload, LaneOpenCodec.LAYOUT))

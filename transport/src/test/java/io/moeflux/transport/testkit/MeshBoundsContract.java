@@ -73,6 +73,18 @@ public abstract class MeshBoundsContract {
     return frame.writeZero(bodyBytes);
   }
 
+  /** Sends up to 1000 frames from {@code from} to rank 0, until a send fails. */
+  private static void sendUntilRefused(
+      RankMesh from, java.util.function.IntFunction<ByteBuf> frame) {
+    try {
+      for (int i = 0; i < 1000; i++) {
+        from.send(0, frame.apply(i));
+      }
+    } catch (MeshException failed) {
+      assertThat(failed).hasMessageContaining("the mesh failed");
+    }
+  }
+
   private static void exchange(List<RankMesh> group, long step) {
     Flux.fromIterable(group)
         .flatMap(
@@ -90,10 +102,9 @@ public abstract class MeshBoundsContract {
     StepVerifier.create(group.get(0).onClose())
         .then(
             () -> {
-              // 60 MB of frames for steps far ahead: the first one is refused
-              for (int i = 0; i < 1000; i++) {
-                group.get(1).send(0, dispatch(group.get(1), 1000 + i, FRAME));
-              }
+              // 60 MB of frames for steps far ahead: the first one is refused, and once rank 0
+              // has told rank 1 that it failed, rank 1's sends fail too
+              sendUntilRefused(group.get(1), i -> dispatch(group.get(1), 1000 + i, FRAME));
             })
         .expectErrorSatisfies(
             error ->
@@ -110,9 +121,7 @@ public abstract class MeshBoundsContract {
     StepVerifier.create(group.get(0).onClose())
         .then(
             () -> {
-              for (int i = 0; i < 100; i++) {
-                group.get(1).send(0, migration(group.get(1), i, FRAME));
-              }
+              sendUntilRefused(group.get(1), i -> migration(group.get(1), i, FRAME));
             })
         .expectErrorSatisfies(
             error ->

@@ -416,6 +416,24 @@ public abstract class RankMeshContract {
   }
 
   @Test
+  public void aRankThatFailsTellsItsPeersWhySoTheyNameTheCause() {
+    List<RankMesh> group = start(configs(3, model("f")));
+    ByteBuf lie =
+        FrameHeaderCodec.allocate(group.get(2).allocator(), FrameKind.SYNC, 0, 0, 1, 0, 0);
+    // rank 2 breaks the protocol towards rank 0; rank 1 hears the cause from a failed peer
+    StepVerifier.create(group.get(1).onClose())
+        .then(() -> group.get(2).send(0, lie))
+        .expectErrorSatisfies(
+            error ->
+                assertThat(error)
+                    .isInstanceOf(MeshException.class)
+                    .hasMessageStartingWith("rank 1: rank ")
+                    .hasMessageContaining(" failed: ")
+                    .hasMessageContaining("claiming source 1"))
+        .verify(Duration.ofSeconds(10));
+  }
+
+  @Test
   public void aPhaseThatWaitsTooLongTimesOutNamingTheMissingRanks() {
     List<MeshConfig> configs = new ArrayList<>();
     for (MeshConfig config : configs(2, model("f"))) {

@@ -7,6 +7,7 @@ import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.serving.BalancedGroup;
 import io.moeflux.serving.RequestBatcher;
 import io.moeflux.serving.StatusFields;
+import io.moeflux.serving.auth.BearerTokens;
 import io.moeflux.serving.http.StatusHttpServer;
 import io.moeflux.serving.picture.HeatPicture;
 import io.moeflux.serving.rsocket.MoeRoutes;
@@ -14,6 +15,8 @@ import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.MeshSecret;
 import io.moeflux.transport.MeshTransport;
+import io.moeflux.transport.SetupFrameGuard;
+import io.moeflux.transport.TlsConfig;
 import io.rsocket.core.RSocketServer;
 import io.rsocket.transport.netty.server.CloseableChannel;
 import io.rsocket.transport.netty.server.TcpServerTransport;
@@ -27,11 +30,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import reactor.netty.DisposableServer;
+import reactor.netty.tcp.TcpServer;
 
 /** A rank group in this JVM plus an RSocket front that external clients drive it through. */
 @Command(name = "serve", mixinStandardHelpOptions = true)
 final class ServeCommand extends GroupCommand {
   @Mixin SecretOptions secret = new SecretOptions();
+  @Mixin ServeAccessOptions access = new ServeAccessOptions();
 
   @Option(names = "--port")
   int port = 7000;
@@ -59,6 +64,9 @@ final class ServeCommand extends GroupCommand {
 
   private int serve() throws InterruptedException {
     PrintWriter out = out();
+    BearerTokens tokens = access.tokens();
+    ServeAccessOptions.checkBind(bind, tokens);
+    TlsConfig tls = access.tls.config();
     PipelineConfig config =
         GroupOptions.switchingEvery(checkpoint.pipeline(group.model, group.ranks), interval);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -75,9 +83,17 @@ final class ServeCommand extends GroupCommand {
     }
     Supplier<Map<String, @Nullable Object>> status = () -> StatusFields.group(batcher, balanced);
     MoeRoutes routes =
-        new MoeRoutes(batcher, () -> StatusFields.heatUpdates(balanced.heat(0)), status);
+        new MoeRoutes(batcher, () -> StatusFields.heatUpdates(balanced.heat(0)), status, tokens);
+    TcpServer tcp = TcpServer.create().host(bind).port(port);
+    if (tls != null) {
+      tcp = tcp.secure(spec -> spec.sslContext(tls.server()));
+    }
     CloseableChannel server =
-        RSocketServer.create(routes).bind(TcpServerTransport.create(bind, port)).block();
+        RSocketServer.create(routes)
+            .interceptors(interceptors -> interceptors.forConnection(new SetupFrameGuard()))
+            .maxInboundPayloadSize(MoeRoutes.maxInboundPayloadSize(batcher))
+            .bind(TcpServerTransport.create(tcp))
+            .block();
     DisposableServer http =
         httpPort < 0
             ? null
@@ -88,19 +104,24 @@ final class ServeCommand extends GroupCommand {
                     registry::scrape,
                     () ->
                         HeatPicture.latest(
-                            balanced.latestHeat(), balanced.group().rank(0).status().placement()))
+                            balanced.latestHeat(), balanced.group().rank(0).status().placement()),
+                    access.http(tokens, tls))
                 .block();
     out.printf(
-        "serving %d ranks (hidden %d, capacity %d tokens/rank, mesh %s) on rsocket://%s:%d,"
-            + " routes %s%s%n",
+        "serving %d ranks (hidden %d, capacity %d tokens/rank, mesh %s) on rsocket%s://%s:%d,"
+            + " routes %s%s%s%n",
         group.ranks,
         config.model().hidden(),
         config.maxTokensPerRank(),
         meshTransport,
+        tls == null ? "" : "+tls",
         bind,
         server.address().getPort(),
         MoeRoutes.ROUTES,
-        http == null ? "" : ", http://" + bind + ":" + http.port() + "/status");
+        http == null
+            ? ""
+            : ", http" + (tls == null ? "" : "s") + "://" + bind + ":" + http.port() + "/status",
+        tokens == null ? "" : ", clients need a bearer token");
     out.flush();
     try {
       if (seconds > 0) {

@@ -132,7 +132,8 @@ public final class RequestBatcher implements Disposable {
   /**
    * Queues {@code tokens} rows of {@code data} for {@code rank} (-1: the least loaded rank) and
    * decoder layer {@code layer} ({@link TokenBatch#ANY_LAYER} for the synthetic model, which runs
-   * every layer) and completes with this request's output rows, or fails naming what is wrong.
+   * every layer) and completes with this request's output rows, or fails naming what is wrong (a
+   * rank outside the group, more tokens than the capacity, a NaN or infinite value).
    */
   public Mono<Served> submit(int rank, int layer, int tokens, float[] data) {
     return Mono.defer(
@@ -158,6 +159,19 @@ public final class RequestBatcher implements Disposable {
                 new IllegalArgumentException(
                     data.length + " values for " + tokens + " tokens of hidden size " + hidden));
           }
+          int notFinite = firstNotFinite(data);
+          if (notFinite >= 0) {
+            // NaN gate logits route to arbitrary experts and skew the heat that drives EPLB
+            return Mono.error(
+                new IllegalArgumentException(
+                    "token "
+                        + notFinite / hidden
+                        + " has a "
+                        + (Float.isNaN(data[notFinite]) ? "NaN" : "infinite")
+                        + " value at element "
+                        + notFinite % hidden
+                        + ": only finite hidden states are served"));
+          }
           Sinks.One<Served> result = Sinks.one();
           synchronized (this) {
             if (failure != null) {
@@ -169,6 +183,16 @@ public final class RequestBatcher implements Disposable {
           emitSteps();
           return result.asMono();
         });
+  }
+
+  /** The index of the first NaN or infinite value of {@code data}, or -1. */
+  private static int firstNotFinite(float[] data) {
+    for (int i = 0; i < data.length; i++) {
+      if (!Float.isFinite(data[i])) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   /** The MoE layer a request for decoder layer {@code layer} waits for; -1 for every layer. */

@@ -6,6 +6,9 @@ import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.serving.RequestBatcher;
+import io.moeflux.serving.auth.BearerMetadata;
+import io.moeflux.serving.auth.BearerTokens;
+import io.moeflux.transport.RateLimitedLog;
 import io.moeflux.transport.protocol.ForwardWireCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -13,11 +16,15 @@ import io.rsocket.ConnectionSetupPayload;
 import io.rsocket.Payload;
 import io.rsocket.RSocket;
 import io.rsocket.SocketAcceptor;
+import io.rsocket.exceptions.RejectedException;
+import io.rsocket.exceptions.RejectedSetupException;
+import io.rsocket.frame.FrameLengthCodec;
 import io.rsocket.metadata.CompositeMetadata;
 import io.rsocket.metadata.RoutingMetadata;
 import io.rsocket.metadata.WellKnownMimeType;
 import io.rsocket.util.ByteBufPayload;
 import io.rsocket.util.DefaultPayload;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +33,7 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -58,24 +66,68 @@ public final class MoeRoutes implements SocketAcceptor {
   private static final String COMPOSITE =
       WellKnownMimeType.MESSAGE_RSOCKET_COMPOSITE_METADATA.getString();
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int METADATA_ROOM = 64 * 1024;
+  private static final RateLimitedLog LOG =
+      new RateLimitedLog(LoggerFactory.getLogger(MoeRoutes.class), 20, Duration.ofSeconds(10));
 
   private final RequestBatcher batcher;
   private final Supplier<Flux<Map<String, Object>>> heat;
   private final Supplier<Map<String, @Nullable Object>> status;
+  private final @Nullable BearerTokens tokens;
 
+  /** Routes that answer anyone. */
   public MoeRoutes(
       RequestBatcher batcher,
       Supplier<Flux<Map<String, Object>>> heat,
       Supplier<Map<String, @Nullable Object>> status) {
+    this(batcher, heat, status, null);
+  }
+
+  /**
+   * Routes that answer only clients with one of {@code tokens} ({@code null}: anyone), sent with
+   * the RSocket authentication extension as a bearer token: in the SETUP metadata (the whole
+   * connection is then authenticated) or in each request's composite metadata. Both are accepted,
+   * so that Spring's {@code RSocketRequester} can send it either way.
+   */
+  public MoeRoutes(
+      RequestBatcher batcher,
+      Supplier<Flux<Map<String, Object>>> heat,
+      Supplier<Map<String, @Nullable Object>> status,
+      @Nullable BearerTokens tokens) {
     this.batcher = Objects.requireNonNull(batcher, "batcher");
     this.heat = Objects.requireNonNull(heat, "heat");
     this.status = Objects.requireNonNull(status, "status");
+    this.tokens = tokens;
   }
 
   @Override
   public Mono<RSocket> accept(ConnectionSetupPayload setup, RSocket sendingSocket) {
     boolean composite = !ROUTING.equals(setup.metadataMimeType());
-    return Mono.just(new Responder(composite));
+    boolean authenticated = tokens == null;
+    if (tokens != null) {
+      BearerMetadata.Verdict verdict =
+          BearerMetadata.check(
+              setup.metadataMimeType(), setup.hasMetadata() ? setup.metadata() : null, tokens);
+      if (verdict == BearerMetadata.Verdict.REFUSED) {
+        LOG.warn("refused a client: its SETUP carries a bearer token that is not accepted");
+        return Mono.error(new RejectedSetupException("authentication failed"));
+      }
+      authenticated = verdict == BearerMetadata.Verdict.ACCEPTED;
+    }
+    return Mono.just(new Responder(composite, authenticated));
+  }
+
+  /**
+   * The largest payload a server of these routes needs to take: a request of a whole rank's
+   * capacity, with room for its metadata. Set it as the server's {@code maxInboundPayloadSize}, so
+   * that a larger request is refused before it is reassembled (RSocket takes no cap under 16 MiB).
+   */
+  public static int maxInboundPayloadSize(RequestBatcher batcher) {
+    long request =
+        ForwardWireCodec.LAYER_REQUEST_HEADER_BYTES
+            + (long) batcher.capacity() * batcher.hidden() * Float.BYTES
+            + METADATA_ROOM;
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(request, FrameLengthCodec.FRAME_LENGTH_MASK));
   }
 
   /** The placement of rank 0 (every rank holds the same maps) as JSON-ready fields. */
@@ -103,13 +155,40 @@ public final class MoeRoutes implements SocketAcceptor {
 
   private final class Responder implements RSocket {
     private final boolean composite;
+    private final boolean authenticated;
 
-    Responder(boolean composite) {
+    Responder(boolean composite, boolean authenticated) {
       this.composite = composite;
+      this.authenticated = authenticated;
+    }
+
+    /** Why {@code payload} may not be answered (no accepted token), or null when it may. */
+    private @Nullable RejectedException unauthorized(Payload payload) {
+      if (authenticated || tokens == null) {
+        return null;
+      }
+      BearerMetadata.Verdict verdict =
+          BearerMetadata.check(
+              composite ? COMPOSITE : ROUTING,
+              payload.hasMetadata() ? payload.metadata() : null,
+              tokens);
+      if (verdict == BearerMetadata.Verdict.ACCEPTED) {
+        return null;
+      }
+      LOG.warn("refused a request: no accepted bearer token (" + verdict + ")");
+      return new RejectedException(
+          "not authenticated: send a bearer token ("
+              + BearerMetadata.MIME_TYPE
+              + ") in the SETUP metadata or in each request's composite metadata");
     }
 
     @Override
     public Mono<Payload> requestResponse(Payload payload) {
+      RejectedException denied = unauthorized(payload);
+      if (denied != null) {
+        payload.release();
+        return Mono.error(denied);
+      }
       try {
         String route = route(payload);
         switch (route) {
@@ -129,6 +208,11 @@ public final class MoeRoutes implements SocketAcceptor {
 
     @Override
     public Flux<Payload> requestStream(Payload payload) {
+      RejectedException denied = unauthorized(payload);
+      if (denied != null) {
+        payload.release();
+        return Flux.error(denied);
+      }
       try {
         String route = route(payload);
         if (route.equals("moe.heat")) {
@@ -150,6 +234,10 @@ public final class MoeRoutes implements SocketAcceptor {
                 Payload initial = first.get();
                 if (initial == null) {
                   return all;
+                }
+                RejectedException denied = unauthorized(initial);
+                if (denied != null) {
+                  return Flux.error(denied);
                 }
                 String route;
                 try {
@@ -183,6 +271,7 @@ public final class MoeRoutes implements SocketAcceptor {
         }
         request = ForwardWireCodec.decodeRequest(payload.data(), batcher.hidden());
       } catch (IllegalArgumentException e) {
+        LOG.warn("refused a moe.forward request: " + e.getMessage());
         return Mono.error(e);
       } finally {
         payload.release();
@@ -237,6 +326,7 @@ public final class MoeRoutes implements SocketAcceptor {
 
     private Payload refusal(int rank, int layer, Throwable error) {
       String message = error.getMessage() != null ? error.getMessage() : error.toString();
+      LOG.warn("refused a moe.forward request: " + message);
       return ByteBufPayload.create(
           ForwardWireCodec.encodeLayerResponse(
               ByteBufAllocator.DEFAULT,

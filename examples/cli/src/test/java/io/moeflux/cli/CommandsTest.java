@@ -96,6 +96,40 @@ class CommandsTest {
   }
 
   @Test
+  void anAuthenticatedClientSendingMutatedRoutePayloadsLeavesServeAnsweringTheSame()
+      throws Exception {
+    // scaled down: 1500 inputs over 15 connections, then 64 MiB of oversized moe.forward requests
+    assertThat(
+            run(
+                "fuzz",
+                "--target",
+                "serve",
+                "--inputs",
+                "1500",
+                "--connections",
+                "15",
+                "--huge-mib",
+                "64"))
+        .as(out.toString())
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("inputs").asLong()).isEqualTo(1500);
+    assertThat(json.get("mismatches").asLong()).isZero();
+    assertThat(json.get("leaks").asLong()).isZero();
+    assertThat(json.get("log_lines").asLong()).isEqualTo(json.get("warn_lines").asLong());
+    assertThat(json.get("rss_peak_mb_after").asDouble() - json.get("rss_peak_mb_before").asDouble())
+        .isLessThanOrEqualTo(100);
+  }
+
+  @Test
+  void serveOnANonLoopbackAddressWithoutTokensRefusesToStart() {
+    assertThat(run("serve", "--bind", "0.0.0.0", "--port", "0", "--ranks", "1")).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("serve binds 0.0.0.0, not a loopback address")
+        .contains("--auth-token-file");
+  }
+
+  @Test
   void aRankOnANonLoopbackAddressWithoutASecretRefusesToStart() {
     int code =
         run("rank", "--rank", "0", "--world", "2", "--peers", "10.77.0.1:7000,10.77.0.2:7000");

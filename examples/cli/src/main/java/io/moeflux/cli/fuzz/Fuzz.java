@@ -4,9 +4,6 @@ import io.moeflux.cli.client.ForwardClientExample;
 import io.netty.buffer.ByteBufAllocator;
 import io.rsocket.Payload;
 import io.rsocket.RSocket;
-import io.rsocket.core.RSocketConnector;
-import io.rsocket.metadata.WellKnownMimeType;
-import io.rsocket.transport.netty.client.TcpClientTransport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,11 +51,15 @@ public final class Fuzz {
       return new Result(fields, passed);
     }
     Path dir = Files.createTempDirectory("moeflux-fuzz");
+    String token =
+        "fuzz-" + Long.toHexString(new java.security.SecureRandom().nextLong()) + "-token";
+    Path tokens = dir.resolve("tokens");
+    Files.writeString(tokens, token + "\n");
     long started = System.nanoTime();
     try (TargetProcess serve =
         TargetProcess.start(
             dir,
-            "512m",
+            "256m",
             List.of(
                 "serve",
                 "--ranks",
@@ -70,7 +71,9 @@ public final class Fuzz {
                 "--hidden",
                 Integer.toString(HIDDEN),
                 "--max-tokens",
-                Integer.toString(MAX_TOKENS)))) {
+                Integer.toString(MAX_TOKENS),
+                "--auth-token-file",
+                tokens.toString()))) {
       String line = serve.awaitLine("serving", Duration.ofMinutes(2));
       progress.accept("target: " + line);
       Matcher rsocket = RSOCKET.matcher(line);
@@ -78,12 +81,9 @@ public final class Fuzz {
       if (!rsocket.find() || !mesh.find()) {
         throw new IllegalStateException("cannot read the target's addresses from: " + line);
       }
-      RSocket client =
-          RSocketConnector.create()
-              .metadataMimeType(WellKnownMimeType.MESSAGE_RSOCKET_COMPOSITE_METADATA.getString())
-              .connect(
-                  TcpClientTransport.create(rsocket.group(1), Integer.parseInt(rsocket.group(2))))
-              .block(Duration.ofSeconds(30));
+      String host = rsocket.group(1);
+      int port = Integer.parseInt(rsocket.group(2));
+      RSocket client = ServeFuzz.client(host, port, token);
       Map<String, Object> fields = new LinkedHashMap<>();
       fields.put("target", target.name());
       GoldenForwards golden = new GoldenForwards(32, HIDDEN, MAX_TOKENS, seed);
@@ -92,14 +92,12 @@ public final class Fuzz {
         long warm = golden.mismatches(client);
         double peakBefore = serve.peakRssMb();
         progress.accept("golden outputs recorded; target peak RSS " + peakBefore + " MB");
-        MeshFuzz attack = new MeshFuzz(mesh.group(1), Integer.parseInt(mesh.group(2)));
-        attack.attack(inputs, connections, seed);
-        progress.accept(
-            "attack done: "
-                + attack.written()
-                + " inputs, "
-                + attack.closedByRank()
-                + " connections closed by the rank");
+        Attack attack =
+            target == Target.mesh
+                ? new MeshAttack(new MeshFuzz(mesh.group(1), Integer.parseInt(mesh.group(2))))
+                : new ServeAttack(new ServeFuzz(host, port, token, HIDDEN));
+        attack.run(inputs, connections, seed);
+        progress.accept("attack done: " + attack.sent() + " inputs");
         double peakAfterInputs = serve.peakRssMb();
         if (hugeMib > 0) {
           attack.huge(hugeMib);
@@ -109,9 +107,9 @@ public final class Fuzz {
         long mismatches = warm + golden.mismatches(client);
         boolean status = answersStatus(client);
         boolean alive = serve.isAlive();
-        fields.put("inputs", attack.written());
+        fields.put("inputs", attack.sent());
         fields.put("connections", Math.min(connections, inputs));
-        fields.put("closed_by_target", attack.closedByRank());
+        fields.putAll(attack.figures());
         fields.put("golden_requests", 2 * golden.requests());
         fields.put("mismatches", mismatches);
         fields.put("status_answered", status);
@@ -119,12 +117,12 @@ public final class Fuzz {
         fields.put("rss_peak_mb_before", peakBefore);
         fields.put("rss_peak_mb_after_inputs", peakAfterInputs);
         fields.put("huge_mib", hugeMib);
-        fields.put("huge_inputs", attack.hugeWritten());
         fields.put("rss_peak_mb_after", peakAfter);
         fields.put("rss_mb_now", serve.rssMb());
         client.dispose();
         serve.close();
-        fields.put("refusals_logged", serve.logLines("refused a connection"));
+        fields.put("warn_lines", serve.logLines("WARN"));
+        fields.put("log_lines", serve.logLineCount());
         fields.put("leaks", serve.leakReports());
         fields.put("seconds", Math.round((System.nanoTime() - started) / 1e8) / 10.0);
         boolean passed =
@@ -137,6 +135,68 @@ public final class Fuzz {
       } finally {
         client.dispose();
       }
+    }
+  }
+
+  /** One target's attack, as {@link #run} drives it. */
+  private interface Attack {
+    void run(long inputs, int connections, long seed) throws Exception;
+
+    void huge(long mib) throws Exception;
+
+    long sent();
+
+    Map<String, Object> figures();
+  }
+
+  private record MeshAttack(MeshFuzz fuzz) implements Attack {
+    @Override
+    public void run(long inputs, int connections, long seed) throws Exception {
+      fuzz.attack(inputs, connections, seed);
+    }
+
+    @Override
+    public void huge(long mib) throws Exception {
+      fuzz.huge(mib);
+    }
+
+    @Override
+    public long sent() {
+      return fuzz.written();
+    }
+
+    @Override
+    public Map<String, Object> figures() {
+      Map<String, Object> figures = new LinkedHashMap<>();
+      figures.put("closed_by_target", fuzz.closedByRank());
+      figures.put("huge_inputs", fuzz.hugeWritten());
+      return figures;
+    }
+  }
+
+  private record ServeAttack(ServeFuzz fuzz) implements Attack {
+    @Override
+    public void run(long inputs, int connections, long seed) throws Exception {
+      fuzz.attack(inputs, connections, seed);
+    }
+
+    @Override
+    public void huge(long mib) {
+      fuzz.huge(mib);
+    }
+
+    @Override
+    public long sent() {
+      return fuzz.sent();
+    }
+
+    @Override
+    public Map<String, Object> figures() {
+      Map<String, Object> figures = new LinkedHashMap<>();
+      figures.put("answered", fuzz.answered());
+      figures.put("refused", fuzz.refused());
+      figures.put("huge_inputs", fuzz.hugeSent());
+      return figures;
     }
   }
 

@@ -26,11 +26,18 @@ final class TargetProcess implements AutoCloseable {
     this.err = err;
   }
 
-  /** Starts {@code moeflux <args>} with {@code heap} (e.g. "512m"), its output in {@code dir}. */
+  /**
+   * Starts {@code moeflux <args>} with a heap of {@code heap} (e.g. "256m"), its output in {@code
+   * dir}.
+   */
   static TargetProcess start(Path dir, String heap, List<String> args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    // the whole heap resident from the start: what the peak then shows is memory an attack made
+    // the target take beyond its heap (direct buffers, native memory), not the heap filling up
+    command.add("-Xms" + heap);
     command.add("-Xmx" + heap);
+    command.add("-XX:+AlwaysPreTouch");
     command.add("-Dio.netty.leakDetection.level=paranoid");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
@@ -89,6 +96,11 @@ final class TargetProcess implements AutoCloseable {
   /** Lines of the target's log that hold {@code text}. */
   long logLines(String text) {
     return lines(err).stream().filter(line -> line.contains(text)).count();
+  }
+
+  /** Lines in the target's log. */
+  long logLineCount() {
+    return lines(err).size();
   }
 
   private double procStatus(String field) {

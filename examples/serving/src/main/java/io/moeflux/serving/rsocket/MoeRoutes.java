@@ -12,6 +12,7 @@ import io.moeflux.transport.RateLimitedLog;
 import io.moeflux.transport.protocol.ForwardWireCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.ReferenceCountUtil;
 import io.rsocket.ConnectionSetupPayload;
 import io.rsocket.Payload;
 import io.rsocket.RSocket;
@@ -30,12 +31,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.context.Context;
 
 /**
  * The RSocket routes an external client drives a running group with. Routing uses the standard
@@ -67,8 +71,29 @@ public final class MoeRoutes implements SocketAcceptor {
       WellKnownMimeType.MESSAGE_RSOCKET_COMPOSITE_METADATA.getString();
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int METADATA_ROOM = 64 * 1024;
+
+  /**
+   * Reactor's context key for a subscription's own dropped-error handler. A channel that ends with
+   * a request's error (version 1 has no in-band refusal) is then cancelled by RSocket, whose
+   * cancellation arrives after the end: it is expected, and must not be logged as a stack trace for
+   * every bad request.
+   */
+  private static final String ON_ERROR_DROPPED = "reactor.onErrorDropped.local";
+
+  /** And its key for dropped values: an answer made after its channel ended is released. */
+  private static final String ON_NEXT_DROPPED = "reactor.onNextDropped.local";
+
+  private static final Consumer<Object> RELEASE_DROPPED = ReferenceCountUtil::safeRelease;
+
   private static final RateLimitedLog LOG =
       new RateLimitedLog(LoggerFactory.getLogger(MoeRoutes.class), 20, Duration.ofSeconds(10));
+
+  private static final Consumer<Throwable> DROPPED =
+      error -> {
+        if (!(error instanceof CancellationException)) {
+          LOG.warn("a moe.forward channel failed after it ended: " + error);
+        }
+      };
 
   private final RequestBatcher batcher;
   private final Supplier<Flux<Map<String, Object>>> heat;
@@ -248,11 +273,18 @@ public final class MoeRoutes implements SocketAcceptor {
                 if (!route.equals("moe.forward")) {
                   return Flux.error(wrongInteraction(route, "request-channel"));
                 }
-                return all.flatMapSequential(this::forward, 32);
-              });
+                // answers are encoded only as they leave: one dropped on the way (its channel
+                // ended meanwhile) holds no buffer
+                return all.flatMapSequential(this::forward, 32).map(Supplier::get);
+              })
+          // answers made for a channel that ended meanwhile are released, not lost
+          .doOnDiscard(Payload.class, ReferenceCountUtil::safeRelease)
+          .contextWrite(
+              Context.of(
+                  ON_ERROR_DROPPED, DROPPED, ON_NEXT_DROPPED, (Consumer<Object>) RELEASE_DROPPED));
     }
 
-    private Mono<Payload> forward(Payload payload) {
+    private Mono<Supplier<Payload>> forward(Payload payload) {
       ForwardWireCodec.Request request;
       try {
         if (payload.data().readableBytes() == 0) {
@@ -283,9 +315,10 @@ public final class MoeRoutes implements SocketAcceptor {
                 TokenBatch out = served.batch();
                 // no token, no pick: a 0-token answer says topK 0 (documented on the route)
                 int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
-                ByteBuf data =
-                    ForwardWire.encodeResponse(ByteBufAllocator.DEFAULT, served.rank(), out, topK);
-                return ByteBufPayload.create(data);
+                return () ->
+                    ByteBufPayload.create(
+                        ForwardWire.encodeResponse(
+                            ByteBufAllocator.DEFAULT, served.rank(), out, topK));
               });
     }
 
@@ -293,7 +326,7 @@ public final class MoeRoutes implements SocketAcceptor {
      * A version-2 request: its outputs, or a refusal in band (a malformed body, a layer the model
      * does not run, a request the group fails), so the channel carries on.
      */
-    private Mono<Payload> forwardLayer(ByteBuf body) {
+    private Mono<Supplier<Payload>> forwardLayer(ByteBuf body) {
       ForwardWireCodec.Request request;
       try {
         request = ForwardWireCodec.decodeRequest(body, batcher.hidden());
@@ -306,31 +339,34 @@ public final class MoeRoutes implements SocketAcceptor {
               served -> {
                 TokenBatch out = served.batch();
                 int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
-                return ByteBufPayload.create(
-                    ForwardWireCodec.encodeLayerResponse(
-                        ByteBufAllocator.DEFAULT,
-                        ForwardWireCodec.LayerResponse.ran(
-                            served.rank(),
-                            out.layer(),
-                            out.step(),
-                            served.placementVersion(),
-                            out.tokens(),
-                            out.hidden(),
-                            topK,
-                            out.data(),
-                            out.topkIds(),
-                            out.topkWeights())));
+                return (Supplier<Payload>)
+                    () ->
+                        ByteBufPayload.create(
+                            ForwardWireCodec.encodeLayerResponse(
+                                ByteBufAllocator.DEFAULT,
+                                ForwardWireCodec.LayerResponse.ran(
+                                    served.rank(),
+                                    out.layer(),
+                                    out.step(),
+                                    served.placementVersion(),
+                                    out.tokens(),
+                                    out.hidden(),
+                                    topK,
+                                    out.data(),
+                                    out.topkIds(),
+                                    out.topkWeights())));
               })
           .onErrorResume(error -> Mono.just(refusal(request.rank(), request.layer(), error)));
     }
 
-    private Payload refusal(int rank, int layer, Throwable error) {
+    private Supplier<Payload> refusal(int rank, int layer, Throwable error) {
       String message = error.getMessage() != null ? error.getMessage() : error.toString();
       LOG.warn("refused a moe.forward request: " + message);
-      return ByteBufPayload.create(
-          ForwardWireCodec.encodeLayerResponse(
-              ByteBufAllocator.DEFAULT,
-              ForwardWireCodec.LayerResponse.refused(rank, layer, message)));
+      return () ->
+          ByteBufPayload.create(
+              ForwardWireCodec.encodeLayerResponse(
+                  ByteBufAllocator.DEFAULT,
+                  ForwardWireCodec.LayerResponse.refused(rank, layer, message)));
     }
 
     private String route(Payload payload) {

@@ -13,6 +13,7 @@ import io.moeflux.pipeline.placement.PlacementSource;
 import io.moeflux.pipeline.placement.PreparedPlacement;
 import io.moeflux.pipeline.placement.SwitchSchedule;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
@@ -40,11 +41,18 @@ import reactor.core.scheduler.Scheduler;
 public final class Rebalancer implements PlacementSource, Disposable {
   private record Pending(long switchStep, long version) {}
 
+  /** Events replayed to a late subscriber: the most recent ones. */
+  public static final int REPLAYED_EVENTS = 256;
+
+  /** Applied switches remembered: more than heat windows in flight ever reach back. */
+  private static final int REMEMBERED_SWITCHES = 64;
+
   private final RankContext rank;
   private final RebalanceOptions options;
   private final SwitchSchedule schedule;
   private final WeightMigration migration;
-  private final Sinks.Many<RebalanceEvent> events = Sinks.many().replay().all();
+  // bounded: a server rebalances for as long as it runs
+  private final Sinks.Many<RebalanceEvent> events = Sinks.many().replay().limit(REPLAYED_EVENTS);
   private final Disposable.Swap subscription = Disposables.swap();
   private final AtomicLong switches = new AtomicLong();
   private final AtomicLong bytesMigrated = new AtomicLong();
@@ -52,6 +60,10 @@ public final class Rebalancer implements PlacementSource, Disposable {
   private volatile @Nullable PreparedPlacement ready;
   private volatile long readyFor = -1;
   private volatile long lastSwitch = -1;
+  // planner thread only: the switch step of the last plan made
+  private volatile long lastPlannedSwitch = -1;
+  // steps where a new placement applied; the main path adds, the planner reads
+  private final ConcurrentSkipListSet<Long> appliedSwitches = new ConcurrentSkipListSet<>();
 
   private Rebalancer(RankContext rank, RebalanceOptions options) {
     this.rank = rank;
@@ -89,12 +101,15 @@ public final class Rebalancer implements PlacementSource, Disposable {
 
   private Mono<Void> onSnapshot(HeatSnapshot snapshot) {
     long end = snapshot.toStep();
-    Pending inFlight = pending;
-    if (inFlight != null) {
-      return skip(end, "a plan is still pending for step " + inFlight.switchStep());
+    // Decided from steps only, never from how far this rank's main path has got: every rank
+    // must decide alike, or one rank migrates alone and waits for peers that never join.
+    long planned = lastPlannedSwitch;
+    if (planned >= end) {
+      return skip(end, "a plan is still pending for step " + planned);
     }
-    if (lastSwitch >= snapshot.fromStep()) {
-      return skip(end, "the window mixes two placements (switch at step " + lastSwitch + ")");
+    Long mixed = appliedSwitches.ceiling(snapshot.fromStep());
+    if (mixed != null && mixed < end) {
+      return skip(end, "the window mixes two placements (switch at step " + mixed + ")");
     }
     double before = snapshot.meanBalancedness();
     if (before >= options.balancedEnough()) {
@@ -135,6 +150,7 @@ public final class Rebalancer implements PlacementSource, Disposable {
     long switchStep = schedule.nextSwitchStepAfter(end - 1);
     Pending mine = new Pending(switchStep, end);
     pending = mine;
+    lastPlannedSwitch = switchStep;
     MigrationPlan moves = MigrationPlan.between(now, next);
     long bytes = moves.transfers().size() * (long) migration.expertFloats() * Float.BYTES;
     emit(
@@ -203,6 +219,10 @@ public final class Rebalancer implements PlacementSource, Disposable {
     readyFor = -1;
     if (applied != null) {
       lastSwitch = step;
+      appliedSwitches.add(step);
+      while (appliedSwitches.size() > REMEMBERED_SWITCHES) {
+        appliedSwitches.pollFirst();
+      }
       switches.incrementAndGet();
       emit(new RebalanceEvent(RebalanceEvent.Kind.SWITCHED, step, why, applied.placement()));
     } else {
@@ -210,7 +230,10 @@ public final class Rebalancer implements PlacementSource, Disposable {
     }
   }
 
-  /** Everything this balancer did, replayed to late subscribers. */
+  /**
+   * What this balancer did: every event to a subscriber from then on, and the last {@value
+   * #REPLAYED_EVENTS} before it to a late one.
+   */
   public Flux<RebalanceEvent> events() {
     return events.asFlux();
   }

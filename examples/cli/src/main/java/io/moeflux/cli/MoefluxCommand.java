@@ -29,7 +29,8 @@ import picocli.CommandLine.Command;
       GenerateCheckpointCommand.class,
       ForwardCommand.class,
       MemoryCommand.class,
-      FuzzCommand.class
+      FuzzCommand.class,
+      SoakCommand.class
     })
 public final class MoefluxCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -40,6 +41,7 @@ public final class MoefluxCommand implements Runnable {
   }
 
   public static void main(String[] args) {
+    FatalErrors.install(System.err, code -> Runtime.getRuntime().halt(code));
     System.exit(commandLine().execute(args));
   }
 

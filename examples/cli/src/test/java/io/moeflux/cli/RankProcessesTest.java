@@ -117,6 +117,35 @@ class RankProcessesTest {
   }
 
   @Test
+  void runningOutOfMemoryEndsTheCommandAtOnceSayingSo() throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process verify =
+        new ProcessBuilder(
+                java,
+                "-Xmx96m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                MoefluxCommand.class.getName(),
+                "verify",
+                "--ranks",
+                "2",
+                "--max-tokens",
+                "2048",
+                "--hidden",
+                "2048",
+                "--steps",
+                "3")
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("oom.out").toFile())
+            .start();
+    // not the two-minute timeout of a result that never comes
+    assertThat(verify.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(verify.exitValue()).isEqualTo(1);
+    assertThat(Files.readString(dir.resolve("oom.out")))
+        .contains("moeflux: out of memory in thread");
+  }
+
+  @Test
   void twoRankProcessesOverMutualTls() throws Exception {
     TestCertificates authority = TestCertificates.authority(dir, "group CA");
     authority.issue("rank");

@@ -78,7 +78,9 @@ public final class BalancedGroup implements Disposable {
     return start(meshes, config, registry, RebalanceOptions.defaults());
   }
 
-  /** As {@link #start(List, PipelineConfig, MeterRegistry)}, balancers deciding by {@code options}. */
+  /**
+   * As {@link #start(List, PipelineConfig, MeterRegistry)}, balancers deciding by {@code options}.
+   */
   public static Mono<BalancedGroup> start(
       List<MeshConfig> meshes,
       PipelineConfig config,

@@ -349,10 +349,10 @@ final class Inbox {
           }
         }
         if (missing == null && now - phase.deadline > 0) {
-          List<Integer> absent = new ArrayList<>();
+          List<String> absent = new ArrayList<>();
           for (int r = 0; r < worldSize; r++) {
             if (r != self && phase.frames[r] == null) {
-              absent.add(r);
+              absent.add("rank " + r);
             }
           }
           missing =
@@ -362,8 +362,8 @@ final class Inbox {
                   + phase.key
                   + " timed out after "
                   + timeoutNanos / 1_000_000
-                  + " ms waiting for the frames of rank(s) "
-                  + absent;
+                  + " ms waiting for the frames of "
+                  + String.join(", ", absent);
         }
       }
       if (missing != null) {

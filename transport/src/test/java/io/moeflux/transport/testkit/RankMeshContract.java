@@ -446,7 +446,7 @@ public abstract class RankMeshContract {
                 assertThat(error)
                     .isInstanceOf(MeshException.class)
                     .hasMessageContaining("timed out")
-                    .hasMessageContaining("[1]"))
+                    .hasMessageContaining("waiting for the frames of rank 1"))
         .verify(Duration.ofSeconds(10));
   }
 

@@ -84,7 +84,7 @@ public final class SetupFrameGuard implements DuplexConnectionInterceptor {
                       if (!checked[0]) {
                         checked[0] = true;
                         if (!isAcceptableSetup(frame)) {
-                          frame.release();
+                          // not passed on: the connection releases what it delivered
                           connection.dispose();
                           sink.complete();
                           return;

@@ -113,7 +113,9 @@ class CommandsTest {
         .as(out.toString())
         .isZero();
     JsonNode json = lastLine();
-    assertThat(json.get("inputs").asLong()).isEqualTo(1500);
+    // inputs the server answered or refused; more were sent on channels a bad request ended
+    assertThat(json.get("inputs").asLong()).isGreaterThanOrEqualTo(1500L);
+    assertThat(json.get("sent").asLong()).isGreaterThanOrEqualTo(json.get("inputs").asLong());
     assertThat(json.get("mismatches").asLong()).isZero();
     assertThat(json.get("leaks").asLong()).isZero();
     assertThat(json.get("log_lines").asLong()).isEqualTo(json.get("warn_lines").asLong());

@@ -187,15 +187,17 @@ public final class Fuzz {
 
     @Override
     public long sent() {
-      return fuzz.sent();
+      return fuzz.processed();
     }
 
     @Override
     public Map<String, Object> figures() {
       Map<String, Object> figures = new LinkedHashMap<>();
+      figures.put("sent", fuzz.sent());
       figures.put("answered", fuzz.answered());
       figures.put("refused", fuzz.refused());
       figures.put("huge_inputs", fuzz.hugeSent());
+      figures.put("huge_mib_offered", fuzz.hugeBytes() / (1024 * 1024));
       return figures;
     }
   }

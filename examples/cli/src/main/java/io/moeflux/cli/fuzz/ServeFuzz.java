@@ -48,6 +48,7 @@ final class ServeFuzz {
   private final AtomicLong answered = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
   private final AtomicLong hugeSent = new AtomicLong();
+  private final AtomicLong hugeBytes = new AtomicLong();
 
   ServeFuzz(String host, int port, String token, int hidden) {
     this.host = host;
@@ -69,7 +70,7 @@ final class ServeFuzz {
         .block(ANSWER);
   }
 
-  /** Sends {@code inputs} inputs over {@code connections} connections. */
+  /** Sends inputs over {@code connections} connections until {@code inputs} were processed. */
   void attack(long inputs, int connections, long seed) throws Exception {
     List<byte[]> seeds = seeds();
     long perConnection = Math.max(1, inputs / connections);
@@ -94,20 +95,23 @@ final class ServeFuzz {
     }
   }
 
+  /** Sends inputs until {@code count} of them were answered or refused by the target. */
   private Void connection(List<byte[]> seeds, long count, long seed) {
     Mutator mutator = new Mutator(seeds, seed);
     SplittableRandom random = new SplittableRandom(seed);
     RSocket client = client(host, port, token);
     try {
-      long left = count;
-      while (left > 0) {
+      long done = 0;
+      // inputs the target took silently (an empty first body only opens the route) do not count
+      for (long attempts = 0; done < count && attempts < 4 * count; attempts++) {
+        if (client.isDisposed()) {
+          client = client(host, port, token);
+        }
         if (random.nextInt(4) == 0) {
-          request(client, random, mutator.next());
-          left--;
+          done += request(client, random, mutator.next()) ? 1 : 0;
         } else {
-          int batch = (int) Math.min(left, 1 + random.nextInt(40));
-          // a channel a version-1 request ended takes fewer: the rest go on the next one
-          left -= channel(client, mutator, batch);
+          int batch = (int) Math.min(count - done, 1 + random.nextInt(40));
+          done += channel(client, mutator, batch);
         }
       }
     } finally {
@@ -116,8 +120,11 @@ final class ServeFuzz {
     return null;
   }
 
-  /** One request-response or request-stream to a random route, data and metadata mutated. */
-  private void request(RSocket client, SplittableRandom random, byte[] data) {
+  /**
+   * One request-response or request-stream to a random route, data and metadata mutated; whether
+   * the target answered or refused it.
+   */
+  private boolean request(RSocket client, SplittableRandom random, byte[] data) {
     String route = ROUTES.get(random.nextInt(ROUTES.size()));
     Payload payload = ForwardClientExample.routed(route, Unpooled.wrappedBuffer(data));
     if (random.nextInt(8) == 0) {
@@ -126,27 +133,48 @@ final class ServeFuzz {
     sent.incrementAndGet();
     Mono<?> answer =
         route.equals("moe.heat")
-            ? client.requestStream(payload).take(1).doOnNext(Payload::release).then()
-            : client.requestResponse(payload).doOnNext(Payload::release);
-    settle(answer.timeout(Duration.ofSeconds(2), Mono.empty()));
+            ? client.requestStream(payload).take(1).doOnNext(this::answered).then()
+            : client.requestResponse(payload).doOnNext(this::answered);
+    AtomicLong answers = new AtomicLong();
+    return !settle(
+            answer
+                .doOnNext(any -> answers.incrementAndGet())
+                .timeout(Duration.ofSeconds(2), Mono.empty()))
+        || answers.get() > 0;
   }
 
-  /** One moe.forward channel for up to {@code count} mutated bodies; returns how many went. */
+  /**
+   * One moe.forward channel carrying up to {@code count} mutated bodies; returns how many the
+   * target answered or refused (a channel that a version-1 request ends answers no more).
+   */
   private int channel(RSocket client, Mutator mutator, int count) {
-    AtomicLong went = new AtomicLong();
+    AtomicLong answers = new AtomicLong();
     Flux<Payload> requests =
         Flux.range(0, count)
             .map(
                 i -> {
                   sent.incrementAndGet();
-                  went.incrementAndGet();
                   ByteBuf body = Unpooled.wrappedBuffer(mutator.next());
                   return i == 0
                       ? ForwardClientExample.routed("moe.forward", body)
                       : ByteBufPayload.create(body);
                 });
-    settle(client.requestChannel(requests).doOnNext(this::answer).then());
-    return (int) Math.max(1, went.get());
+    boolean ended =
+        !settle(
+            client
+                .requestChannel(requests)
+                .doOnNext(
+                    payload -> {
+                      answers.incrementAndGet();
+                      answer(payload);
+                    })
+                .then());
+    return (int) (answers.get() + (ended ? 1 : 0));
+  }
+
+  private void answered(Payload payload) {
+    answered.incrementAndGet();
+    payload.release();
   }
 
   private void answer(Payload payload) {
@@ -164,12 +192,15 @@ final class ServeFuzz {
     }
   }
 
-  private void settle(Mono<?> interaction) {
+  /** Waits for {@code interaction}; false when it ended with an error (counted as refused). */
+  private boolean settle(Mono<?> interaction) {
     try {
       interaction.block(ANSWER);
+      return true;
     } catch (RuntimeException refusedOutright) {
       // an error for that request (or channel): what a bad input should get
       refused.incrementAndGet();
+      return false;
     }
   }
 
@@ -200,6 +231,7 @@ final class ServeFuzz {
           client = client(host, port, token);
         }
         hugeSent.incrementAndGet();
+        hugeBytes.addAndGet(zeros.length);
         Payload request = ForwardClientExample.routed("moe.forward", Unpooled.wrappedBuffer(zeros));
         settle(
             client
@@ -243,6 +275,11 @@ final class ServeFuzz {
     return sent.get();
   }
 
+  /** Inputs the target answered or refused. */
+  long processed() {
+    return answered.get() + refused.get();
+  }
+
   long answered() {
     return answered.get();
   }
@@ -253,5 +290,10 @@ final class ServeFuzz {
 
   long hugeSent() {
     return hugeSent.get();
+  }
+
+  /** Bytes of the huge requests offered; the target refuses each once it passes its cap. */
+  long hugeBytes() {
+    return hugeBytes.get();
   }
 }

@@ -291,7 +291,10 @@ public final class MoeRoutes implements SocketAcceptor {
           // a first frame that only opens the route
           return Mono.empty();
         }
-        if (ForwardWireCodec.version(payload.data()) == ForwardWireCodec.VERSION_2) {
+        int version = ForwardWireCodec.version(payload.data());
+        if (version != ForwardWireCodec.VERSION) {
+          // version 2, or a version this server does not speak: refused in band if it must be,
+          // so that the channel goes on (only version 1 has no way to refuse one request)
           return forwardLayer(payload.data());
         }
         if (!batcher.model().runsEveryLayerPerStep()) {

@@ -142,6 +142,14 @@ class CommandsTest {
   }
 
   @Test
+  void aPeerWithPortZeroIsRefusedAtOnce() {
+    assertThat(run("rank", "--rank", "0", "--world", "2", "--peers", "127.0.0.1:7001,127.0.0.1:0"))
+        .isEqualTo(2);
+    assertThat(err.toString())
+        .contains("rank 1 address '127.0.0.1:0' is not host:port with a port in 1..65535");
+  }
+
+  @Test
   void aSecretFileThatIsTooShortIsRefusedBeforeAnythingStarts() throws Exception {
     Path secret = dir.resolve("secret");
     Files.writeString(secret, "short\n");

@@ -166,8 +166,8 @@ public final class RequestBatcher implements Disposable {
                 new IllegalArgumentException(
                     "token "
                         + notFinite / hidden
-                        + " has a "
-                        + (Float.isNaN(data[notFinite]) ? "NaN" : "infinite")
+                        + " has "
+                        + (Float.isNaN(data[notFinite]) ? "a NaN" : "an infinite")
                         + " value at element "
                         + notFinite % hidden
                         + ": only finite hidden states are served"));

@@ -41,6 +41,36 @@ class RequestBatcherTest {
   }
 
   @Test
+  void badRequestsFailOneByOneAndTheNextRequestIsServed() {
+    RequestBatcher batcher = RequestBatcher.start(group).block(Duration.ofSeconds(10));
+    try {
+      float[] poison = rows(2);
+      poison[model.hidden() + 5] = Float.POSITIVE_INFINITY;
+      StepVerifier.create(batcher.submit(-1, 2, poison))
+          .expectErrorSatisfies(
+              error ->
+                  assertThat(error)
+                      .isInstanceOf(IllegalArgumentException.class)
+                      .hasMessage(
+                          "token 1 has an infinite value at element 5: only finite hidden states"
+                              + " are served"))
+          .verify(Duration.ofSeconds(10));
+      StepVerifier.create(batcher.submit(-1, 9, rows(9)))
+          .expectErrorMessage("9 tokens exceed the capacity of 8 tokens per rank")
+          .verify(Duration.ofSeconds(10));
+      StepVerifier.create(batcher.submit(5, 1, rows(1)))
+          .expectError(IllegalArgumentException.class)
+          .verify(Duration.ofSeconds(10));
+      // nothing of the above reached the group: it serves the next request as usual
+      StepVerifier.create(batcher.submit(-1, 3, rows(3)))
+          .assertNext(served -> assertThat(served.batch().tokens()).isEqualTo(3))
+          .verifyComplete();
+    } finally {
+      batcher.dispose();
+    }
+  }
+
+  @Test
   void nothingIsRegisteredOrSubscribedUntilStartIsSubscribed() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     Mono<RequestBatcher> start = RequestBatcher.start(group, registry);

@@ -15,9 +15,18 @@ import java.util.Objects;
  * invariant 6); {@link #sameAs} compares two histories in one process, {@link #digest()} lets
  * separate processes compare theirs.
  *
+ * <p>Bounded: a rank that rebalances for as long as it serves keeps the last {@value #KEPT}
+ * entries, and a digest chained over every entry it ever had, so histories still compare whole.
+ * {@link #inForceAt} answers for the steps of the entries kept.
+ *
  * <p>Immutable: {@link #with} returns a longer history.
  */
 public final class PlacementHistory {
+  /** Entries kept, the most recent: plenty for every step still to be checked. */
+  public static final int KEPT = 256;
+
+  private static final int DIGEST_HEX = 16;
+
   /** A placement in force from {@code step} on (until the next entry's step). */
   public record Entry(long step, Placement placement) {
     public Entry {
@@ -26,14 +35,19 @@ public final class PlacementHistory {
   }
 
   private final List<Entry> entries;
+  private final int switches;
+  private final byte[] chain;
 
-  private PlacementHistory(List<Entry> entries) {
+  private PlacementHistory(List<Entry> entries, int switches, byte[] chain) {
     this.entries = List.copyOf(entries);
+    this.switches = switches;
+    this.chain = chain;
   }
 
   /** A history with {@code initial} in force from step 0 and no switch yet. */
   public static PlacementHistory startingWith(Placement initial) {
-    return new PlacementHistory(List.of(new Entry(0, initial)));
+    Entry first = new Entry(0, initial);
+    return new PlacementHistory(List.of(first), 0, link(new byte[0], first));
   }
 
   /**
@@ -47,24 +61,35 @@ public final class PlacementHistory {
       throw new IllegalArgumentException(
           "a switch at step " + step + " does not follow the last one, at step " + last);
     }
-    List<Entry> longer = new ArrayList<>(entries);
-    longer.add(new Entry(step, next));
-    return new PlacementHistory(longer);
+    Entry entry = new Entry(step, next);
+    List<Entry> longer =
+        new ArrayList<>(entries.subList(entries.size() == KEPT ? 1 : 0, entries.size()));
+    longer.add(entry);
+    return new PlacementHistory(longer, switches + 1, link(chain, entry));
   }
 
-  /** Every entry, the initial placement first. */
+  /** The entries kept (at most {@value #KEPT}), oldest first. */
   public List<Entry> entries() {
     return entries;
   }
 
-  /** Switches applied (entries after the initial one). */
+  /** Switches applied since the initial placement, all of them. */
   public int switches() {
-    return entries.size() - 1;
+    return switches;
   }
 
-  /** The placement in force at {@code step} according to this history. */
+  /**
+   * The placement in force at {@code step} according to this history.
+   *
+   * @throws IllegalArgumentException when {@code step} is before the oldest entry kept
+   */
   public Placement inForceAt(long step) {
-    Placement inForce = entries.get(0).placement();
+    Entry oldest = entries.get(0);
+    if (step < oldest.step()) {
+      throw new IllegalArgumentException(
+          "step " + step + " is older than the " + KEPT + " switches this history keeps");
+    }
+    Placement inForce = oldest.placement();
     for (Entry entry : entries) {
       if (entry.step() > step) {
         break;
@@ -77,52 +102,47 @@ public final class PlacementHistory {
   /** Same switch steps, and at each the same placement version and maps. */
   public boolean sameAs(PlacementHistory other) {
     Objects.requireNonNull(other, "other");
-    if (entries.size() != other.entries.size()) {
-      return false;
-    }
-    for (int i = 0; i < entries.size(); i++) {
-      Entry mine = entries.get(i);
-      Entry theirs = other.entries.get(i);
-      if (mine.step() != theirs.step()
-          || mine.placement().version() != theirs.placement().version()
-          || !mine.placement().samePlacementAs(theirs.placement())) {
-        return false;
-      }
-    }
-    return true;
+    return switches == other.switches && MessageDigest.isEqual(chain, other.chain);
   }
 
   /**
-   * 16 hex digits of a SHA-256 over every entry's step, placement version, ranks, experts and
-   * physical-to-logical map: equal histories ({@link #sameAs}) have equal digests on any JVM.
+   * 16 hex digits of a SHA-256 chained over every entry's step, placement version, ranks, experts
+   * and physical-to-logical map: equal histories ({@link #sameAs}) have equal digests on any JVM.
    */
   public String digest() {
+    return HexFormat.of().formatHex(chain, 0, DIGEST_HEX / 2);
+  }
+
+  /** SHA-256 of {@code previous} and {@code entry}: the digest of the history up to it. */
+  private static byte[] link(byte[] previous, Entry entry) {
     MessageDigest sha;
     try {
       sha = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);
     }
-    for (Entry entry : entries) {
-      Placement p = entry.placement();
-      ByteBuffer head = ByteBuffer.allocate(Long.BYTES * 2 + Integer.BYTES * 4);
-      head.putLong(entry.step()).putLong(p.version());
-      head.putInt(p.ranks()).putInt(p.experts()).putInt(p.layers()).putInt(p.slots());
-      sha.update(head.array());
-      ByteBuffer map = ByteBuffer.allocate(p.layers() * p.slots() * Integer.BYTES);
-      for (int[] layer : p.phy2log()) {
-        for (int logical : layer) {
-          map.putInt(logical);
-        }
+    sha.update(previous);
+    Placement p = entry.placement();
+    ByteBuffer head = ByteBuffer.allocate(Long.BYTES * 2 + Integer.BYTES * 4);
+    head.putLong(entry.step()).putLong(p.version());
+    head.putInt(p.ranks()).putInt(p.experts()).putInt(p.layers()).putInt(p.slots());
+    sha.update(head.array());
+    ByteBuffer map = ByteBuffer.allocate(p.layers() * p.slots() * Integer.BYTES);
+    for (int[] layer : p.phy2log()) {
+      for (int logical : layer) {
+        map.putInt(logical);
       }
-      sha.update(map.array());
     }
-    return HexFormat.of().formatHex(sha.digest(), 0, 8);
+    sha.update(map.array());
+    return sha.digest();
   }
 
   @Override
   public String toString() {
     StringBuilder text = new StringBuilder("PlacementHistory{");
+    if (switches + 1 > entries.size()) {
+      text.append(switches + 1 - entries.size()).append(" older, ");
+    }
     for (int i = 0; i < entries.size(); i++) {
       Entry entry = entries.get(i);
       text.append(i == 0 ? "" : ", ")

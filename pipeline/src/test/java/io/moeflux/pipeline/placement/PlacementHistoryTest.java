@@ -47,6 +47,32 @@ class PlacementHistoryTest {
   }
 
   @Test
+  void aLongHistoryKeepsItsLastEntriesAndADigestOfAll() {
+    PlacementHistory a = PlacementHistory.startingWith(initial);
+    PlacementHistory b = PlacementHistory.startingWith(initial);
+    for (int i = 1; i <= PlacementHistory.KEPT + 10; i++) {
+      a = a.with(10L * i, i % 2 == 0 ? next : initial);
+      b = b.with(10L * i, i % 2 == 0 ? next : initial);
+    }
+    assertThat(a.switches()).isEqualTo(PlacementHistory.KEPT + 10);
+    assertThat(a.entries()).hasSize(PlacementHistory.KEPT);
+    assertThat(a.sameAs(b)).isTrue();
+    assertThat(a.digest()).isEqualTo(b.digest());
+    assertThat(a.inForceAt(10L * (PlacementHistory.KEPT + 10))).isSameAs(next);
+    PlacementHistory whole = a;
+    assertThatThrownBy(() -> whole.inForceAt(5))
+        .hasMessageContaining("older than the 256 switches");
+    // a difference long forgotten still shows in the digest
+    PlacementHistory c = PlacementHistory.startingWith(initial).with(10, next);
+    for (int i = 2; i <= PlacementHistory.KEPT + 10; i++) {
+      c = c.with(10L * i, i % 2 == 0 ? next : initial);
+    }
+    assertThat(c.entries()).isEqualTo(a.entries());
+    assertThat(c.sameAs(a)).isFalse();
+    assertThat(c.digest()).isNotEqualTo(a.digest());
+  }
+
+  @Test
   void aSwitchFollowsTheLastOne() {
     PlacementHistory history = PlacementHistory.startingWith(initial).with(30, next);
     assertThatThrownBy(() -> history.with(30, initial))

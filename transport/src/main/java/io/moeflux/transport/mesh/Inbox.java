@@ -183,33 +183,32 @@ final class Inbox {
 
   /** {@code source}'s mesh failed: this one fails with its reason, which names the cause. */
   private void failureFrom(int source, ByteBuf frame) {
-    String reason;
-    try {
-      reason = FailureFrameCodec.reason(frame);
-    } catch (MeshException e) {
+    String reason = reasonOf(source, frame, FailureFrameCodec::reason);
+    if (reason != null) {
       onProtocolError.accept(
-          new MeshException("rank " + self + ": rank " + source + " sent " + e.getMessage(), e));
-      return;
-    } finally {
-      frame.release();
+          new MeshException("rank " + self + ": rank " + source + " failed: " + reason));
     }
-    onProtocolError.accept(
-        new MeshException("rank " + self + ": rank " + source + " failed: " + reason));
   }
 
   private void abortFrom(int source, ByteBuf frame) {
     long step = FrameHeaderCodec.step(frame);
-    String reason;
+    String reason = reasonOf(source, frame, AbortFrameCodec::reason);
+    if (reason != null) {
+      abort(step, source, reason);
+    }
+  }
+
+  /** The reason {@code frame} carries (it is released), or null when it is malformed. */
+  private @Nullable String reasonOf(int source, ByteBuf frame, Function<ByteBuf, String> decoder) {
     try {
-      reason = AbortFrameCodec.reason(frame);
+      return decoder.apply(frame);
     } catch (MeshException e) {
       onProtocolError.accept(
           new MeshException("rank " + self + ": rank " + source + " sent " + e.getMessage(), e));
-      return;
+      return null;
     } finally {
       frame.release();
     }
-    abort(step, source, reason);
   }
 
   /**

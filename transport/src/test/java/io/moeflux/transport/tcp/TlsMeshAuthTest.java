@@ -10,6 +10,7 @@ import io.moeflux.transport.MeshTransport;
 import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.TlsConfig;
 import io.moeflux.transport.testkit.MeshAuthContract;
+import io.moeflux.transport.testkit.MeshStarts;
 import io.moeflux.transport.testkit.TestCertificates;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,8 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 
 /** The authentication contract over TLS, and what TLS itself refuses. */
 class TlsMeshAuthTest extends MeshAuthContract {
@@ -53,16 +52,9 @@ class TlsMeshAuthTest extends MeshAuthContract {
             .transport(TlsMeshTransport.of(tcp, foreign))
             .connectTimeout(Duration.ofSeconds(3))
             .build());
-    List<Throwable> errors =
-        Flux.fromIterable(mixed)
-            .flatMap(
-                config ->
-                    RankMesh.start(config)
-                        .doOnNext(RankMesh::dispose)
-                        .then(Mono.<Throwable>empty())
-                        .onErrorResume(Mono::just))
-            .collectList()
-            .block(Duration.ofSeconds(20));
+    List<RankMesh> started = new ArrayList<>();
+    List<Throwable> errors = MeshStarts.failures(mixed, started);
+    started.forEach(RankMesh::dispose);
     assertThat(errors).hasSize(2).allSatisfy(e -> assertThat(e).isInstanceOf(MeshException.class));
   }
 }

@@ -191,16 +191,7 @@ public abstract class MeshAuthContract {
                 .secret(MeshSecret.random())
                 .connectTimeout(Duration.ofSeconds(5))
                 .build());
-    List<Throwable> errors =
-        Flux.fromIterable(mixed)
-            .flatMap(
-                config ->
-                    RankMesh.start(config)
-                        .doOnNext(meshes::add)
-                        .then(Mono.<Throwable>empty())
-                        .onErrorResume(Mono::just))
-            .collectList()
-            .block(Duration.ofSeconds(40));
+    List<Throwable> errors = MeshStarts.failures(mixed, meshes);
     assertThat(errors)
         .hasSize(2)
         .allSatisfy(

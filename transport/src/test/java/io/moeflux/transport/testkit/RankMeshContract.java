@@ -270,16 +270,7 @@ public abstract class RankMeshContract {
   }
 
   private List<Throwable> startBoth(List<MeshConfig> configs) {
-    List<Throwable> errors =
-        Flux.fromIterable(configs)
-            .flatMap(
-                config ->
-                    RankMesh.start(config)
-                        .doOnNext(meshes::add)
-                        .then(Mono.<Throwable>empty())
-                        .onErrorResume(Mono::just))
-            .collectList()
-            .block(Duration.ofSeconds(40));
+    List<Throwable> errors = MeshStarts.failures(configs, meshes);
     assertThat(errors).hasSize(configs.size());
     return errors;
   }

@@ -124,17 +124,17 @@ final class DecoderFuzz {
     for (int count = 0; count <= CAPACITY; count += 2) {
       ByteBuf dispatch = DispatchFrameCodec.allocate(alloc, 5, 1, 1, count, TOP_K, HIDDEN);
       dispatch.writeZero(DispatchFrameCodec.bodyBytes(count, TOP_K, HIDDEN));
-      seeds.add(bytes(dispatch));
-      seeds.add(bytes(CombineFrameCodec.encode(alloc, 5, 1, 1, rows, count, HIDDEN)));
+      seeds.add(Mutator.bytes(dispatch));
+      seeds.add(Mutator.bytes(CombineFrameCodec.encode(alloc, 5, 1, 1, rows, count, HIDDEN)));
       seeds.add(
-          bytes(
+          Mutator.bytes(
               GatherFrameCodec.encode(
                   alloc, 5, 1, 1, count, count + 1, TOP_K, HIDDEN, ids, weights, rows)));
       seeds.add(
-          bytes(
+          Mutator.bytes(
               ForwardWireCodec.encodeRequest(alloc, -1, count, HIDDEN, new float[count * HIDDEN])));
       seeds.add(
-          bytes(
+          Mutator.bytes(
               ForwardWireCodec.encodeResponse(
                   alloc,
                   new ForwardWireCodec.Response(
@@ -147,29 +147,24 @@ final class DecoderFuzz {
                       new int[count * TOP_K],
                       new float[count * TOP_K]))));
     }
-    seeds.add(bytes(LongsFrameCodec.encode(alloc, FrameKind.SYNC, 5, 0, 1, new long[] {1, 2, 3})));
-    seeds.add(bytes(LongsFrameCodec.encode(alloc, FrameKind.PLAN, 5, -1, 1, new long[0])));
-    seeds.add(bytes(MigrationChunkCodec.encode(alloc, 3, 0, 1, rows, 0, 16)));
-    seeds.add(bytes(AbortFrameCodec.encode(alloc, 5, 1, "5 tokens exceed the capacity of 4")));
+    seeds.add(
+        Mutator.bytes(
+            LongsFrameCodec.encode(alloc, FrameKind.SYNC, 5, 0, 1, new long[] {1, 2, 3})));
+    seeds.add(Mutator.bytes(LongsFrameCodec.encode(alloc, FrameKind.PLAN, 5, -1, 1, new long[0])));
+    seeds.add(Mutator.bytes(MigrationChunkCodec.encode(alloc, 3, 0, 1, rows, 0, 16)));
+    seeds.add(
+        Mutator.bytes(AbortFrameCodec.encode(alloc, 5, 1, "5 tokens exceed the capacity of 4")));
     MeshFingerprint fingerprint =
         MeshFingerprint.builder().put("model", "0123456789abcdef").put("capacity", 4).build();
     Handshake handshake = Handshake.current(1, 2, fingerprint);
     byte[] nonce = HandshakeProofs.nonce();
     byte[] tag = HandshakeProofs.groupTag(MeshSecret.NONE, 2, fingerprint);
-    seeds.add(bytes(HandshakeCodec.encode(alloc, handshake)));
-    seeds.add(bytes(SetupCodec.encode(alloc, 1, nonce)));
-    seeds.add(bytes(ChallengeCodec.encodeRequest(alloc)));
-    seeds.add(bytes(ChallengeCodec.encodeAnswer(alloc, nonce, tag, tag)));
-    seeds.add(bytes(ProofCodec.encode(alloc, tag, tag, handshake)));
-    seeds.add(bytes(LaneOpenCodec.encode(alloc, 1, FrameKind.Lane.DATA)));
+    seeds.add(Mutator.bytes(HandshakeCodec.encode(alloc, handshake)));
+    seeds.add(Mutator.bytes(SetupCodec.encode(alloc, 1, nonce)));
+    seeds.add(Mutator.bytes(ChallengeCodec.encodeRequest(alloc)));
+    seeds.add(Mutator.bytes(ChallengeCodec.encodeAnswer(alloc, nonce, tag, tag)));
+    seeds.add(Mutator.bytes(ProofCodec.encode(alloc, tag, tag, handshake)));
+    seeds.add(Mutator.bytes(LaneOpenCodec.encode(alloc, 1, FrameKind.Lane.DATA)));
     return seeds;
-  }
-
-  private static byte[] bytes(ByteBuf buf) {
-    try {
-      return ByteBufUtil.getBytes(buf);
-    } finally {
-      buf.release();
-    }
   }
 }

@@ -1,5 +1,7 @@
 package io.moeflux.cli.fuzz;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -36,6 +38,15 @@ final class Mutator {
   Mutator(List<byte[]> seeds, long seed) {
     this.seeds = List.copyOf(seeds);
     this.random = new SplittableRandom(seed);
+  }
+
+  /** The bytes of an encoded message (released): a seed. */
+  static byte[] bytes(ByteBuf encoded) {
+    try {
+      return ByteBufUtil.getBytes(encoded);
+    } finally {
+      encoded.release();
+    }
   }
 
   /** The next input. */

@@ -8,7 +8,6 @@ import io.moeflux.transport.protocol.LaneOpenCodec;
 import io.moeflux.transport.protocol.SetupCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.rsocket.frame.PayloadFrameCodec;
 import io.rsocket.frame.RequestChannelFrameCodec;
@@ -30,19 +29,15 @@ final class RSocketFrames {
 
   /** A valid RSocket SETUP frame claiming {@code rank}, with a fresh nonce. */
   static byte[] setup(int rank) {
-    return bytes(
-        SetupFrameCodec.encode(
-            ALLOC,
-            false,
-            1000,
-            6000,
-            "application/binary",
-            "application/binary",
-            ByteBufPayload.create(SetupCodec.encode(ALLOC, rank, HandshakeProofs.nonce()))));
+    return Mutator.bytes(setupFrame(SetupCodec.encode(ALLOC, rank, HandshakeProofs.nonce())));
   }
 
   /** A SETUP frame whose payload is {@code size} bytes of zeros: what --huge-mib sends. */
   static ByteBuf hugeSetup(int size) {
+    return setupFrame(Unpooled.wrappedBuffer(new byte[size]));
+  }
+
+  private static ByteBuf setupFrame(ByteBuf payload) {
     return SetupFrameCodec.encode(
         ALLOC,
         false,
@@ -50,18 +45,18 @@ final class RSocketFrames {
         6000,
         "application/binary",
         "application/binary",
-        ByteBufPayload.create(Unpooled.wrappedBuffer(new byte[size])));
+        ByteBufPayload.create(payload));
   }
 
   /** Frames that follow a SETUP: requests and lanes, as a rank would send them. */
   static List<byte[]> afterSetup() {
     List<byte[]> frames = new ArrayList<>();
     frames.add(
-        bytes(
+        Mutator.bytes(
             RequestResponseFrameCodec.encode(
                 ALLOC, 1, false, null, ChallengeCodec.encodeRequest(ALLOC))));
     frames.add(
-        bytes(
+        Mutator.bytes(
             RequestChannelFrameCodec.encode(
                 ALLOC,
                 3,
@@ -72,7 +67,8 @@ final class RSocketFrames {
                 LaneOpenCodec.encode(ALLOC, 1, FrameKind.Lane.DATA))));
     ByteBuf dispatch = FrameHeaderCodec.allocate(ALLOC, FrameKind.DISPATCH, 0, 0, 1, 43, 172);
     dispatch.writeZero(172);
-    frames.add(bytes(PayloadFrameCodec.encode(ALLOC, 3, false, false, true, null, dispatch)));
+    frames.add(
+        Mutator.bytes(PayloadFrameCodec.encode(ALLOC, 3, false, false, true, null, dispatch)));
     return frames;
   }
 
@@ -84,13 +80,5 @@ final class RSocketFrames {
     out[2] = (byte) frame.length;
     System.arraycopy(frame, 0, out, 3, frame.length);
     return out;
-  }
-
-  private static byte[] bytes(ByteBuf frame) {
-    try {
-      return ByteBufUtil.getBytes(frame);
-    } finally {
-      frame.release();
-    }
   }
 }

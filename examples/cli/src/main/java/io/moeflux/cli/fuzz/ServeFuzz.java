@@ -254,21 +254,14 @@ final class ServeFuzz {
       for (int i = 0; i < data.length; i++) {
         data[i] = (i % 7) / 7f;
       }
-      seeds.add(bytes(ForwardWireCodec.encodeRequest(alloc, -1, tokens, hidden, data)));
+      seeds.add(Mutator.bytes(ForwardWireCodec.encodeRequest(alloc, -1, tokens, hidden, data)));
       seeds.add(
-          bytes(ForwardWireCodec.encodeLayerRequest(alloc, tokens % 2, -1, tokens, hidden, data)));
+          Mutator.bytes(
+              ForwardWireCodec.encodeLayerRequest(alloc, tokens % 2, -1, tokens, hidden, data)));
     }
     seeds.add(new byte[0]);
     seeds.add("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     return seeds;
-  }
-
-  private static byte[] bytes(ByteBuf buf) {
-    try {
-      return ByteBufUtil.getBytes(buf);
-    } finally {
-      buf.release();
-    }
   }
 
   long sent() {

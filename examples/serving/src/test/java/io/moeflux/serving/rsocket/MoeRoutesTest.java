@@ -148,10 +148,30 @@ class MoeRoutesTest {
         .expectErrorSatisfies(
             error -> assertThat(error.getMessage()).contains("unknown route 'moe.nope'"))
         .verify(Duration.ofSeconds(10));
+    // a body too short to say its version is refused in band, and the channel goes on
     StepVerifier.create(
-            client.requestChannel(
-                Flux.just(RoutedPayloads.routed("moe.forward", new byte[] {1, 2, 3}))))
-        .expectErrorSatisfies(error -> assertThat(error.getMessage()).contains("16-byte header"))
+            client
+                .requestChannel(
+                    Flux.just(RoutedPayloads.routed("moe.forward", new byte[] {1, 2, 3})))
+                .map(
+                    payload -> {
+                      try {
+                        return ForwardWireCodec.decodeLayerResponse(payload.sliceData());
+                      } finally {
+                        payload.release();
+                      }
+                    }))
+        .assertNext(
+            refusal -> {
+              assertThat(refusal.ok()).isFalse();
+              assertThat(refusal.message()).contains("3 bytes");
+            })
+        .verifyComplete();
+    // a malformed version-1 body has no in-band refusal: its channel ends with the reason
+    byte[] v1 = new byte[20];
+    v1[0] = 1;
+    StepVerifier.create(client.requestChannel(Flux.just(RoutedPayloads.routed("moe.forward", v1))))
+        .expectErrorSatisfies(error -> assertThat(error.getMessage()).contains("moe.forward"))
         .verify(Duration.ofSeconds(10));
     StepVerifier.create(client.requestResponse(RoutedPayloads.routed("moe.forward", new byte[0])))
         .expectErrorSatisfies(error -> assertThat(error.getMessage()).contains("request-channel"))

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.security.SecureRandom;
 
 /** Runs one fuzz target and says whether the target came through. */
 public final class Fuzz {
@@ -52,7 +53,7 @@ public final class Fuzz {
     }
     Path dir = Files.createTempDirectory("moeflux-fuzz");
     String token =
-        "fuzz-" + Long.toHexString(new java.security.SecureRandom().nextLong()) + "-token";
+        "fuzz-" + Long.toHexString(new SecureRandom().nextLong()) + "-token";
     Path tokens = dir.resolve("tokens");
     Files.writeString(tokens, token + "\n");
     long started = System.nanoTime();

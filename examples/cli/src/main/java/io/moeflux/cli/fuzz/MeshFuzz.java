@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.net.SocketTimeoutException;
 
 /**
  * The mesh target: TCP connections to a live rank's mesh server from someone without the group's
@@ -156,7 +157,7 @@ final class MeshFuzz {
         answeredBytes.addAndGet(n);
       }
       closedByRank.incrementAndGet();
-    } catch (java.net.SocketTimeoutException silent) {
+    } catch (SocketTimeoutException silent) {
       // the rank kept the connection open without answering: our close ends it
     }
   }

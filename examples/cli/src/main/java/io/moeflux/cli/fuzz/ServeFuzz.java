@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import java.nio.charset.StandardCharsets;
 
 /**
  * The serve target: authenticated clients send random and mutated route payloads to a live {@code
@@ -260,7 +261,7 @@ final class ServeFuzz {
               ForwardWireCodec.encodeLayerRequest(alloc, tokens % 2, -1, tokens, hidden, data)));
     }
     seeds.add(new byte[0]);
-    seeds.add("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    seeds.add("{}".getBytes(StandardCharsets.UTF_8));
     return seeds;
   }
 

@@ -70,7 +70,9 @@ public final class MoeGroup implements Disposable {
     Objects.requireNonNull(extensions, "extensions");
     MoeModel model = configs.apply(0).model();
     return Flux.fromIterable(meshes)
-        .flatMap(mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), extensions), meshes.size())
+        .flatMap(
+            mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), extensions, meshes.size()),
+            meshes.size())
         .collectSortedList((a, b) -> Integer.compare(a.rank(), b.rank()))
         .doOnDiscard(MoeRank.class, MoeRank::dispose)
         .map(started -> new MoeGroup(started, model));

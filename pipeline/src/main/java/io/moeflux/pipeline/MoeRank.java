@@ -2,6 +2,7 @@ package io.moeflux.pipeline;
 
 import io.moeflux.pipeline.layer.Refusal;
 import io.moeflux.pipeline.layer.StepRunner;
+import io.moeflux.pipeline.model.ExpertWorkers;
 import io.moeflux.pipeline.model.MemoryReport;
 import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
@@ -45,13 +46,18 @@ public final class MoeRank implements Disposable {
   private final TokenRouter[] routers;
   private final @Nullable SharedExpert[] shared;
   private final StepRunner moeStep;
+  private final ExpertWorkers workers;
   private final PlacementGate gate;
   private final PlacementSource placementSource;
   private final AtomicBoolean running = new AtomicBoolean();
   private long lastStep = -1;
 
   private MoeRank(
-      RankState state, SyncDecision decision, HeatTap heatTap, PlacementSource placementSource) {
+      RankState state,
+      SyncDecision decision,
+      HeatTap heatTap,
+      PlacementSource placementSource,
+      int ranksInJvm) {
     this.state = state;
     this.placementSource = placementSource;
     MoeModel model = state.config().model();
@@ -62,8 +68,17 @@ public final class MoeRank implements Disposable {
       shared[l] = model.sharedExpert(l);
     }
     this.gate = new PlacementGate(state.mesh());
-    this.moeStep =
-        new StepRunner(state.mesh(), state.config(), decision, state.placement(), heatTap);
+    this.workers =
+        ExpertWorkers.start(
+            "moeflux-experts-r" + state.rank(), state.config().expertThreads(ranksInJvm));
+    try {
+      this.moeStep =
+          new StepRunner(
+              state.mesh(), state.config(), decision, state.placement(), heatTap, workers);
+    } catch (RuntimeException | Error e) {
+      workers.close();
+      throw e;
+    }
   }
 
   /** Starts a rank with no extensions. */
@@ -81,6 +96,15 @@ public final class MoeRank implements Disposable {
    */
   public static Mono<MoeRank> start(
       MeshConfig meshConfig, PipelineConfig config, RankExtensions extensions) {
+    return start(meshConfig, config, extensions, 1);
+  }
+
+  /**
+   * {@link #start(MeshConfig, PipelineConfig, RankExtensions)} for one of {@code ranksInJvm} ranks
+   * this JVM runs, which share its cores ({@link PipelineConfig#expertThreads(int)}).
+   */
+  static Mono<MoeRank> start(
+      MeshConfig meshConfig, PipelineConfig config, RankExtensions extensions, int ranksInJvm) {
     Objects.requireNonNull(meshConfig, "meshConfig");
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(extensions, "extensions");
@@ -106,7 +130,7 @@ public final class MoeRank implements Disposable {
                                   RankState state = new RankState(mesh, config);
                                   HeatTap heatTap = extensions.heatTapFor(state);
                                   PlacementSource source = extensions.placementSourceFor(state);
-                                  return new MoeRank(state, decision, heatTap, source);
+                                  return new MoeRank(state, decision, heatTap, source, ranksInJvm);
                                 })
                             .subscribeOn(Schedulers.boundedElastic()))
                     .onErrorResume(error -> mesh.leave().then(Mono.error(error))));
@@ -269,11 +293,14 @@ public final class MoeRank implements Disposable {
    */
   public Mono<Void> close() {
     RankMesh mesh = state.mesh();
-    return Collectives.barrier(mesh, Long.MAX_VALUE).then(mesh.leave());
+    return Collectives.barrier(mesh, Long.MAX_VALUE)
+        .then(mesh.leave())
+        .doFinally(signal -> workers.close());
   }
 
   @Override
   public void dispose() {
+    workers.close();
     state.mesh().dispose();
   }
 

@@ -1,6 +1,7 @@
 package io.moeflux.pipeline;
 
 import io.moeflux.pipeline.model.ExpertKind;
+import io.moeflux.pipeline.model.ExpertWorkers;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
@@ -26,6 +27,7 @@ public final class PipelineConfig {
   private final MoeModel model;
   private final int maxTokensPerRank;
   private final Scheduler expertScheduler;
+  private final int expertThreads;
   private final SyncOptions sync;
   private final SwitchSchedule switches;
   private final int redundantSlots;
@@ -35,6 +37,7 @@ public final class PipelineConfig {
     this.model = b.model;
     this.maxTokensPerRank = b.maxTokensPerRank;
     this.expertScheduler = expertScheduler;
+    this.expertThreads = b.expertThreads;
     this.sync = b.sync;
     this.switches = b.switches;
     this.redundantSlots = b.redundantSlots;
@@ -68,6 +71,7 @@ public final class PipelineConfig {
   public Builder toBuilder() {
     return new Builder(model, maxTokensPerRank)
         .expertScheduler(expertScheduler)
+        .expertThreads(expertThreads)
         .sync(sync)
         .switches(switches)
         .redundantSlots(redundantSlots)
@@ -94,6 +98,25 @@ public final class PipelineConfig {
    */
   public Scheduler expertScheduler() {
     return expertScheduler;
+  }
+
+  /**
+   * Threads that run one rank's experts (its {@link io.moeflux.pipeline.model.ExpertWorkers}): the
+   * thread of {@link #expertScheduler()} that takes the phase and helpers of the rank's own. 0
+   * means the rank's share of the machine's cores, decided when it starts: the cores divided by the
+   * ranks a {@link MoeGroup} starts in this JVM (a rank started alone takes them all), at least 1.
+   * Any count gives the same bits.
+   */
+  public int expertThreads() {
+    return expertThreads;
+  }
+
+  /**
+   * {@link #expertThreads()}, or when it is 0, one rank's share of the cores when {@code
+   * ranksInJvm} ranks share this JVM.
+   */
+  public int expertThreads(int ranksInJvm) {
+    return expertThreads > 0 ? expertThreads : ExpertWorkers.shareOfCores(ranksInJvm);
   }
 
   /** The rank's role and what decides whether it skips the per-step DP metadata sync. */
@@ -135,6 +158,7 @@ public final class PipelineConfig {
         && model.equals(c.model)
         && maxTokensPerRank == c.maxTokensPerRank
         && expertScheduler.equals(c.expertScheduler)
+        && expertThreads == c.expertThreads
         && sync.equals(c.sync)
         && switches.equals(c.switches)
         && redundantSlots == c.redundantSlots
@@ -144,7 +168,14 @@ public final class PipelineConfig {
   @Override
   public int hashCode() {
     return Objects.hash(
-        model, maxTokensPerRank, expertScheduler, sync, switches, redundantSlots, heatSteps);
+        model,
+        maxTokensPerRank,
+        expertScheduler,
+        expertThreads,
+        sync,
+        switches,
+        redundantSlots,
+        heatSteps);
   }
 
   @Override
@@ -155,6 +186,8 @@ public final class PipelineConfig {
         + maxTokensPerRank
         + ", expertScheduler="
         + expertScheduler
+        + ", expertThreads="
+        + expertThreads
         + ", sync="
         + sync
         + ", switches="
@@ -172,12 +205,14 @@ public final class PipelineConfig {
    * {@link #build()} from the model when no scheduler was set), {@link SyncOptions#decodeOnly()} (a
    * decode-only rank without local recompute: the DP metadata sync is skipped), {@link
    * SwitchSchedule#none()}, no redundant slots, heat handed over at every step ({@link
-   * StepToggle#always()}).
+   * StepToggle#always()}), expert threads: the rank's share of the cores ({@link
+   * PipelineConfig#expertThreads()}).
    */
   public static final class Builder {
     private MoeModel model;
     private int maxTokensPerRank;
     private @Nullable Scheduler expertScheduler;
+    private int expertThreads;
     private SyncOptions sync = SyncOptions.decodeOnly();
     private SwitchSchedule switches = SwitchSchedule.none();
     private int redundantSlots;
@@ -209,6 +244,15 @@ public final class PipelineConfig {
     /** Where expert math runs; default by expert kind (see {@link Builder}). */
     public Builder expertScheduler(Scheduler expertScheduler) {
       this.expertScheduler = Objects.requireNonNull(expertScheduler, "expertScheduler");
+      return this;
+    }
+
+    /**
+     * Threads that run one rank's experts, {@code >= 1}, or 0 for the rank's share of the cores
+     * (the default; see {@link PipelineConfig#expertThreads()}).
+     */
+    public Builder expertThreads(int expertThreads) {
+      this.expertThreads = expertThreads;
       return this;
     }
 
@@ -248,6 +292,10 @@ public final class PipelineConfig {
     public PipelineConfig build() {
       if (redundantSlots < 0) {
         throw new IllegalArgumentException("redundantSlots must be >= 0, got " + redundantSlots);
+      }
+      if (expertThreads < 0) {
+        throw new IllegalArgumentException(
+            "expertThreads must be >= 0 (0: the rank's share of the cores), got " + expertThreads);
       }
       if (maxTokensPerRank < 1) {
         throw new IllegalArgumentException(

@@ -64,12 +64,19 @@ class MoeGroupReferenceTest {
       int redundantPerRank = random.nextInt(Math.min(2, experts - expertsPerRank) + 1);
       cases.add(
           Arguments.of(
-              i, transport, ranks, model, maxTokens, redundantPerRank * ranks, random.nextLong()));
+              i,
+              transport,
+              ranks,
+              model,
+              maxTokens,
+              redundantPerRank * ranks,
+              random.nextInt(4),
+              random.nextLong()));
     }
     return cases.stream();
   }
 
-  @ParameterizedTest(name = "[{0}] {1} ranks={2} {3} cap={4} redundant={5}")
+  @ParameterizedTest(name = "[{0}] {1} ranks={2} {3} cap={4} redundant={5} threads={6}")
   @MethodSource("randomConfigurations")
   void distributedOutputsEqualTheReference(
       int index,
@@ -78,10 +85,14 @@ class MoeGroupReferenceTest {
       ModelConfig model,
       int maxTokens,
       int redundantSlots,
+      int expertThreads,
       long seed) {
     int steps = 6;
     PipelineConfig config =
-        PipelineConfig.builder(model, maxTokens).redundantSlots(redundantSlots).build();
+        PipelineConfig.builder(model, maxTokens)
+            .redundantSlots(redundantSlots)
+            .expertThreads(expertThreads)
+            .build();
     SyntheticWorkload workload = SyntheticWorkload.random(seed, model.hidden(), maxTokens, 0.2);
     MoeGroup group = MoeGroup.start(ranks, transport, config).block(Duration.ofSeconds(60));
     try {
@@ -127,6 +138,45 @@ class MoeGroupReferenceTest {
       }
     }
     assertThat(a).as("bitwise equal to the reference").containsExactly(e);
+  }
+
+  @Test
+  void hotExpertsSplitAmongThreadsStillEqualTheReference() {
+    ModelConfig model =
+        ModelConfig.builder()
+            .hidden(64)
+            .intermediate(40)
+            .layers(2)
+            .experts(4)
+            .topK(2)
+            .groups(0)
+            .topkGroups(0)
+            .gateSkew(2)
+            .seed(5)
+            .build();
+    int tokens = 128;
+    PipelineConfig config = PipelineConfig.builder(model, tokens).expertThreads(3).build();
+    SyntheticWorkload workload = SyntheticWorkload.full(9, model.hidden(), tokens);
+    MoeGroup group = MoeGroup.start(2, TransportKind.LOCAL, config).block(Duration.ofSeconds(30));
+    try {
+      ReferenceModel reference =
+          new ReferenceModel(model, group.bank(), config.initialPlacement(2));
+      List<Flux<TokenBatch>> inputs = List.of(workload.batches(0, 0, 3), workload.batches(1, 0, 3));
+      StepVerifier.create(group.forward(inputs))
+          .thenConsumeWhile(
+              outputs -> {
+                for (int r = 0; r < 2; r++) {
+                  TokenBatch actual = outputs.get(r);
+                  assertClose(actual, reference.forward(r, workload.batch(r, actual.step())));
+                }
+                return true;
+              })
+          .expectComplete()
+          .verify(Duration.ofSeconds(60));
+      group.close().block(Duration.ofSeconds(30));
+    } finally {
+      group.dispose();
+    }
   }
 
   @Test

@@ -23,6 +23,11 @@ class PipelineConfigTest {
     assertThat(c.switches()).isEqualTo(SwitchSchedule.none());
     assertThat(c.redundantSlots()).isZero();
     assertThat(c.expertScheduler()).isSameAs(Schedulers.parallel());
+    assertThat(c.expertThreads()).isZero();
+    int cores = Runtime.getRuntime().availableProcessors();
+    assertThat(c.expertThreads(1)).isEqualTo(cores);
+    assertThat(c.expertThreads(cores * 2)).isEqualTo(1);
+    assertThat(c.toBuilder().expertThreads(3).build().expertThreads(cores * 2)).isEqualTo(3);
     ModelConfig identity = model.toBuilder().expertKind(ExpertKind.IDENTITY).build();
     assertThat(PipelineConfig.of(identity, 8).expertScheduler()).isSameAs(Schedulers.immediate());
   }
@@ -32,6 +37,7 @@ class PipelineConfigTest {
     PipelineConfig c =
         PipelineConfig.builder(model, 8)
             .expertScheduler(Schedulers.immediate())
+            .expertThreads(2)
             .sync(SyncOptions.mixed())
             .switches(SwitchSchedule.builder().interval(10).delay(2).build())
             .redundantSlots(4)
@@ -48,6 +54,8 @@ class PipelineConfigTest {
         .hasMessage("maxTokensPerRank must be >= 1, got 0");
     assertThatThrownBy(() -> PipelineConfig.builder(model, 8).redundantSlots(-1).build())
         .hasMessage("redundantSlots must be >= 0, got -1");
+    assertThatThrownBy(() -> PipelineConfig.builder(model, 8).expertThreads(-1).build())
+        .hasMessage("expertThreads must be >= 0 (0: the rank's share of the cores), got -1");
     assertThatThrownBy(() -> PipelineConfig.builder(model, 8).sync(null))
         .isInstanceOf(NullPointerException.class)
         .hasMessage("sync");

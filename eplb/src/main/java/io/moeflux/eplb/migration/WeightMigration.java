@@ -254,8 +254,10 @@ public final class WeightMigration {
       for (int j = 0; j < received.size(); j++) {
         MigrationPlan.Transfer t = received.get(j);
         if (t.layer() == layer && t.logical() == logical) {
-          return ExpertFfn.swiglu(
-              ExpertWeights.copyOf(model.hidden(), intermediate, incoming[source], j * per));
+          return ((SyntheticModel) model)
+              .bank()
+              .expertOf(
+                  ExpertWeights.copyOf(model.hidden(), intermediate, incoming[source], j * per));
         }
       }
     }

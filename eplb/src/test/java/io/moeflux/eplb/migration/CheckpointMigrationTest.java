@@ -9,7 +9,7 @@ import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.checkpoint.CheckpointGenerator;
 import io.moeflux.pipeline.checkpoint.ModelFamily;
 import io.moeflux.pipeline.family.CheckpointModel;
-import io.moeflux.pipeline.kernel.StoredExpert;
+import io.moeflux.pipeline.family.StoredExpert;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.placement.PlacementSource;
@@ -86,7 +86,7 @@ class CheckpointMigrationTest {
               int logical = to.logicalOf(l, r * to.slotsPerRank() + i);
               ExpertFfn ffn = p.localExperts()[l][i];
               StoredExpert fresh = (StoredExpert) model.expert(l, logical);
-              assertThat(((StoredExpert) ffn).tensors().sameBits(fresh.tensors())).isTrue();
+              assertThat(((StoredExpert) ffn).sameWeights(fresh)).isTrue();
               if (MigrationPlan.holds(from, l, r, logical)) {
                 assertThat(ffn).isSameAs(heldBy(contexts.get(r), from, l, r, logical));
               }

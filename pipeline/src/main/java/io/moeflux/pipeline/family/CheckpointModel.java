@@ -8,8 +8,7 @@ import io.moeflux.pipeline.checkpoint.Projection;
 import io.moeflux.pipeline.checkpoint.TensorDtype;
 import io.moeflux.pipeline.checkpoint.TensorInfo;
 import io.moeflux.pipeline.kernel.ExpertKernel;
-import io.moeflux.pipeline.kernel.ScalarExpertKernel;
-import io.moeflux.pipeline.kernel.StoredExpert;
+import io.moeflux.pipeline.kernel.ExpertKernels;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.MoeModel;
@@ -55,12 +54,13 @@ public final class CheckpointModel implements MoeModel, AutoCloseable {
   }
 
   /**
-   * Opens the model directory {@code directory} with the scalar kernel.
+   * Opens the model directory {@code directory} with this JVM's preferred kernel ({@link
+   * ExpertKernels#preferred()}).
    *
    * @throws io.moeflux.pipeline.checkpoint.CheckpointException when it cannot be served
    */
   public static CheckpointModel open(Path directory) {
-    return of(Checkpoint.open(directory), ScalarExpertKernel.INSTANCE);
+    return of(Checkpoint.open(directory), ExpertKernels.preferred());
   }
 
   /**

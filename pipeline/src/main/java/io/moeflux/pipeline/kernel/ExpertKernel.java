@@ -1,31 +1,20 @@
 package io.moeflux.pipeline.kernel;
 
-import io.moeflux.pipeline.checkpoint.ExpertTensors;
-
 /**
- * Computes SwiGLU experts, {@code y = down(silu(gate x) * (up x))}, from matrices in their stored
- * precision. An implementation fixes the summation order of every output element independently of
- * how many rows a call carries, so the distributed pipeline (rows batched per slot) and the
- * single-process path (rows batched per expert) get the same bits. Two kernels may differ in those
- * bits, so ranks compare {@link #name()} at handshake.
+ * Computes SwiGLU experts: packs an expert's matrices once, at load, into the layout its loops
+ * read, and runs them ({@link PackedExpert#forward}). {@link ExpertKernels#preferred()} picks the
+ * fastest one this JVM can run. Ranks compare {@link #name()} at handshake: a group computes with
+ * one kernel.
  */
 public interface ExpertKernel {
-  /** Names the arithmetic (summation order, widening); equal names, equal bits. */
+  /** Names the implementation, e.g. {@code vector512-fma-v1} or {@code scalar-fma-v1}. */
   String name();
 
-  /** Floats of scratch {@link #swiglu} needs for {@code rows} rows; non-decreasing in rows. */
-  int scratchLength(int intermediate, int rows);
-
   /**
-   * For {@code r < rows}: {@code y[yOffset + r*H ..+H] = expert(x[xOffset + r*H ..+H])},
-   * overwriting y; writes only the first {@link #scratchLength} floats of {@code scratch}.
+   * Packs one expert: {@code gate} and {@code up} are {@code intermediate x hidden} (outputs x
+   * inputs) of one format, {@code down} is {@code hidden x intermediate}.
+   *
+   * @throws IllegalArgumentException when the shapes disagree, or gate and up differ in format
    */
-  void swiglu(
-      ExpertTensors weights,
-      float[] x,
-      int xOffset,
-      int rows,
-      float[] y,
-      int yOffset,
-      float[] scratch);
+  PackedExpert pack(WeightMatrix gate, WeightMatrix up, WeightMatrix down);
 }

@@ -1,89 +1,117 @@
 package io.moeflux.pipeline.kernel;
 
-import io.moeflux.pipeline.checkpoint.ExpertTensors;
-import io.moeflux.pipeline.checkpoint.NarrowFloats;
-import io.moeflux.pipeline.checkpoint.StoredTensor;
-import io.moeflux.pipeline.checkpoint.TensorDtype;
-import io.moeflux.pipeline.model.ExpertFfn;
 import java.util.Objects;
 
 /**
- * The reference kernel: one row at a time, each output element a dot product over ascending input
- * index, weights widened to float32 one at a time (bf16 by a 16-bit shift), products and sums in
- * float32. Slow and simple; its order is the contract a vectorised kernel either keeps or names
- * differently.
+ * The kernel that needs nothing but the JDK: weights repacked input-major ({@link KMajorMatrix}),
+ * plain loops over them, each output element an {@link Math#fma} chain over ascending input index,
+ * the activation of {@link Silu}. The fallback when {@code jdk.incubator.vector} is not enabled;
+ * its results have the vector kernel's bits, at a fraction of its speed.
  */
 public final class ScalarExpertKernel implements ExpertKernel {
   /** The shared instance: the kernel holds no state. */
   public static final ScalarExpertKernel INSTANCE = new ScalarExpertKernel();
 
+  static final String NAME = "scalar-fma-v1";
+
+  /** Rows that share one pass over the weights, so that a weight is loaded once per block. */
+  private static final int ROW_BLOCK = 4;
+
   private ScalarExpertKernel() {}
 
   @Override
   public String name() {
-    return "scalar-f32acc-v1";
+    return NAME;
   }
 
   @Override
-  public int scratchLength(int intermediate, int rows) {
-    return intermediate;
-  }
-
-  @Override
-  public void swiglu(
-      ExpertTensors weights,
-      float[] x,
-      int xOffset,
-      int rows,
-      float[] y,
-      int yOffset,
-      float[] scratch) {
-    Objects.requireNonNull(weights, "weights");
-    int h = weights.hidden();
-    int n = weights.intermediate();
-    Objects.checkFromIndexSize(xOffset, Math.multiplyExact(rows, h), x.length);
-    Objects.checkFromIndexSize(yOffset, Math.multiplyExact(rows, h), y.length);
-    if (scratch.length < n) {
-      throw new IllegalArgumentException("scratch has " + scratch.length + " floats, needs " + n);
-    }
-    for (int r = 0; r < rows; r++) {
-      int in = xOffset + r * h;
-      for (int j = 0; j < n; j++) {
-        float g = dot(weights.gate(), j, x, in, h);
-        float u = dot(weights.up(), j, x, in, h);
-        scratch[j] = ExpertFfn.silu(g) * u;
-      }
-      int out = yOffset + r * h;
-      for (int k = 0; k < h; k++) {
-        y[out + k] = dot(weights.down(), k, scratch, 0, n);
-      }
-    }
-  }
-
-  /** Row {@code row} of {@code w} dotted with {@code x[from .. from+n)}, ascending index. */
-  static float dot(StoredTensor w, int row, float[] x, int from, int n) {
-    int base = row * n;
-    float sum = 0f;
-    short[] halves = w.halves();
-    if (halves == null) {
-      float[] floats = Objects.requireNonNull(w.floats());
-      for (int i = 0; i < n; i++) {
-        sum += floats[base + i] * x[from + i];
-      }
-    } else if (w.dtype() == TensorDtype.BF16) {
-      for (int i = 0; i < n; i++) {
-        sum += Float.intBitsToFloat(halves[base + i] << 16) * x[from + i];
-      }
-    } else {
-      for (int i = 0; i < n; i++) {
-        sum += NarrowFloats.f16ToFloat(halves[base + i]) * x[from + i];
-      }
-    }
-    return sum;
+  public PackedExpert pack(WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
+    SwigluShape shape = SwigluShape.of(gate, up, down);
+    return new Packed(shape, KMajorMatrix.of(gate, up), KMajorMatrix.of(down));
   }
 
   @Override
   public String toString() {
-    return name();
+    return NAME;
+  }
+
+  private static final class Packed implements PackedExpert {
+    private final SwigluShape shape;
+    private final KMajorMatrix gateUp;
+    private final KMajorMatrix down;
+
+    Packed(SwigluShape shape, KMajorMatrix gateUp, KMajorMatrix down) {
+      this.shape = shape;
+      this.gateUp = gateUp;
+      this.down = down;
+    }
+
+    @Override
+    public String kernel() {
+      return NAME;
+    }
+
+    @Override
+    public int hidden() {
+      return shape.hidden();
+    }
+
+    @Override
+    public int intermediate() {
+      return shape.intermediate();
+    }
+
+    @Override
+    public WeightFormat format(Matrix matrix) {
+      return matrix == Matrix.DOWN ? down.format() : gateUp.format();
+    }
+
+    @Override
+    public long weightBytes() {
+      return gateUp.bytes() + down.bytes();
+    }
+
+    @Override
+    public int scratchLength(int rows) {
+      if (rows < 0) {
+        throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+      }
+      return Math.min(rows, ROW_BLOCK) * 2 * shape.intermediate();
+    }
+
+    /**
+     * Per block of rows: gate and up sums side by side in the scratch ({@code [g | u]} per row),
+     * the activation written over g, then the down projection straight into y.
+     */
+    @Override
+    public void forward(float[] x, int xOffset, int rows, float[] y, int yOffset, float[] scratch) {
+      Objects.requireNonNull(x, "x");
+      Objects.requireNonNull(y, "y");
+      Objects.requireNonNull(scratch, "scratch");
+      shape.check(x, xOffset, rows, y, yOffset, scratch, scratchLength(rows));
+      int h = shape.hidden();
+      int n = shape.intermediate();
+      for (int first = 0; first < rows; first += ROW_BLOCK) {
+        int block = Math.min(ROW_BLOCK, rows - first);
+        gateUp.project(x, xOffset + first * h, h, block, scratch, 0, 2 * n);
+        for (int q = 0; q < block; q++) {
+          int g = q * 2 * n;
+          for (int j = 0; j < n; j++) {
+            scratch[g + j] = Silu.silu(scratch[g + j]) * scratch[g + n + j];
+          }
+        }
+        down.project(scratch, 0, 2 * n, block, y, yOffset + first * h, h);
+      }
+    }
+
+    @Override
+    public float weight(Matrix matrix, int output, int input) {
+      return shape.weight(matrix, output, input, gateUp, down);
+    }
+
+    @Override
+    public String toString() {
+      return "PackedExpert{" + NAME + ", " + gateUp.format() + ", " + shape + "}";
+    }
   }
 }

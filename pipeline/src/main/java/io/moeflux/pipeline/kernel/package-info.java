@@ -1,11 +1,12 @@
 /**
- * Expert kernels over weights in their stored precision: an {@link
- * io.moeflux.pipeline.kernel.ExpertKernel} computes a SwiGLU expert from {@code [out, in]} matrices
- * of bf16, f16 or f32, widening each weight as it is used and accumulating in float32, in one fixed
- * summation order per output element. {@link io.moeflux.pipeline.kernel.StoredExpert} puts a
- * checkpoint expert and a kernel behind {@link io.moeflux.pipeline.model.ExpertFfn}, so a faster
- * kernel replaces {@link io.moeflux.pipeline.kernel.ScalarExpertKernel} without touching the
- * pipeline.
+ * Expert kernels: the arithmetic of a SwiGLU expert over weights in their stored precision (bf16,
+ * f16, f32), widened in registers and accumulated in float32. An {@link
+ * io.moeflux.pipeline.kernel.ExpertKernel} packs an expert's matrices once, at load, into a {@link
+ * io.moeflux.pipeline.kernel.PackedExpert}. {@link io.moeflux.pipeline.kernel.ExpertKernels} picks
+ * the vector kernel (the JDK Vector API, {@code --add-modules jdk.incubator.vector}) or the scalar
+ * fallback. Every output element is an fma chain over ascending input index and the activation is
+ * {@link io.moeflux.pipeline.kernel.Silu}'s, so batching never changes a bit. The package depends
+ * on nothing else in moeflux.
  */
 @NullMarked
 package io.moeflux.pipeline.kernel;

@@ -1,6 +1,7 @@
 package io.moeflux.pipeline.layer;
 
 import io.moeflux.pipeline.model.ExpertFfn;
+import io.moeflux.pipeline.model.ExpertWorkers;
 import java.util.Arrays;
 
 /**
@@ -14,7 +15,6 @@ final class ExpertRows {
   private int[] fill = new int[0];
   private float[] input = new float[0];
   private float[] output = new float[0];
-  private float[] scratch = new float[0];
 
   ExpertRows(int hidden, int rowsCapacity, int slots) {
     this.hidden = hidden;
@@ -71,18 +71,8 @@ final class ExpertRows {
     return output;
   }
 
-  /** Runs each slot's expert over its block of rows. */
-  void run(ExpertFfn[] experts) {
-    for (int slot = 0; slot < rows.length; slot++) {
-      int n = rows[slot];
-      if (n == 0) {
-        continue;
-      }
-      int need = experts[slot].scratchLength(n);
-      if (scratch.length < need) {
-        scratch = new float[need];
-      }
-      experts[slot].forward(input, start[slot] * hidden, n, output, start[slot] * hidden, scratch);
-    }
+  /** Runs each slot's expert over its block of rows, on the rank's expert workers. */
+  void run(ExpertFfn[] experts, ExpertWorkers workers) {
+    workers.run(experts, start, rows, rows.length, hidden, input, output);
   }
 }

@@ -5,6 +5,7 @@ import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.PipelineException;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ExpertFfn;
+import io.moeflux.pipeline.model.ExpertWorkers;
 import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.RowMath;
@@ -46,6 +47,7 @@ final class LayerRunner {
   private final HeatTap heatTap;
   private final StepToggle heatSteps;
   private final Scheduler expertScheduler;
+  private final ExpertWorkers workers;
   private final int rank;
   private final int ranks;
   private final int hidden;
@@ -55,7 +57,6 @@ final class LayerRunner {
   private final ReceivedPicks picks;
   private final ExpertRows expertRows;
   private float[] routeScratch = new float[0];
-  private float[] sharedScratch = new float[0];
   private final float[] row;
   private final float[] acc;
 
@@ -72,12 +73,18 @@ final class LayerRunner {
 
   private volatile long hiddenBytesSent;
 
-  LayerRunner(RankMesh mesh, PipelineConfig config, Placement placement, HeatTap heatTap) {
+  LayerRunner(
+      RankMesh mesh,
+      PipelineConfig config,
+      Placement placement,
+      HeatTap heatTap,
+      ExpertWorkers workers) {
     this.mesh = mesh;
     this.model = config.model();
     this.heatTap = heatTap;
     this.heatSteps = config.heatSteps();
     this.expertScheduler = config.expertScheduler();
+    this.workers = workers;
     this.rank = mesh.rank();
     this.ranks = mesh.worldSize();
     this.hidden = config.model().hidden();
@@ -287,7 +294,7 @@ final class LayerRunner {
       }
     }
 
-    expertRows.run(experts);
+    expertRows.run(experts, workers);
     float[] expertOut = expertRows.output();
     float[] weight = picks.weight;
     for (int s = 0; s < ranks; s++) {
@@ -320,10 +327,7 @@ final class LayerRunner {
    * partial sums went out, so peers combine while it runs.
    */
   private void runShared(SharedExpert shared) {
-    if (sharedScratch.length < shared.scratchLength()) {
-      sharedScratch = new float[shared.scratchLength()];
-    }
-    shared.forward(batch.state, batch.tokens, batch.shared, sharedScratch);
+    shared.forward(batch.state, batch.tokens, batch.shared, workers);
   }
 
   /**

@@ -6,6 +6,7 @@ import io.moeflux.pipeline.PipelineException;
 import io.moeflux.pipeline.StepMemory;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ExpertFfn;
+import io.moeflux.pipeline.model.ExpertWorkers;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.SharedExpert;
 import io.moeflux.pipeline.model.TokenRouter;
@@ -44,14 +45,15 @@ public final class StepRunner {
 
   /**
    * A runner for {@code mesh}'s rank; its buffers are sized for the capacity of {@code config} and
-   * the slots per rank of {@code placement}.
+   * the slots per rank of {@code placement}; its experts run on {@code workers}.
    */
   public StepRunner(
       RankMesh mesh,
       PipelineConfig config,
       SyncDecision decision,
       Placement placement,
-      HeatTap heatTap) {
+      HeatTap heatTap,
+      ExpertWorkers workers) {
     Objects.requireNonNull(mesh, "mesh");
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(placement, "placement");
@@ -62,7 +64,9 @@ public final class StepRunner {
     this.maxPadded = StepMemory.maxPaddedTokens(config);
     this.decision = Objects.requireNonNull(decision, "decision");
     this.sync = new DpMetadataSync(mesh);
-    this.layers = new LayerRunner(mesh, config, placement, heatTap);
+    this.layers =
+        new LayerRunner(
+            mesh, config, placement, heatTap, Objects.requireNonNull(workers, "workers"));
     this.variable = new VariableExchange(mesh, capacity);
     this.padded = new PaddedAllGatherExchange(mesh);
   }

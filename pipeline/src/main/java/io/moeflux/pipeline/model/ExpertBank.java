@@ -1,21 +1,31 @@
 package io.moeflux.pipeline.model;
 
+import io.moeflux.pipeline.kernel.ExpertKernel;
+import io.moeflux.pipeline.kernel.ExpertKernels;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Every logical expert's function, created on first use and then cached. Weights are immutable, so
- * several ranks in one JVM share one bank; concurrent first uses may both generate an expert, but
- * generation is deterministic and only one result is ever published.
+ * Every logical expert's function, created on first use and then cached, computed by one {@link
+ * ExpertKernel}. Weights are immutable, so several ranks in one JVM share one bank; concurrent
+ * first uses may both generate an expert, but generation is deterministic and only one result is
+ * ever published.
  */
 public final class ExpertBank {
   private final ModelConfig config;
+  private final ExpertKernel kernel;
   private final @Nullable ExpertFfn identity;
   private final AtomicReferenceArray<@Nullable ExpertFfn> experts;
 
+  /** The bank of {@code c} with this JVM's {@link ExpertKernels#preferred() preferred} kernel. */
   public ExpertBank(ModelConfig c) {
+    this(c, ExpertKernels.preferred());
+  }
+
+  public ExpertBank(ModelConfig c, ExpertKernel kernel) {
     this.config = Objects.requireNonNull(c, "c");
+    this.kernel = Objects.requireNonNull(kernel, "kernel");
     this.identity = c.expertKind() == ExpertKind.IDENTITY ? ExpertFfn.identity(c.hidden()) : null;
     this.experts =
         new AtomicReferenceArray<>(
@@ -24,6 +34,16 @@ public final class ExpertBank {
 
   public ModelConfig config() {
     return config;
+  }
+
+  /** The kernel that computes the SwiGLU experts. */
+  public ExpertKernel kernel() {
+    return kernel;
+  }
+
+  /** A SwiGLU expert of these weights (received in a migration), computed by the bank's kernel. */
+  public ExpertFfn expertOf(ExpertWeights weights) {
+    return ExpertFfn.swiglu(weights, kernel);
   }
 
   /** The function of {@code logicalExpert} in {@code layer}. */
@@ -38,7 +58,7 @@ public final class ExpertBank {
     if (ffn != null) {
       return ffn;
     }
-    ExpertFfn created = ExpertFfn.swiglu(ExpertWeights.generate(config, layer, logicalExpert));
+    ExpertFfn created = expertOf(ExpertWeights.generate(config, layer, logicalExpert));
     return experts.compareAndSet(index, null, created) ? created : experts.get(index);
   }
 
@@ -49,6 +69,6 @@ public final class ExpertBank {
 
   @Override
   public String toString() {
-    return "ExpertBank{" + config.fingerprint() + "}";
+    return "ExpertBank{" + config.fingerprint() + ", " + kernel.name() + "}";
   }
 }

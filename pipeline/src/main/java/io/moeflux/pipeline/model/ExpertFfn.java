@@ -1,5 +1,6 @@
 package io.moeflux.pipeline.model;
 
+import io.moeflux.pipeline.kernel.ExpertKernel;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -20,17 +21,9 @@ public interface ExpertFfn {
     return new IdentityExpert(hidden);
   }
 
-  /** The synthetic SwiGLU expert with these float32 weights. */
-  static ExpertFfn swiglu(ExpertWeights w) {
-    return new SwigluExpert(w);
-  }
-
-  /**
-   * {@code z / (1 + exp(-z))}; Math.exp is one stub for interpreted and compiled code, so a JVM
-   * gives the same bits wherever it runs the row. Every SwiGLU kernel uses this one.
-   */
-  static float silu(float z) {
-    return z / (1f + (float) Math.exp(-z));
+  /** The synthetic SwiGLU expert with these float32 weights, packed by {@code kernel}. */
+  static ExpertFfn swiglu(ExpertWeights w, ExpertKernel kernel) {
+    return new SwigluExpert(w, kernel);
   }
 
   int hidden();

@@ -1,5 +1,6 @@
 package io.moeflux.pipeline.model;
 
+import io.moeflux.pipeline.kernel.PackedExpert;
 import java.util.Objects;
 
 /**
@@ -58,6 +59,23 @@ public final class ExpertWeights {
       values[n] = CounterBasedRandom.symmetric(key, n, amplitude);
     }
     return values;
+  }
+
+  /** The float32 weights a kernel packed, read back (exact: nothing was rounded). */
+  static ExpertWeights of(PackedExpert packed) {
+    int h = packed.hidden();
+    int n = packed.intermediate();
+    float[] gate = new float[h * n];
+    float[] up = new float[h * n];
+    float[] down = new float[n * h];
+    for (int i = 0; i < h; i++) {
+      for (int j = 0; j < n; j++) {
+        gate[i * n + j] = packed.weight(PackedExpert.Matrix.GATE, j, i);
+        up[i * n + j] = packed.weight(PackedExpert.Matrix.UP, j, i);
+        down[j * h + i] = packed.weight(PackedExpert.Matrix.DOWN, i, j);
+      }
+    }
+    return new ExpertWeights(h, n, gate, up, down);
   }
 
   /**

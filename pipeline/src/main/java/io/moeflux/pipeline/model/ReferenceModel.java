@@ -149,7 +149,9 @@ public final class ReferenceModel {
     SharedExpert shared = model.sharedExpert(layer);
     if (shared != null) {
       float[] y = new float[tokens * h];
-      shared.forward(in.data(), tokens, y, new float[shared.scratchLength()]);
+      try (ExpertWorkers alone = ExpertWorkers.callerOnly()) {
+        shared.forward(in.data(), tokens, y, alone);
+      }
       RowMath.addInto(out, 0, y, 0, tokens * h);
     }
     return new TokenBatch(

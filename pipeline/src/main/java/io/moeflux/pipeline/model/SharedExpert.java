@@ -10,9 +10,6 @@ import org.jspecify.annotations.Nullable;
  * copy. Immutable and thread-safe.
  */
 public final class SharedExpert {
-  /** Rows run together, so that the scratch stays small whatever the batch. */
-  private static final int ROW_BLOCK = 16;
-
   private final ExpertFfn ffn;
   private final float @Nullable [] gate;
 
@@ -44,27 +41,18 @@ public final class SharedExpert {
     return ffn.weightBytes() + (gate == null ? 0 : (long) gate.length * Float.BYTES);
   }
 
-  /** Floats of scratch {@link #forward} needs, whatever the number of tokens. */
-  public int scratchLength() {
-    return ffn.scratchLength(ROW_BLOCK);
-  }
-
   /**
    * {@code y[t] = shared(x[t])} for {@code t < tokens}, row-major rows of {@code hidden()},
-   * overwriting y: {@code ffn(x_t)}, then times {@code g_t} when gated (g_t in float32, its dot
+   * overwriting y: {@code ffn(x_t)} on {@code workers} (which may split the tokens among threads;
+   * each row's bits are its own), then times {@code g_t} when gated (g_t in float32, its dot
    * product over ascending index). Callers add y to the routed sum with {@link RowMath#addInto}, so
    * the distributed and single-process paths add it the same way.
-   *
-   * @param scratch at least {@link #scratchLength()} floats, contents ignored and overwritten
    */
-  public void forward(float[] x, int tokens, float[] y, float[] scratch) {
+  public void forward(float[] x, int tokens, float[] y, ExpertWorkers workers) {
     int h = ffn.hidden();
     Objects.checkFromIndexSize(0, Math.multiplyExact(tokens, h), x.length);
     Objects.checkFromIndexSize(0, Math.multiplyExact(tokens, h), y.length);
-    for (int first = 0; first < tokens; first += ROW_BLOCK) {
-      int rows = Math.min(ROW_BLOCK, tokens - first);
-      ffn.forward(x, first * h, rows, y, first * h, scratch);
-    }
+    workers.run(ffn, tokens, x, y);
     if (gate == null) {
       return;
     }

@@ -1,5 +1,6 @@
 package io.moeflux.pipeline.model;
 
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -9,8 +10,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * The synthetic model of a {@link ModelConfig}: seeded routers and experts ({@link Router}, {@link
  * ExpertBank}), every layer in every step with the residual added, no shared expert. Two synthetic
- * models are equal when their configurations are: they compute the same bits. Experts and routers
- * are made on first use and shared by every rank that uses this instance.
+ * models are equal when their configurations and kernels are: they compute the same bits. Experts
+ * and routers are made on first use and shared by every rank that uses this instance.
  */
 public final class SyntheticModel implements MoeModel {
   private final ModelConfig config;
@@ -23,7 +24,10 @@ public final class SyntheticModel implements MoeModel {
     this.routers = new AtomicReferenceArray<>(config.layers());
   }
 
-  /** The model of {@code config}, with a bank of its own. */
+  /**
+   * The model of {@code config}, with a bank of its own and this JVM's preferred kernel ({@link
+   * io.moeflux.pipeline.kernel.ExpertKernels#preferred()}).
+   */
   public static SyntheticModel of(ModelConfig config) {
     return new SyntheticModel(Objects.requireNonNull(config, "config"), new ExpertBank(config));
   }
@@ -137,14 +141,22 @@ public final class SyntheticModel implements MoeModel {
     return false;
   }
 
+  /** {@code model} (the configuration's hash) and, for SwiGLU experts, {@code kernel}. */
   @Override
   public Map<String, String> fingerprint() {
-    return Map.of("model", config.fingerprint());
+    Map<String, String> entries = new LinkedHashMap<>();
+    entries.put("model", config.fingerprint());
+    if (config.expertKind() != ExpertKind.IDENTITY) {
+      entries.put("kernel", bank.kernel().name());
+    }
+    return entries;
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof SyntheticModel m && config.equals(m.config);
+    return o instanceof SyntheticModel m
+        && config.equals(m.config)
+        && bank.kernel().name().equals(m.bank.kernel().name());
   }
 
   @Override

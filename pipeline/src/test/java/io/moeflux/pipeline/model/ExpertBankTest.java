@@ -3,6 +3,7 @@ package io.moeflux.pipeline.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.moeflux.pipeline.kernel.ExpertKernels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -22,7 +23,8 @@ class ExpertBankTest {
     assertThat(bank.expert(1, 3)).isSameAs(ffn);
     assertThat(bank.expert(0, 3)).isNotSameAs(ffn);
     assertThat(ffn.kind()).isEqualTo(ExpertKind.SWIGLU);
-    assertThat(bank.weights(1, 3)).isSameAs(ffn.weights());
+    assertThat(bank.weights(1, 3).sameBits(ffn.weights())).isTrue();
+    assertThat(bank.kernel()).isSameAs(ExpertKernels.preferred());
     assertThat(bank.weights(1, 3).sameBits(ExpertWeights.generate(config, 1, 3))).isTrue();
     assertThat(bank.config()).isEqualTo(config);
   }

@@ -1,0 +1,259 @@
+package io.moeflux.pipeline.kernel;
+
+import static io.moeflux.pipeline.kernel.VectorLanes.FLOATS;
+import static io.moeflux.pipeline.kernel.VectorLanes.LANES;
+import static io.moeflux.pipeline.kernel.VectorLanes.PANEL;
+
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Register tiles over float32 panels ({@link PanelMatrix}): {@code c[r][o] (+)= sum over i of
+ * w[o][i] * x[r][i]} for the tile's rows r and the panel's outputs o, over one chunk of inputs.
+ * {@code x} holds the rows packed input-major ({@code x[xo + i*rows + r]}), {@code w} the panel's
+ * chunk ({@code w[wo + i*PANEL + o]}), {@code c} the sums, row-major with stride {@code ldc}.
+ *
+ * <p>A tile keeps {@code rows x 4} vectors of sums in registers: for each input index i of the
+ * chunk it loads four vectors of weights (the panel's {@code 4 * LANES} outputs at i), broadcasts
+ * each row's input i, and adds one fma per sum. Each sum thus grows over ascending i, one fma at a
+ * time, whatever the tile's row count, which is why every tile and the scalar kernel agree to the
+ * bit. The methods are unrolled by hand: the JIT keeps vectors in registers only when each is a
+ * local variable of its own.
+ */
+final class F32Tiles {
+  private F32Tiles() {}
+
+  /** Runs the tile of {@code rows} rows (one of 6, 4, 2, 1). */
+  static void tile(
+      int rows,
+      float[] x,
+      int xo,
+      float[] w,
+      int wo,
+      int kc,
+      float[] c,
+      int co,
+      int ldc,
+      boolean acc) {
+    switch (rows) {
+      case 6 -> rows6(x, xo, w, wo, kc, c, co, ldc, acc);
+      case 4 -> rows4(x, xo, w, wo, kc, c, co, ldc, acc);
+      case 2 -> rows2(x, xo, w, wo, kc, c, co, ldc, acc);
+      case 1 -> rows1(x, xo, w, wo, kc, c, co, ldc, acc);
+      default -> throw new IllegalArgumentException("no tile of " + rows + " rows");
+    }
+  }
+
+  /** A tile's sum: zero on the first chunk of inputs, else what the previous chunk stored. */
+  private static FloatVector start(float[] c, int at, boolean acc) {
+    return acc ? FloatVector.fromArray(FLOATS, c, at) : FloatVector.zero(FLOATS);
+  }
+
+  static void rows6(
+      float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
+    FloatVector c00 = start(c, co, acc);
+    FloatVector c01 = start(c, co + LANES, acc);
+    FloatVector c02 = start(c, co + 2 * LANES, acc);
+    FloatVector c03 = start(c, co + 3 * LANES, acc);
+    FloatVector c10 = start(c, co + ldc, acc);
+    FloatVector c11 = start(c, co + ldc + LANES, acc);
+    FloatVector c12 = start(c, co + ldc + 2 * LANES, acc);
+    FloatVector c13 = start(c, co + ldc + 3 * LANES, acc);
+    FloatVector c20 = start(c, co + 2 * ldc, acc);
+    FloatVector c21 = start(c, co + 2 * ldc + LANES, acc);
+    FloatVector c22 = start(c, co + 2 * ldc + 2 * LANES, acc);
+    FloatVector c23 = start(c, co + 2 * ldc + 3 * LANES, acc);
+    FloatVector c30 = start(c, co + 3 * ldc, acc);
+    FloatVector c31 = start(c, co + 3 * ldc + LANES, acc);
+    FloatVector c32 = start(c, co + 3 * ldc + 2 * LANES, acc);
+    FloatVector c33 = start(c, co + 3 * ldc + 3 * LANES, acc);
+    FloatVector c40 = start(c, co + 4 * ldc, acc);
+    FloatVector c41 = start(c, co + 4 * ldc + LANES, acc);
+    FloatVector c42 = start(c, co + 4 * ldc + 2 * LANES, acc);
+    FloatVector c43 = start(c, co + 4 * ldc + 3 * LANES, acc);
+    FloatVector c50 = start(c, co + 5 * ldc, acc);
+    FloatVector c51 = start(c, co + 5 * ldc + LANES, acc);
+    FloatVector c52 = start(c, co + 5 * ldc + 2 * LANES, acc);
+    FloatVector c53 = start(c, co + 5 * ldc + 3 * LANES, acc);
+    for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 6) {
+      FloatVector w0 = FloatVector.fromArray(FLOATS, w, wi);
+      FloatVector w1 = FloatVector.fromArray(FLOATS, w, wi + LANES);
+      FloatVector w2 = FloatVector.fromArray(FLOATS, w, wi + 2 * LANES);
+      FloatVector w3 = FloatVector.fromArray(FLOATS, w, wi + 3 * LANES);
+      FloatVector x0 = FloatVector.broadcast(FLOATS, x[xi]);
+      c00 = w0.fma(x0, c00);
+      c01 = w1.fma(x0, c01);
+      c02 = w2.fma(x0, c02);
+      c03 = w3.fma(x0, c03);
+      FloatVector x1 = FloatVector.broadcast(FLOATS, x[xi + 1]);
+      c10 = w0.fma(x1, c10);
+      c11 = w1.fma(x1, c11);
+      c12 = w2.fma(x1, c12);
+      c13 = w3.fma(x1, c13);
+      FloatVector x2 = FloatVector.broadcast(FLOATS, x[xi + 2]);
+      c20 = w0.fma(x2, c20);
+      c21 = w1.fma(x2, c21);
+      c22 = w2.fma(x2, c22);
+      c23 = w3.fma(x2, c23);
+      FloatVector x3 = FloatVector.broadcast(FLOATS, x[xi + 3]);
+      c30 = w0.fma(x3, c30);
+      c31 = w1.fma(x3, c31);
+      c32 = w2.fma(x3, c32);
+      c33 = w3.fma(x3, c33);
+      FloatVector x4 = FloatVector.broadcast(FLOATS, x[xi + 4]);
+      c40 = w0.fma(x4, c40);
+      c41 = w1.fma(x4, c41);
+      c42 = w2.fma(x4, c42);
+      c43 = w3.fma(x4, c43);
+      FloatVector x5 = FloatVector.broadcast(FLOATS, x[xi + 5]);
+      c50 = w0.fma(x5, c50);
+      c51 = w1.fma(x5, c51);
+      c52 = w2.fma(x5, c52);
+      c53 = w3.fma(x5, c53);
+    }
+    c00.intoArray(c, co);
+    c01.intoArray(c, co + LANES);
+    c02.intoArray(c, co + 2 * LANES);
+    c03.intoArray(c, co + 3 * LANES);
+    c10.intoArray(c, co + ldc);
+    c11.intoArray(c, co + ldc + LANES);
+    c12.intoArray(c, co + ldc + 2 * LANES);
+    c13.intoArray(c, co + ldc + 3 * LANES);
+    c20.intoArray(c, co + 2 * ldc);
+    c21.intoArray(c, co + 2 * ldc + LANES);
+    c22.intoArray(c, co + 2 * ldc + 2 * LANES);
+    c23.intoArray(c, co + 2 * ldc + 3 * LANES);
+    c30.intoArray(c, co + 3 * ldc);
+    c31.intoArray(c, co + 3 * ldc + LANES);
+    c32.intoArray(c, co + 3 * ldc + 2 * LANES);
+    c33.intoArray(c, co + 3 * ldc + 3 * LANES);
+    c40.intoArray(c, co + 4 * ldc);
+    c41.intoArray(c, co + 4 * ldc + LANES);
+    c42.intoArray(c, co + 4 * ldc + 2 * LANES);
+    c43.intoArray(c, co + 4 * ldc + 3 * LANES);
+    c50.intoArray(c, co + 5 * ldc);
+    c51.intoArray(c, co + 5 * ldc + LANES);
+    c52.intoArray(c, co + 5 * ldc + 2 * LANES);
+    c53.intoArray(c, co + 5 * ldc + 3 * LANES);
+  }
+
+  static void rows4(
+      float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
+    FloatVector c00 = start(c, co, acc);
+    FloatVector c01 = start(c, co + LANES, acc);
+    FloatVector c02 = start(c, co + 2 * LANES, acc);
+    FloatVector c03 = start(c, co + 3 * LANES, acc);
+    FloatVector c10 = start(c, co + ldc, acc);
+    FloatVector c11 = start(c, co + ldc + LANES, acc);
+    FloatVector c12 = start(c, co + ldc + 2 * LANES, acc);
+    FloatVector c13 = start(c, co + ldc + 3 * LANES, acc);
+    FloatVector c20 = start(c, co + 2 * ldc, acc);
+    FloatVector c21 = start(c, co + 2 * ldc + LANES, acc);
+    FloatVector c22 = start(c, co + 2 * ldc + 2 * LANES, acc);
+    FloatVector c23 = start(c, co + 2 * ldc + 3 * LANES, acc);
+    FloatVector c30 = start(c, co + 3 * ldc, acc);
+    FloatVector c31 = start(c, co + 3 * ldc + LANES, acc);
+    FloatVector c32 = start(c, co + 3 * ldc + 2 * LANES, acc);
+    FloatVector c33 = start(c, co + 3 * ldc + 3 * LANES, acc);
+    for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 4) {
+      FloatVector w0 = FloatVector.fromArray(FLOATS, w, wi);
+      FloatVector w1 = FloatVector.fromArray(FLOATS, w, wi + LANES);
+      FloatVector w2 = FloatVector.fromArray(FLOATS, w, wi + 2 * LANES);
+      FloatVector w3 = FloatVector.fromArray(FLOATS, w, wi + 3 * LANES);
+      FloatVector x0 = FloatVector.broadcast(FLOATS, x[xi]);
+      c00 = w0.fma(x0, c00);
+      c01 = w1.fma(x0, c01);
+      c02 = w2.fma(x0, c02);
+      c03 = w3.fma(x0, c03);
+      FloatVector x1 = FloatVector.broadcast(FLOATS, x[xi + 1]);
+      c10 = w0.fma(x1, c10);
+      c11 = w1.fma(x1, c11);
+      c12 = w2.fma(x1, c12);
+      c13 = w3.fma(x1, c13);
+      FloatVector x2 = FloatVector.broadcast(FLOATS, x[xi + 2]);
+      c20 = w0.fma(x2, c20);
+      c21 = w1.fma(x2, c21);
+      c22 = w2.fma(x2, c22);
+      c23 = w3.fma(x2, c23);
+      FloatVector x3 = FloatVector.broadcast(FLOATS, x[xi + 3]);
+      c30 = w0.fma(x3, c30);
+      c31 = w1.fma(x3, c31);
+      c32 = w2.fma(x3, c32);
+      c33 = w3.fma(x3, c33);
+    }
+    c00.intoArray(c, co);
+    c01.intoArray(c, co + LANES);
+    c02.intoArray(c, co + 2 * LANES);
+    c03.intoArray(c, co + 3 * LANES);
+    c10.intoArray(c, co + ldc);
+    c11.intoArray(c, co + ldc + LANES);
+    c12.intoArray(c, co + ldc + 2 * LANES);
+    c13.intoArray(c, co + ldc + 3 * LANES);
+    c20.intoArray(c, co + 2 * ldc);
+    c21.intoArray(c, co + 2 * ldc + LANES);
+    c22.intoArray(c, co + 2 * ldc + 2 * LANES);
+    c23.intoArray(c, co + 2 * ldc + 3 * LANES);
+    c30.intoArray(c, co + 3 * ldc);
+    c31.intoArray(c, co + 3 * ldc + LANES);
+    c32.intoArray(c, co + 3 * ldc + 2 * LANES);
+    c33.intoArray(c, co + 3 * ldc + 3 * LANES);
+  }
+
+  static void rows2(
+      float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
+    FloatVector c00 = start(c, co, acc);
+    FloatVector c01 = start(c, co + LANES, acc);
+    FloatVector c02 = start(c, co + 2 * LANES, acc);
+    FloatVector c03 = start(c, co + 3 * LANES, acc);
+    FloatVector c10 = start(c, co + ldc, acc);
+    FloatVector c11 = start(c, co + ldc + LANES, acc);
+    FloatVector c12 = start(c, co + ldc + 2 * LANES, acc);
+    FloatVector c13 = start(c, co + ldc + 3 * LANES, acc);
+    for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 2) {
+      FloatVector w0 = FloatVector.fromArray(FLOATS, w, wi);
+      FloatVector w1 = FloatVector.fromArray(FLOATS, w, wi + LANES);
+      FloatVector w2 = FloatVector.fromArray(FLOATS, w, wi + 2 * LANES);
+      FloatVector w3 = FloatVector.fromArray(FLOATS, w, wi + 3 * LANES);
+      FloatVector x0 = FloatVector.broadcast(FLOATS, x[xi]);
+      c00 = w0.fma(x0, c00);
+      c01 = w1.fma(x0, c01);
+      c02 = w2.fma(x0, c02);
+      c03 = w3.fma(x0, c03);
+      FloatVector x1 = FloatVector.broadcast(FLOATS, x[xi + 1]);
+      c10 = w0.fma(x1, c10);
+      c11 = w1.fma(x1, c11);
+      c12 = w2.fma(x1, c12);
+      c13 = w3.fma(x1, c13);
+    }
+    c00.intoArray(c, co);
+    c01.intoArray(c, co + LANES);
+    c02.intoArray(c, co + 2 * LANES);
+    c03.intoArray(c, co + 3 * LANES);
+    c10.intoArray(c, co + ldc);
+    c11.intoArray(c, co + ldc + LANES);
+    c12.intoArray(c, co + ldc + 2 * LANES);
+    c13.intoArray(c, co + ldc + 3 * LANES);
+  }
+
+  static void rows1(
+      float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
+    FloatVector c00 = start(c, co, acc);
+    FloatVector c01 = start(c, co + LANES, acc);
+    FloatVector c02 = start(c, co + 2 * LANES, acc);
+    FloatVector c03 = start(c, co + 3 * LANES, acc);
+    for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 1) {
+      FloatVector w0 = FloatVector.fromArray(FLOATS, w, wi);
+      FloatVector w1 = FloatVector.fromArray(FLOATS, w, wi + LANES);
+      FloatVector w2 = FloatVector.fromArray(FLOATS, w, wi + 2 * LANES);
+      FloatVector w3 = FloatVector.fromArray(FLOATS, w, wi + 3 * LANES);
+      FloatVector x0 = FloatVector.broadcast(FLOATS, x[xi]);
+      c00 = w0.fma(x0, c00);
+      c01 = w1.fma(x0, c01);
+      c02 = w2.fma(x0, c02);
+      c03 = w3.fma(x0, c03);
+    }
+    c00.intoArray(c, co);
+    c01.intoArray(c, co + LANES);
+    c02.intoArray(c, co + 2 * LANES);
+    c03.intoArray(c, co + 3 * LANES);
+  }
+}

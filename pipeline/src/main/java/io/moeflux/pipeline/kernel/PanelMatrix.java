@@ -1,0 +1,180 @@
+package io.moeflux.pipeline.kernel;
+
+import static io.moeflux.pipeline.kernel.VectorLanes.PANEL;
+
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A matrix repacked for the vector tiles: outputs in panels of {@link VectorLanes#PANEL} (the last
+ * one padded with zero weights), each panel input-major, {@code [panel][input][PANEL]}, so a tile
+ * reads one contiguous stream per panel and its vectors run across outputs. 16-bit weights stay 16
+ * bits. The product runs panel by panel, inputs in chunks that stay in cache while every tile of
+ * rows uses them; a chunk's sums are stored and reloaded by the next, which changes no bit.
+ */
+final class PanelMatrix implements SwigluShape.WeightReader {
+  /** Inputs per chunk: a float32 chunk of a panel is 256 KiB with 16 lanes, within L2. */
+  private static final int CHUNK = 1024;
+
+  private final WeightFormat format;
+  private final int outputs;
+  private final int inputs;
+  private final int panels;
+  private final int maxTileRows;
+  private final float @Nullable [] floats;
+  private final short @Nullable [] halves;
+
+  private PanelMatrix(WeightFormat format, int outputs, int inputs) {
+    this.format = format;
+    this.outputs = outputs;
+    this.inputs = inputs;
+    this.panels = (outputs + PANEL - 1) / PANEL;
+    this.maxTileRows = maxTileRows(format);
+    int length = Math.multiplyExact(Math.multiplyExact(panels, PANEL), inputs);
+    this.floats = format == WeightFormat.F32 ? new float[length] : null;
+    this.halves = format == WeightFormat.F32 ? null : new short[length];
+  }
+
+  /**
+   * The most rows a tile takes: 6 x 4 sums fill 24 of the 32 registers of a 512-bit machine, 4 x 4
+   * leave room for decoding half-precision, 2 x 4 fit the 16 registers of narrower ones.
+   */
+  private static int maxTileRows(WeightFormat format) {
+    if (VectorLanes.FLOATS.vectorBitSize() < 512) {
+      return 2;
+    }
+    return format == WeightFormat.F16 ? 4 : 6;
+  }
+
+  /** The matrices stacked by output ({@code parts[0]}'s outputs first), all of one format. */
+  static PanelMatrix of(WeightMatrix... parts) {
+    int outputs = 0;
+    for (WeightMatrix part : parts) {
+      outputs += part.outputs();
+    }
+    PanelMatrix packed = new PanelMatrix(parts[0].format(), outputs, parts[0].inputs());
+    int first = 0;
+    for (WeightMatrix part : parts) {
+      float[] f = part.floats();
+      short[] h = part.halves();
+      for (int o = 0; o < part.outputs(); o++) {
+        for (int i = 0; i < part.inputs(); i++) {
+          int to = packed.at(first + o, i);
+          int from = part.index(o, i);
+          if (f != null) {
+            Objects.requireNonNull(packed.floats)[to] = f[from];
+          } else {
+            Objects.requireNonNull(packed.halves)[to] = Objects.requireNonNull(h)[from];
+          }
+        }
+      }
+      first += part.outputs();
+    }
+    return packed;
+  }
+
+  private int at(int output, int input) {
+    return ((output / PANEL) * inputs + input) * PANEL + output % PANEL;
+  }
+
+  WeightFormat format() {
+    return format;
+  }
+
+  int outputs() {
+    return outputs;
+  }
+
+  /** Outputs rounded up to whole panels: the row stride a product's sums need. */
+  int paddedOutputs() {
+    return panels * PANEL;
+  }
+
+  int maxTileRows() {
+    return maxTileRows;
+  }
+
+  /** Whether some weight is an infinity or a NaN, which the half-precision tiles do not decode. */
+  boolean hasNonFinite() {
+    if (halves == null || format != WeightFormat.F16) {
+      return false;
+    }
+    for (short h : halves) {
+      if ((h & 0x7C00) == 0x7C00) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  long bytes() {
+    return (long) paddedOutputs() * inputs * format.bytes();
+  }
+
+  @Override
+  public float get(int output, int input) {
+    int at = at(Objects.checkIndex(output, outputs), Objects.checkIndex(input, inputs));
+    return floats != null ? floats[at] : format.widen(Objects.requireNonNull(halves)[at]);
+  }
+
+  /**
+   * {@code c[cOffset + r*ldc + o] = sum over i of w(o, i) * x_r[i]} for {@code r < rows} and {@code
+   * o < paddedOutputs()}, the rows packed by {@link #packRows} with this matrix's tile rows.
+   */
+  void multiply(float[] xp, int xpOffset, int rows, float[] c, int cOffset, int ldc) {
+    for (int p = 0; p < panels; p++) {
+      for (int k0 = 0; k0 < inputs; k0 += CHUNK) {
+        int kc = Math.min(CHUNK, inputs - k0);
+        boolean acc = k0 > 0;
+        int wo = (p * inputs + k0) * PANEL;
+        for (int r = 0; r < rows; ) {
+          int t = tileRows(rows - r, maxTileRows);
+          int xo = xpOffset + r * inputs + k0 * t;
+          int co = cOffset + r * ldc + p * PANEL;
+          switch (format) {
+            case F32 -> F32Tiles.tile(t, xp, xo, floats, wo, kc, c, co, ldc, acc);
+            case BF16 -> Bf16Tiles.tile(t, xp, xo, halves, wo, kc, c, co, ldc, acc);
+            case F16 -> F16Tiles.tile(t, xp, xo, halves, wo, kc, c, co, ldc, acc);
+          }
+          r += t;
+        }
+      }
+    }
+  }
+
+  /**
+   * Copies {@code rows} rows of {@code cols} floats ({@code src[srcOffset + r*srcStride + i]}) into
+   * the layout the tiles read: tile by tile (the rows {@link #tileRows} gives), each tile's rows
+   * interleaved input by input, {@code dst[dstOffset + r0*cols + i*t + q]} for the tile of t rows
+   * from row r0. The tiles then broadcast a row's input from one place, not from t rows far apart.
+   */
+  static void packRows(
+      float[] src,
+      int srcOffset,
+      int srcStride,
+      int rows,
+      int cols,
+      int maxTileRows,
+      float[] dst,
+      int dstOffset) {
+    for (int r = 0; r < rows; ) {
+      int t = tileRows(rows - r, maxTileRows);
+      int base = dstOffset + r * cols;
+      for (int q = 0; q < t; q++) {
+        int s = srcOffset + (r + q) * srcStride;
+        for (int i = 0, d = base + q; i < cols; i++, d += t) {
+          dst[d] = src[s + i];
+        }
+      }
+      r += t;
+    }
+  }
+
+  /** The rows of the next tile when {@code remaining} rows are left: the largest tile that fits. */
+  static int tileRows(int remaining, int max) {
+    if (remaining >= max) {
+      return max;
+    }
+    return remaining >= 4 ? 4 : remaining >= 2 ? 2 : 1;
+  }
+}

@@ -24,7 +24,7 @@ done
 
 pids=()
 for ((r = 0; r < world; r++)); do
-  java -jar "$jar" rank --rank "$r" --world "$world" --peers "$peers" "$@" \
+  java --add-modules jdk.incubator.vector -jar "$jar" rank --rank "$r" --world "$world" --peers "$peers" "$@" \
     >"$logs/rank-$r.out" 2>"$logs/rank-$r.err" &
   pids+=($!)
 done

@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
       SyncBenchCommand.class,
       HeatBenchCommand.class,
       MemoryBenchCommand.class,
-      EplbBenchCommand.class
+      EplbBenchCommand.class,
+      ExpertsBenchCommand.class
     })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,5 +1,6 @@
 package io.moeflux.cli;
 
+import io.moeflux.pipeline.kernel.ExpertKernels;
 import picocli.CommandLine.Option;
 
 /**
@@ -14,8 +15,12 @@ abstract class GroupBench extends GroupCommand {
   @Option(names = "--json")
   boolean jsonOnly;
 
-  /** Prints {@code summary} unless only JSON was asked for, then {@code json} as the last line. */
+  /**
+   * Prints {@code summary} unless only JSON was asked for, then {@code json}, with the expert
+   * kernel this JVM runs, as the last line.
+   */
   void report(String summary, JsonLine json) {
+    json.put("kernel", ExpertKernels.preferred().name());
     if (!jsonOnly) {
       out().println(summary);
     }

@@ -40,6 +40,9 @@ final class ModelOptions {
   @Option(names = "--seed")
   long seed = 1;
 
+  @Option(names = "--expert-threads")
+  int expertThreads = 0;
+
   ModelConfig model(int ranks) {
     if (ranks < 1 || ranks > 64) {
       throw new IllegalArgumentException("ranks must be in 1..64, got " + ranks);
@@ -83,6 +86,9 @@ final class ModelOptions {
     if (maxTokens < 1) {
       throw new IllegalArgumentException("--max-tokens must be >= 1, got " + maxTokens);
     }
-    return PipelineConfig.builder(model, maxTokens).redundantSlots(redundantSlots).build();
+    return PipelineConfig.builder(model, maxTokens)
+        .redundantSlots(redundantSlots)
+        .expertThreads(expertThreads)
+        .build();
   }
 }

@@ -1,9 +1,11 @@
 package io.moeflux.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.withinPercentage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moeflux.pipeline.kernel.ExpertKernels;
 import io.moeflux.transport.testkit.LeakRecorder;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -378,6 +380,46 @@ class CommandsTest {
       }
     }
     return sums;
+  }
+
+  @Test
+  void benchExpertsReportsTheKernelAndRatesOverTheMedianStep() throws Exception {
+    assertThat(
+            run(
+                "bench",
+                "experts",
+                "--hidden",
+                "48",
+                "--intermediate",
+                "40",
+                "--num-experts",
+                "6",
+                "--tokens",
+                "9",
+                "--topk",
+                "3",
+                "--dtype",
+                "bf16",
+                "--threads",
+                "2",
+                "--steps",
+                "3",
+                "--warmup",
+                "1",
+                "--json"))
+        .isZero();
+    JsonNode json = lastLine();
+    assertThat(json.get("kernel").asText()).isEqualTo(ExpertKernels.preferred().name());
+    assertThat(json.get("dtype").asText()).isEqualTo("bf16");
+    assertThat(json.get("active_experts").asInt()).isBetween(3, 6);
+    assertThat(json.get("step_p50_us").asLong()).isPositive();
+    // both over the same step: flops / weight bytes = (2*3*H*I per pick) / (3*H*I*2 per expert)
+    double flopsPerByte =
+        json.get("gflops").asDouble() * 1e9 / json.get("weight_bytes_per_s").asLong();
+    assertThat(flopsPerByte)
+        .isCloseTo(9.0 * 3 / json.get("active_experts").asInt(), withinPercentage(5));
+    assertThat(run("bench", "experts", "--dtype", "f64", "--steps", "1")).isEqualTo(2);
+    assertThat(err.toString()).contains("--dtype is f32, bf16 or f16, not 'f64'");
   }
 
   @Test

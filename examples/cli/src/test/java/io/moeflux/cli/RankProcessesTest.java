@@ -36,6 +36,8 @@ class RankProcessesTest {
           new ProcessBuilder(
               java,
               "-Xmx256m",
+              "--add-modules",
+              "jdk.incubator.vector",
               "-cp",
               System.getProperty("java.class.path"),
               MoefluxCommand.class.getName(),

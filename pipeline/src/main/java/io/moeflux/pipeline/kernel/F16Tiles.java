@@ -42,47 +42,32 @@ final class F16Tiles {
 
   /** Runs the tile of {@code rows} rows (one of 4, 2, 1). */
   static void tile(
-      int rows,
-      float[] x,
-      int xo,
-      short[] w,
-      int wo,
-      int kc,
-      float[] c,
-      int co,
-      int ldc,
-      boolean acc) {
+      int rows, float[] x, int xo, short[] w, int wo, int kc, float[] c, int co, int ldc) {
     switch (rows) {
-      case 4 -> rows4(x, xo, w, wo, kc, c, co, ldc, acc);
-      case 2 -> rows2(x, xo, w, wo, kc, c, co, ldc, acc);
-      case 1 -> rows1(x, xo, w, wo, kc, c, co, ldc, acc);
+      case 4 -> rows4(x, xo, w, wo, kc, c, co, ldc);
+      case 2 -> rows2(x, xo, w, wo, kc, c, co, ldc);
+      case 1 -> rows1(x, xo, w, wo, kc, c, co, ldc);
       default -> throw new IllegalArgumentException("no tile of " + rows + " rows");
     }
   }
 
-  /** A tile's sum: zero on the first chunk of inputs, else what the previous chunk stored. */
-  private static FloatVector start(float[] c, int at, boolean acc) {
-    return acc ? FloatVector.fromArray(FLOATS, c, at) : FloatVector.zero(FLOATS);
-  }
-
-  static void rows4(
-      float[] x, int xo, short[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
-    FloatVector c00 = start(c, co, acc);
-    FloatVector c01 = start(c, co + LANES, acc);
-    FloatVector c02 = start(c, co + 2 * LANES, acc);
-    FloatVector c03 = start(c, co + 3 * LANES, acc);
-    FloatVector c10 = start(c, co + ldc, acc);
-    FloatVector c11 = start(c, co + ldc + LANES, acc);
-    FloatVector c12 = start(c, co + ldc + 2 * LANES, acc);
-    FloatVector c13 = start(c, co + ldc + 3 * LANES, acc);
-    FloatVector c20 = start(c, co + 2 * ldc, acc);
-    FloatVector c21 = start(c, co + 2 * ldc + LANES, acc);
-    FloatVector c22 = start(c, co + 2 * ldc + 2 * LANES, acc);
-    FloatVector c23 = start(c, co + 2 * ldc + 3 * LANES, acc);
-    FloatVector c30 = start(c, co + 3 * ldc, acc);
-    FloatVector c31 = start(c, co + 3 * ldc + LANES, acc);
-    FloatVector c32 = start(c, co + 3 * ldc + 2 * LANES, acc);
-    FloatVector c33 = start(c, co + 3 * ldc + 3 * LANES, acc);
+  static void rows4(float[] x, int xo, short[] w, int wo, int kc, float[] c, int co, int ldc) {
+    FloatVector c00 = FloatVector.fromArray(FLOATS, c, co);
+    FloatVector c01 = FloatVector.fromArray(FLOATS, c, co + LANES);
+    FloatVector c02 = FloatVector.fromArray(FLOATS, c, co + 2 * LANES);
+    FloatVector c03 = FloatVector.fromArray(FLOATS, c, co + 3 * LANES);
+    FloatVector c10 = FloatVector.fromArray(FLOATS, c, co + ldc);
+    FloatVector c11 = FloatVector.fromArray(FLOATS, c, co + ldc + LANES);
+    FloatVector c12 = FloatVector.fromArray(FLOATS, c, co + ldc + 2 * LANES);
+    FloatVector c13 = FloatVector.fromArray(FLOATS, c, co + ldc + 3 * LANES);
+    FloatVector c20 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc);
+    FloatVector c21 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc + LANES);
+    FloatVector c22 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc + 2 * LANES);
+    FloatVector c23 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc + 3 * LANES);
+    FloatVector c30 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc);
+    FloatVector c31 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc + LANES);
+    FloatVector c32 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc + 2 * LANES);
+    FloatVector c33 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc + 3 * LANES);
     for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 4) {
       FloatVector w0 = widen(w, wi);
       FloatVector w1 = widen(w, wi + LANES);
@@ -127,16 +112,15 @@ final class F16Tiles {
     c33.intoArray(c, co + 3 * ldc + 3 * LANES);
   }
 
-  static void rows2(
-      float[] x, int xo, short[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
-    FloatVector c00 = start(c, co, acc);
-    FloatVector c01 = start(c, co + LANES, acc);
-    FloatVector c02 = start(c, co + 2 * LANES, acc);
-    FloatVector c03 = start(c, co + 3 * LANES, acc);
-    FloatVector c10 = start(c, co + ldc, acc);
-    FloatVector c11 = start(c, co + ldc + LANES, acc);
-    FloatVector c12 = start(c, co + ldc + 2 * LANES, acc);
-    FloatVector c13 = start(c, co + ldc + 3 * LANES, acc);
+  static void rows2(float[] x, int xo, short[] w, int wo, int kc, float[] c, int co, int ldc) {
+    FloatVector c00 = FloatVector.fromArray(FLOATS, c, co);
+    FloatVector c01 = FloatVector.fromArray(FLOATS, c, co + LANES);
+    FloatVector c02 = FloatVector.fromArray(FLOATS, c, co + 2 * LANES);
+    FloatVector c03 = FloatVector.fromArray(FLOATS, c, co + 3 * LANES);
+    FloatVector c10 = FloatVector.fromArray(FLOATS, c, co + ldc);
+    FloatVector c11 = FloatVector.fromArray(FLOATS, c, co + ldc + LANES);
+    FloatVector c12 = FloatVector.fromArray(FLOATS, c, co + ldc + 2 * LANES);
+    FloatVector c13 = FloatVector.fromArray(FLOATS, c, co + ldc + 3 * LANES);
     for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 2) {
       FloatVector w0 = widen(w, wi);
       FloatVector w1 = widen(w, wi + LANES);
@@ -163,12 +147,11 @@ final class F16Tiles {
     c13.intoArray(c, co + ldc + 3 * LANES);
   }
 
-  static void rows1(
-      float[] x, int xo, short[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
-    FloatVector c00 = start(c, co, acc);
-    FloatVector c01 = start(c, co + LANES, acc);
-    FloatVector c02 = start(c, co + 2 * LANES, acc);
-    FloatVector c03 = start(c, co + 3 * LANES, acc);
+  static void rows1(float[] x, int xo, short[] w, int wo, int kc, float[] c, int co, int ldc) {
+    FloatVector c00 = FloatVector.fromArray(FLOATS, c, co);
+    FloatVector c01 = FloatVector.fromArray(FLOATS, c, co + LANES);
+    FloatVector c02 = FloatVector.fromArray(FLOATS, c, co + 2 * LANES);
+    FloatVector c03 = FloatVector.fromArray(FLOATS, c, co + 3 * LANES);
     for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 1) {
       FloatVector w0 = widen(w, wi);
       FloatVector w1 = widen(w, wi + LANES);

@@ -7,10 +7,10 @@ import static io.moeflux.pipeline.kernel.VectorLanes.PANEL;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Register tiles over float32 panels ({@link PanelMatrix}): {@code c[r][o] (+)= sum over i of
- * w[o][i] * x[r][i]} for the tile's rows r and the panel's outputs o, over one chunk of inputs.
- * {@code x} holds the rows packed input-major ({@code x[xo + i*rows + r]}), {@code w} the panel's
- * chunk ({@code w[wo + i*PANEL + o]}), {@code c} the sums, row-major with stride {@code ldc}.
+ * Register tiles over float32 panels ({@link PanelMatrix}): {@code c[r][o] += sum over i of w[o][i]
+ * * x[r][i]} for the tile's rows r and the panel's outputs o, over one chunk of inputs. {@code x}
+ * holds the rows packed input-major ({@code x[xo + i*rows + r]}), {@code w} the panel's chunk
+ * ({@code w[wo + i*PANEL + o]}), {@code c} the sums, row-major with stride {@code ldc}.
  *
  * <p>A tile keeps {@code rows x 4} vectors of sums in registers: for each input index i of the
  * chunk it loads four vectors of weights (the panel's {@code 4 * LANES} outputs at i), broadcasts
@@ -24,56 +24,41 @@ final class F32Tiles {
 
   /** Runs the tile of {@code rows} rows (one of 6, 4, 2, 1). */
   static void tile(
-      int rows,
-      float[] x,
-      int xo,
-      float[] w,
-      int wo,
-      int kc,
-      float[] c,
-      int co,
-      int ldc,
-      boolean acc) {
+      int rows, float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc) {
     switch (rows) {
-      case 6 -> rows6(x, xo, w, wo, kc, c, co, ldc, acc);
-      case 4 -> rows4(x, xo, w, wo, kc, c, co, ldc, acc);
-      case 2 -> rows2(x, xo, w, wo, kc, c, co, ldc, acc);
-      case 1 -> rows1(x, xo, w, wo, kc, c, co, ldc, acc);
+      case 6 -> rows6(x, xo, w, wo, kc, c, co, ldc);
+      case 4 -> rows4(x, xo, w, wo, kc, c, co, ldc);
+      case 2 -> rows2(x, xo, w, wo, kc, c, co, ldc);
+      case 1 -> rows1(x, xo, w, wo, kc, c, co, ldc);
       default -> throw new IllegalArgumentException("no tile of " + rows + " rows");
     }
   }
 
-  /** A tile's sum: zero on the first chunk of inputs, else what the previous chunk stored. */
-  private static FloatVector start(float[] c, int at, boolean acc) {
-    return acc ? FloatVector.fromArray(FLOATS, c, at) : FloatVector.zero(FLOATS);
-  }
-
-  static void rows6(
-      float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
-    FloatVector c00 = start(c, co, acc);
-    FloatVector c01 = start(c, co + LANES, acc);
-    FloatVector c02 = start(c, co + 2 * LANES, acc);
-    FloatVector c03 = start(c, co + 3 * LANES, acc);
-    FloatVector c10 = start(c, co + ldc, acc);
-    FloatVector c11 = start(c, co + ldc + LANES, acc);
-    FloatVector c12 = start(c, co + ldc + 2 * LANES, acc);
-    FloatVector c13 = start(c, co + ldc + 3 * LANES, acc);
-    FloatVector c20 = start(c, co + 2 * ldc, acc);
-    FloatVector c21 = start(c, co + 2 * ldc + LANES, acc);
-    FloatVector c22 = start(c, co + 2 * ldc + 2 * LANES, acc);
-    FloatVector c23 = start(c, co + 2 * ldc + 3 * LANES, acc);
-    FloatVector c30 = start(c, co + 3 * ldc, acc);
-    FloatVector c31 = start(c, co + 3 * ldc + LANES, acc);
-    FloatVector c32 = start(c, co + 3 * ldc + 2 * LANES, acc);
-    FloatVector c33 = start(c, co + 3 * ldc + 3 * LANES, acc);
-    FloatVector c40 = start(c, co + 4 * ldc, acc);
-    FloatVector c41 = start(c, co + 4 * ldc + LANES, acc);
-    FloatVector c42 = start(c, co + 4 * ldc + 2 * LANES, acc);
-    FloatVector c43 = start(c, co + 4 * ldc + 3 * LANES, acc);
-    FloatVector c50 = start(c, co + 5 * ldc, acc);
-    FloatVector c51 = start(c, co + 5 * ldc + LANES, acc);
-    FloatVector c52 = start(c, co + 5 * ldc + 2 * LANES, acc);
-    FloatVector c53 = start(c, co + 5 * ldc + 3 * LANES, acc);
+  static void rows6(float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc) {
+    FloatVector c00 = FloatVector.fromArray(FLOATS, c, co);
+    FloatVector c01 = FloatVector.fromArray(FLOATS, c, co + LANES);
+    FloatVector c02 = FloatVector.fromArray(FLOATS, c, co + 2 * LANES);
+    FloatVector c03 = FloatVector.fromArray(FLOATS, c, co + 3 * LANES);
+    FloatVector c10 = FloatVector.fromArray(FLOATS, c, co + ldc);
+    FloatVector c11 = FloatVector.fromArray(FLOATS, c, co + ldc + LANES);
+    FloatVector c12 = FloatVector.fromArray(FLOATS, c, co + ldc + 2 * LANES);
+    FloatVector c13 = FloatVector.fromArray(FLOATS, c, co + ldc + 3 * LANES);
+    FloatVector c20 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc);
+    FloatVector c21 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc + LANES);
+    FloatVector c22 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc + 2 * LANES);
+    FloatVector c23 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc + 3 * LANES);
+    FloatVector c30 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc);
+    FloatVector c31 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc + LANES);
+    FloatVector c32 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc + 2 * LANES);
+    FloatVector c33 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc + 3 * LANES);
+    FloatVector c40 = FloatVector.fromArray(FLOATS, c, co + 4 * ldc);
+    FloatVector c41 = FloatVector.fromArray(FLOATS, c, co + 4 * ldc + LANES);
+    FloatVector c42 = FloatVector.fromArray(FLOATS, c, co + 4 * ldc + 2 * LANES);
+    FloatVector c43 = FloatVector.fromArray(FLOATS, c, co + 4 * ldc + 3 * LANES);
+    FloatVector c50 = FloatVector.fromArray(FLOATS, c, co + 5 * ldc);
+    FloatVector c51 = FloatVector.fromArray(FLOATS, c, co + 5 * ldc + LANES);
+    FloatVector c52 = FloatVector.fromArray(FLOATS, c, co + 5 * ldc + 2 * LANES);
+    FloatVector c53 = FloatVector.fromArray(FLOATS, c, co + 5 * ldc + 3 * LANES);
     for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 6) {
       FloatVector w0 = FloatVector.fromArray(FLOATS, w, wi);
       FloatVector w1 = FloatVector.fromArray(FLOATS, w, wi + LANES);
@@ -136,24 +121,23 @@ final class F32Tiles {
     c53.intoArray(c, co + 5 * ldc + 3 * LANES);
   }
 
-  static void rows4(
-      float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
-    FloatVector c00 = start(c, co, acc);
-    FloatVector c01 = start(c, co + LANES, acc);
-    FloatVector c02 = start(c, co + 2 * LANES, acc);
-    FloatVector c03 = start(c, co + 3 * LANES, acc);
-    FloatVector c10 = start(c, co + ldc, acc);
-    FloatVector c11 = start(c, co + ldc + LANES, acc);
-    FloatVector c12 = start(c, co + ldc + 2 * LANES, acc);
-    FloatVector c13 = start(c, co + ldc + 3 * LANES, acc);
-    FloatVector c20 = start(c, co + 2 * ldc, acc);
-    FloatVector c21 = start(c, co + 2 * ldc + LANES, acc);
-    FloatVector c22 = start(c, co + 2 * ldc + 2 * LANES, acc);
-    FloatVector c23 = start(c, co + 2 * ldc + 3 * LANES, acc);
-    FloatVector c30 = start(c, co + 3 * ldc, acc);
-    FloatVector c31 = start(c, co + 3 * ldc + LANES, acc);
-    FloatVector c32 = start(c, co + 3 * ldc + 2 * LANES, acc);
-    FloatVector c33 = start(c, co + 3 * ldc + 3 * LANES, acc);
+  static void rows4(float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc) {
+    FloatVector c00 = FloatVector.fromArray(FLOATS, c, co);
+    FloatVector c01 = FloatVector.fromArray(FLOATS, c, co + LANES);
+    FloatVector c02 = FloatVector.fromArray(FLOATS, c, co + 2 * LANES);
+    FloatVector c03 = FloatVector.fromArray(FLOATS, c, co + 3 * LANES);
+    FloatVector c10 = FloatVector.fromArray(FLOATS, c, co + ldc);
+    FloatVector c11 = FloatVector.fromArray(FLOATS, c, co + ldc + LANES);
+    FloatVector c12 = FloatVector.fromArray(FLOATS, c, co + ldc + 2 * LANES);
+    FloatVector c13 = FloatVector.fromArray(FLOATS, c, co + ldc + 3 * LANES);
+    FloatVector c20 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc);
+    FloatVector c21 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc + LANES);
+    FloatVector c22 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc + 2 * LANES);
+    FloatVector c23 = FloatVector.fromArray(FLOATS, c, co + 2 * ldc + 3 * LANES);
+    FloatVector c30 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc);
+    FloatVector c31 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc + LANES);
+    FloatVector c32 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc + 2 * LANES);
+    FloatVector c33 = FloatVector.fromArray(FLOATS, c, co + 3 * ldc + 3 * LANES);
     for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 4) {
       FloatVector w0 = FloatVector.fromArray(FLOATS, w, wi);
       FloatVector w1 = FloatVector.fromArray(FLOATS, w, wi + LANES);
@@ -198,16 +182,15 @@ final class F32Tiles {
     c33.intoArray(c, co + 3 * ldc + 3 * LANES);
   }
 
-  static void rows2(
-      float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
-    FloatVector c00 = start(c, co, acc);
-    FloatVector c01 = start(c, co + LANES, acc);
-    FloatVector c02 = start(c, co + 2 * LANES, acc);
-    FloatVector c03 = start(c, co + 3 * LANES, acc);
-    FloatVector c10 = start(c, co + ldc, acc);
-    FloatVector c11 = start(c, co + ldc + LANES, acc);
-    FloatVector c12 = start(c, co + ldc + 2 * LANES, acc);
-    FloatVector c13 = start(c, co + ldc + 3 * LANES, acc);
+  static void rows2(float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc) {
+    FloatVector c00 = FloatVector.fromArray(FLOATS, c, co);
+    FloatVector c01 = FloatVector.fromArray(FLOATS, c, co + LANES);
+    FloatVector c02 = FloatVector.fromArray(FLOATS, c, co + 2 * LANES);
+    FloatVector c03 = FloatVector.fromArray(FLOATS, c, co + 3 * LANES);
+    FloatVector c10 = FloatVector.fromArray(FLOATS, c, co + ldc);
+    FloatVector c11 = FloatVector.fromArray(FLOATS, c, co + ldc + LANES);
+    FloatVector c12 = FloatVector.fromArray(FLOATS, c, co + ldc + 2 * LANES);
+    FloatVector c13 = FloatVector.fromArray(FLOATS, c, co + ldc + 3 * LANES);
     for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 2) {
       FloatVector w0 = FloatVector.fromArray(FLOATS, w, wi);
       FloatVector w1 = FloatVector.fromArray(FLOATS, w, wi + LANES);
@@ -234,12 +217,11 @@ final class F32Tiles {
     c13.intoArray(c, co + ldc + 3 * LANES);
   }
 
-  static void rows1(
-      float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc, boolean acc) {
-    FloatVector c00 = start(c, co, acc);
-    FloatVector c01 = start(c, co + LANES, acc);
-    FloatVector c02 = start(c, co + 2 * LANES, acc);
-    FloatVector c03 = start(c, co + 3 * LANES, acc);
+  static void rows1(float[] x, int xo, float[] w, int wo, int kc, float[] c, int co, int ldc) {
+    FloatVector c00 = FloatVector.fromArray(FLOATS, c, co);
+    FloatVector c01 = FloatVector.fromArray(FLOATS, c, co + LANES);
+    FloatVector c02 = FloatVector.fromArray(FLOATS, c, co + 2 * LANES);
+    FloatVector c03 = FloatVector.fromArray(FLOATS, c, co + 3 * LANES);
     for (int i = 0, wi = wo, xi = xo; i < kc; i++, wi += PANEL, xi += 1) {
       FloatVector w0 = FloatVector.fromArray(FLOATS, w, wi);
       FloatVector w1 = FloatVector.fromArray(FLOATS, w, wi + LANES);

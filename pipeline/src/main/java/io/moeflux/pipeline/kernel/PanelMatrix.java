@@ -2,6 +2,7 @@ package io.moeflux.pipeline.kernel;
 
 import static io.moeflux.pipeline.kernel.VectorLanes.PANEL;
 
+import java.util.Arrays;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -122,19 +123,22 @@ final class PanelMatrix implements SwigluShape.WeightReader {
    * o < paddedOutputs()}, the rows packed by {@link #packRows} with this matrix's tile rows.
    */
   void multiply(float[] xp, int xpOffset, int rows, float[] c, int cOffset, int ldc) {
+    int width = paddedOutputs();
+    for (int r = 0; r < rows; r++) {
+      Arrays.fill(c, cOffset + r * ldc, cOffset + r * ldc + width, 0f);
+    }
     for (int p = 0; p < panels; p++) {
       for (int k0 = 0; k0 < inputs; k0 += CHUNK) {
         int kc = Math.min(CHUNK, inputs - k0);
-        boolean acc = k0 > 0;
         int wo = (p * inputs + k0) * PANEL;
         for (int r = 0; r < rows; ) {
           int t = tileRows(rows - r, maxTileRows);
           int xo = xpOffset + r * inputs + k0 * t;
           int co = cOffset + r * ldc + p * PANEL;
           switch (format) {
-            case F32 -> F32Tiles.tile(t, xp, xo, floats, wo, kc, c, co, ldc, acc);
-            case BF16 -> Bf16Tiles.tile(t, xp, xo, halves, wo, kc, c, co, ldc, acc);
-            case F16 -> F16Tiles.tile(t, xp, xo, halves, wo, kc, c, co, ldc, acc);
+            case F32 -> F32Tiles.tile(t, xp, xo, floats, wo, kc, c, co, ldc);
+            case BF16 -> Bf16Tiles.tile(t, xp, xo, halves, wo, kc, c, co, ldc);
+            case F16 -> F16Tiles.tile(t, xp, xo, halves, wo, kc, c, co, ldc);
           }
           r += t;
         }

@@ -6,22 +6,23 @@ import org.jspecify.annotations.Nullable;
 /**
  * A matrix repacked input-major, {@code [inputs][outputs]}, for the scalar kernel: for each input
  * index the weights of every output lie side by side, so the innermost loop runs over outputs and
- * each output's sum grows by one fma per input, in ascending input order.
+ * each output's sum grows by one fma per input, in ascending input order. Each input's row of
+ * weights is an array of its own, so that no weight array is a humongous object to G1 ({@link
+ * PanelMatrix} says why).
  */
 final class KMajorMatrix implements SwigluShape.WeightReader {
   private final WeightFormat format;
   private final int outputs;
   private final int inputs;
-  private final float @Nullable [] floats;
-  private final short @Nullable [] halves;
+  private final float @Nullable [][] floats;
+  private final short @Nullable [][] halves;
 
   private KMajorMatrix(WeightFormat format, int outputs, int inputs) {
     this.format = format;
     this.outputs = outputs;
     this.inputs = inputs;
-    int length = Math.multiplyExact(outputs, inputs);
-    this.floats = format == WeightFormat.F32 ? new float[length] : null;
-    this.halves = format == WeightFormat.F32 ? null : new short[length];
+    this.floats = format == WeightFormat.F32 ? new float[inputs][outputs] : null;
+    this.halves = format == WeightFormat.F32 ? null : new short[inputs][outputs];
   }
 
   /** The matrices stacked by output ({@code parts[0]}'s outputs first), all of one format. */
@@ -36,13 +37,12 @@ final class KMajorMatrix implements SwigluShape.WeightReader {
       float[] f = part.floats();
       short[] h = part.halves();
       for (int i = 0; i < part.inputs(); i++) {
-        int row = i * outputs + first;
         for (int o = 0; o < part.outputs(); o++) {
           int from = part.index(o, i);
           if (f != null) {
-            Objects.requireNonNull(packed.floats)[row + o] = f[from];
+            Objects.requireNonNull(packed.floats)[i][first + o] = f[from];
           } else {
-            Objects.requireNonNull(packed.halves)[row + o] = Objects.requireNonNull(h)[from];
+            Objects.requireNonNull(packed.halves)[i][first + o] = Objects.requireNonNull(h)[from];
           }
         }
       }
@@ -61,8 +61,9 @@ final class KMajorMatrix implements SwigluShape.WeightReader {
 
   @Override
   public float get(int output, int input) {
-    int at = Objects.checkIndex(input, inputs) * outputs + Objects.checkIndex(output, outputs);
-    return floats != null ? floats[at] : format.widen(Objects.requireNonNull(halves)[at]);
+    int i = Objects.checkIndex(input, inputs);
+    int o = Objects.checkIndex(output, outputs);
+    return floats != null ? floats[i][o] : format.widen(Objects.requireNonNull(halves)[i][o]);
   }
 
   /**
@@ -76,36 +77,35 @@ final class KMajorMatrix implements SwigluShape.WeightReader {
           out, outOffset + q * outStride, outOffset + q * outStride + outputs, 0f);
     }
     for (int i = 0; i < inputs; i++) {
-      int w = i * outputs;
       for (int q = 0; q < rows; q++) {
         float xi = in[inOffset + q * inStride + i];
         int o = outOffset + q * outStride;
         if (floats != null) {
-          accumulate(floats, w, xi, out, o);
+          accumulate(floats[i], xi, out, o);
         } else if (format == WeightFormat.BF16) {
-          accumulateBf16(Objects.requireNonNull(halves), w, xi, out, o);
+          accumulateBf16(Objects.requireNonNull(halves)[i], xi, out, o);
         } else {
-          accumulateF16(Objects.requireNonNull(halves), w, xi, out, o);
+          accumulateF16(Objects.requireNonNull(halves)[i], xi, out, o);
         }
       }
     }
   }
 
-  private void accumulate(float[] w, int from, float xi, float[] out, int o) {
+  private void accumulate(float[] w, float xi, float[] out, int o) {
     for (int k = 0; k < outputs; k++) {
-      out[o + k] = Math.fma(w[from + k], xi, out[o + k]);
+      out[o + k] = Math.fma(w[k], xi, out[o + k]);
     }
   }
 
-  private void accumulateBf16(short[] w, int from, float xi, float[] out, int o) {
+  private void accumulateBf16(short[] w, float xi, float[] out, int o) {
     for (int k = 0; k < outputs; k++) {
-      out[o + k] = Math.fma(WeightFormat.bf16ToFloat(w[from + k]), xi, out[o + k]);
+      out[o + k] = Math.fma(WeightFormat.bf16ToFloat(w[k]), xi, out[o + k]);
     }
   }
 
-  private void accumulateF16(short[] w, int from, float xi, float[] out, int o) {
+  private void accumulateF16(short[] w, float xi, float[] out, int o) {
     for (int k = 0; k < outputs; k++) {
-      out[o + k] = Math.fma(WeightFormat.f16ToFloat(w[from + k]), xi, out[o + k]);
+      out[o + k] = Math.fma(WeightFormat.f16ToFloat(w[k]), xi, out[o + k]);
     }
   }
 }

@@ -8,22 +8,28 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A matrix repacked for the vector tiles: outputs in panels of {@link VectorLanes#PANEL} (the last
- * one padded with zero weights), each panel input-major, {@code [panel][input][PANEL]}, so a tile
- * reads one contiguous stream per panel and its vectors run across outputs. 16-bit weights stay 16
- * bits. The product runs panel by panel, inputs in chunks that stay in cache while every tile of
- * rows uses them; a chunk's sums are stored and reloaded by the next, which changes no bit.
+ * one padded with zero weights), each panel input-major, {@code [input][PANEL]}, so a tile reads
+ * one contiguous stream per panel and its vectors run across outputs. 16-bit weights stay 16 bits.
+ * Each panel is an array of its own: a whole expert in one array would be a humongous object to G1
+ * once it passes half a heap region, and such an object wastes the rest of its last region (a third
+ * of the memory of a small expert). The product runs panel by panel, inputs in chunks that stay in
+ * cache while every tile of rows uses them; a chunk's sums are stored and reloaded by the next,
+ * which changes no bit.
  */
 final class PanelMatrix implements SwigluShape.WeightReader {
   /** Inputs per chunk: a float32 chunk of a panel is 256 KiB with 16 lanes, within L2. */
   private static final int CHUNK = 1024;
+
+  private static final float[] NO_FLOATS = new float[0];
+  private static final short[] NO_HALVES = new short[0];
 
   private final WeightFormat format;
   private final int outputs;
   private final int inputs;
   private final int panels;
   private final int maxTileRows;
-  private final float @Nullable [] floats;
-  private final short @Nullable [] halves;
+  private final float @Nullable [][] floats;
+  private final short @Nullable [][] halves;
 
   private PanelMatrix(WeightFormat format, int outputs, int inputs) {
     this.format = format;
@@ -31,9 +37,9 @@ final class PanelMatrix implements SwigluShape.WeightReader {
     this.inputs = inputs;
     this.panels = (outputs + PANEL - 1) / PANEL;
     this.maxTileRows = maxTileRows(format);
-    int length = Math.multiplyExact(Math.multiplyExact(panels, PANEL), inputs);
-    this.floats = format == WeightFormat.F32 ? new float[length] : null;
-    this.halves = format == WeightFormat.F32 ? null : new short[length];
+    int length = Math.multiplyExact(PANEL, inputs);
+    this.floats = format == WeightFormat.F32 ? new float[panels][length] : null;
+    this.halves = format == WeightFormat.F32 ? null : new short[panels][length];
   }
 
   /**
@@ -60,12 +66,13 @@ final class PanelMatrix implements SwigluShape.WeightReader {
       short[] h = part.halves();
       for (int o = 0; o < part.outputs(); o++) {
         for (int i = 0; i < part.inputs(); i++) {
+          int panel = (first + o) / PANEL;
           int to = packed.at(first + o, i);
           int from = part.index(o, i);
           if (f != null) {
-            Objects.requireNonNull(packed.floats)[to] = f[from];
+            Objects.requireNonNull(packed.floats)[panel][to] = f[from];
           } else {
-            Objects.requireNonNull(packed.halves)[to] = Objects.requireNonNull(h)[from];
+            Objects.requireNonNull(packed.halves)[panel][to] = Objects.requireNonNull(h)[from];
           }
         }
       }
@@ -74,8 +81,9 @@ final class PanelMatrix implements SwigluShape.WeightReader {
     return packed;
   }
 
-  private int at(int output, int input) {
-    return ((output / PANEL) * inputs + input) * PANEL + output % PANEL;
+  /** Where weight {@code (output, input)} lies in its panel's array. */
+  private static int at(int output, int input) {
+    return input * PANEL + output % PANEL;
   }
 
   WeightFormat format() {
@@ -100,9 +108,11 @@ final class PanelMatrix implements SwigluShape.WeightReader {
     if (halves == null || format != WeightFormat.F16) {
       return false;
     }
-    for (short h : halves) {
-      if ((h & 0x7C00) == 0x7C00) {
-        return true;
+    for (short[] panel : halves) {
+      for (short h : panel) {
+        if ((h & 0x7C00) == 0x7C00) {
+          return true;
+        }
       }
     }
     return false;
@@ -114,8 +124,11 @@ final class PanelMatrix implements SwigluShape.WeightReader {
 
   @Override
   public float get(int output, int input) {
-    int at = at(Objects.checkIndex(output, outputs), Objects.checkIndex(input, inputs));
-    return floats != null ? floats[at] : format.widen(Objects.requireNonNull(halves)[at]);
+    int panel = Objects.checkIndex(output, outputs) / PANEL;
+    int at = at(output, Objects.checkIndex(input, inputs));
+    return floats != null
+        ? floats[panel][at]
+        : format.widen(Objects.requireNonNull(halves)[panel][at]);
   }
 
   /**
@@ -128,17 +141,19 @@ final class PanelMatrix implements SwigluShape.WeightReader {
       Arrays.fill(c, cOffset + r * ldc, cOffset + r * ldc + width, 0f);
     }
     for (int p = 0; p < panels; p++) {
+      float[] wf = floats == null ? NO_FLOATS : floats[p];
+      short[] wh = halves == null ? NO_HALVES : halves[p];
       for (int k0 = 0; k0 < inputs; k0 += CHUNK) {
         int kc = Math.min(CHUNK, inputs - k0);
-        int wo = (p * inputs + k0) * PANEL;
+        int wo = k0 * PANEL;
         for (int r = 0; r < rows; ) {
           int t = tileRows(rows - r, maxTileRows);
           int xo = xpOffset + r * inputs + k0 * t;
           int co = cOffset + r * ldc + p * PANEL;
           switch (format) {
-            case F32 -> F32Tiles.tile(t, xp, xo, floats, wo, kc, c, co, ldc);
-            case BF16 -> Bf16Tiles.tile(t, xp, xo, halves, wo, kc, c, co, ldc);
-            case F16 -> F16Tiles.tile(t, xp, xo, halves, wo, kc, c, co, ldc);
+            case F32 -> F32Tiles.tile(t, xp, xo, wf, wo, kc, c, co, ldc);
+            case BF16 -> Bf16Tiles.tile(t, xp, xo, wh, wo, kc, c, co, ldc);
+            case F16 -> F16Tiles.tile(t, xp, xo, wh, wo, kc, c, co, ldc);
           }
           r += t;
         }

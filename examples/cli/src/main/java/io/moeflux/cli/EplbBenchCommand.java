@@ -7,6 +7,7 @@ import io.moeflux.eplb.policy.PlacementPlan;
 import io.moeflux.eplb.policy.PlacementProblem;
 import io.moeflux.eplb.policy.PlanValidator;
 import io.moeflux.eplb.policy.ShareMode;
+import io.moeflux.pipeline.kernel.ExpertKernels;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
@@ -103,6 +104,8 @@ final class EplbBenchCommand implements Callable<Integer> {
     double median = median(ours);
     out.println(
         new JsonLine()
+            .put("bench", "eplb")
+            .put("kernel", ExpertKernels.preferred().name())
             .put("experts", experts)
             .put("ranks", ranks)
             .put("layers", layers)

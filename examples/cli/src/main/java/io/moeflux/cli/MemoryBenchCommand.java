@@ -3,6 +3,7 @@ package io.moeflux.cli;
 import io.moeflux.cli.bench.ResidentMemory;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.family.CheckpointModel;
+import io.moeflux.pipeline.kernel.ExpertKernels;
 import io.moeflux.pipeline.model.MemoryReport;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.SharedExpert;
@@ -112,6 +113,8 @@ final class MemoryBenchCommand implements Callable<Integer> {
     }
     out.println(
         new JsonLine()
+            .put("bench", "memory")
+            .put("kernel", ExpertKernels.preferred().name())
             .put("ranks", ranks)
             .put("rank", rank)
             .put("expert_slots", slots)

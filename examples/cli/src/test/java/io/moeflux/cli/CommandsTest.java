@@ -543,6 +543,7 @@ class CommandsTest {
         .isZero();
     JsonNode json = lastLine();
     assertThat(json.get("wall_ms")).hasSize(1);
+    assertThat(json.get("kernel").asText()).isEqualTo(ExpertKernels.preferred().name());
     assertThat(json.get("wall_ms_median").asDouble()).isPositive();
     assertThat(json.get("plan_valid").asBoolean()).isTrue();
     assertThat(json.get("balancedness").asDouble())

@@ -15,7 +15,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 jar="${MOEFLUX_JAR:-$here/../cli/target/moeflux.jar}"
-cmd="${MOEFLUX_CMD:-java -jar $jar}"
+cmd="${MOEFLUX_CMD:-java --add-modules jdk.incubator.vector -jar $jar}"
 world=4
 lost=3
 peer_timeout=4

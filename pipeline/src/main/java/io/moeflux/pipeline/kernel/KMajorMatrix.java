@@ -10,7 +10,7 @@ import org.jspecify.annotations.Nullable;
  * weights is an array of its own, so that no weight array is a humongous object to G1 ({@link
  * PanelMatrix} says why).
  */
-final class KMajorMatrix implements SwigluShape.WeightReader {
+final class KMajorMatrix implements SwigluShape.PackedMatrix {
   private final WeightFormat format;
   private final int outputs;
   private final int inputs;
@@ -51,11 +51,13 @@ final class KMajorMatrix implements SwigluShape.WeightReader {
     return packed;
   }
 
-  WeightFormat format() {
+  @Override
+  public WeightFormat format() {
     return format;
   }
 
-  long bytes() {
+  @Override
+  public long bytes() {
     return (long) outputs * inputs * format.bytes();
   }
 

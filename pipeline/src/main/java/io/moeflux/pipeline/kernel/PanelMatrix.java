@@ -16,7 +16,7 @@ import org.jspecify.annotations.Nullable;
  * cache while every tile of rows uses them; a chunk's sums are stored and reloaded by the next,
  * which changes no bit.
  */
-final class PanelMatrix implements SwigluShape.WeightReader {
+final class PanelMatrix implements SwigluShape.PackedMatrix {
   /** Inputs per chunk: a float32 chunk of a panel is 256 KiB with 16 lanes, within L2. */
   private static final int CHUNK = 1024;
 
@@ -86,7 +86,8 @@ final class PanelMatrix implements SwigluShape.WeightReader {
     return input * PANEL + output % PANEL;
   }
 
-  WeightFormat format() {
+  @Override
+  public WeightFormat format() {
     return format;
   }
 
@@ -118,7 +119,8 @@ final class PanelMatrix implements SwigluShape.WeightReader {
     return false;
   }
 
-  long bytes() {
+  @Override
+  public long bytes() {
     return (long) paddedOutputs() * inputs * format.bytes();
   }
 

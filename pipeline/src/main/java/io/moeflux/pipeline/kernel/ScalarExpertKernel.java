@@ -35,40 +35,9 @@ public final class ScalarExpertKernel implements ExpertKernel {
     return NAME;
   }
 
-  private static final class Packed implements PackedExpert {
-    private final SwigluShape shape;
-    private final KMajorMatrix gateUp;
-    private final KMajorMatrix down;
-
+  private static final class Packed extends PackedSwiglu<KMajorMatrix> {
     Packed(SwigluShape shape, KMajorMatrix gateUp, KMajorMatrix down) {
-      this.shape = shape;
-      this.gateUp = gateUp;
-      this.down = down;
-    }
-
-    @Override
-    public String kernel() {
-      return NAME;
-    }
-
-    @Override
-    public int hidden() {
-      return shape.hidden();
-    }
-
-    @Override
-    public int intermediate() {
-      return shape.intermediate();
-    }
-
-    @Override
-    public WeightFormat format(Matrix matrix) {
-      return matrix == Matrix.DOWN ? down.format() : gateUp.format();
-    }
-
-    @Override
-    public long weightBytes() {
-      return gateUp.bytes() + down.bytes();
+      super(NAME, shape, gateUp, down);
     }
 
     @Override
@@ -102,16 +71,6 @@ public final class ScalarExpertKernel implements ExpertKernel {
         }
         down.project(scratch, 0, 2 * n, block, y, yOffset + first * h, h);
       }
-    }
-
-    @Override
-    public float weight(Matrix matrix, int output, int input) {
-      return shape.weight(matrix, output, input, gateUp, down);
-    }
-
-    @Override
-    public String toString() {
-      return "PackedExpert{" + NAME + ", " + gateUp.format() + ", " + shape + "}";
     }
   }
 }

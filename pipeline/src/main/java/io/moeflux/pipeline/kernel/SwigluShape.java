@@ -35,7 +35,7 @@ record SwigluShape(int hidden, int intermediate) {
 
   /** The weight of {@code matrix} from gate-and-up (outputs {@code [gate; up]}) and down. */
   float weight(
-      PackedExpert.Matrix matrix, int output, int input, WeightReader gateUp, WeightReader down) {
+      PackedExpert.Matrix matrix, int output, int input, PackedMatrix gateUp, PackedMatrix down) {
     return switch (matrix) {
       case GATE -> gateUp.get(Objects.checkIndex(output, intermediate), input);
       case UP -> gateUp.get(intermediate + Objects.checkIndex(output, intermediate), input);
@@ -43,8 +43,14 @@ record SwigluShape(int hidden, int intermediate) {
     };
   }
 
-  /** Reads a packed matrix back, element (output, input) widened. */
-  interface WeightReader {
+  /** A matrix a kernel packed: its format, its bytes, and element (output, input) read back. */
+  interface PackedMatrix {
+    WeightFormat format();
+
+    /** Bytes of weights held, padding included. */
+    long bytes();
+
+    /** Element (output, input), widened. */
     float get(int output, int input);
   }
 }

@@ -92,42 +92,9 @@ public final class VectorExpertKernel implements ExpertKernel {
     return FloatVector.broadcast(FLOATS, value);
   }
 
-  private static final class Packed implements PackedExpert {
-    private final String kernel;
-    private final SwigluShape shape;
-    private final PanelMatrix gateUp;
-    private final PanelMatrix down;
-
+  private static final class Packed extends PackedSwiglu<PanelMatrix> {
     Packed(String kernel, SwigluShape shape, PanelMatrix gateUp, PanelMatrix down) {
-      this.kernel = kernel;
-      this.shape = shape;
-      this.gateUp = gateUp;
-      this.down = down;
-    }
-
-    @Override
-    public String kernel() {
-      return kernel;
-    }
-
-    @Override
-    public int hidden() {
-      return shape.hidden();
-    }
-
-    @Override
-    public int intermediate() {
-      return shape.intermediate();
-    }
-
-    @Override
-    public WeightFormat format(Matrix matrix) {
-      return matrix == Matrix.DOWN ? down.format() : gateUp.format();
-    }
-
-    @Override
-    public long weightBytes() {
-      return gateUp.bytes() + down.bytes();
+      super(kernel, shape, gateUp, down);
     }
 
     /**
@@ -192,16 +159,6 @@ public final class VectorExpertKernel implements ExpertKernel {
           c[g + j] = Silu.silu(c[g + j]) * c[g + n + j];
         }
       }
-    }
-
-    @Override
-    public float weight(Matrix matrix, int output, int input) {
-      return shape.weight(matrix, output, input, gateUp, down);
-    }
-
-    @Override
-    public String toString() {
-      return "PackedExpert{" + kernel + ", " + gateUp.format() + ", " + shape + "}";
     }
   }
 }

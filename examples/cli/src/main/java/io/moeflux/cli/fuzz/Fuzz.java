@@ -6,6 +6,7 @@ import io.rsocket.Payload;
 import io.rsocket.RSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,7 +14,6 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.security.SecureRandom;
 
 /** Runs one fuzz target and says whether the target came through. */
 public final class Fuzz {
@@ -52,8 +52,7 @@ public final class Fuzz {
       return new Result(fields, passed);
     }
     Path dir = Files.createTempDirectory("moeflux-fuzz");
-    String token =
-        "fuzz-" + Long.toHexString(new SecureRandom().nextLong()) + "-token";
+    String token = "fuzz-" + Long.toHexString(new SecureRandom().nextLong()) + "-token";
     Path tokens = dir.resolve("tokens");
     Files.writeString(tokens, token + "\n");
     long started = System.nanoTime();

@@ -7,9 +7,8 @@ import io.moeflux.pipeline.kernel.ExpertKernel;
 import io.moeflux.pipeline.kernel.PackedExpert;
 import io.moeflux.pipeline.kernel.WeightFormat;
 import io.moeflux.pipeline.kernel.WeightMatrix;
-import io.moeflux.pipeline.model.ExpertFfn;
-import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ExpertWeights;
+import io.moeflux.pipeline.model.PackedSwigluFfn;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -18,13 +17,14 @@ import org.jspecify.annotations.Nullable;
  * ExpertKernel}, in their stored precision (bf16 and f16 stay 16 bits), and computed by it. The
  * tensors read from the checkpoint are not kept.
  */
-public final class StoredExpert implements ExpertFfn {
-  private final PackedExpert packed;
-
+public final class StoredExpert extends PackedSwigluFfn {
   public StoredExpert(ExpertTensors tensors, ExpertKernel kernel) {
-    Objects.requireNonNull(tensors, "tensors");
-    Objects.requireNonNull(kernel, "kernel");
-    this.packed = kernel.pack(matrix(tensors.gate()), matrix(tensors.up()), matrix(tensors.down()));
+    super(
+        pack(Objects.requireNonNull(tensors, "tensors"), Objects.requireNonNull(kernel, "kernel")));
+  }
+
+  private static PackedExpert pack(ExpertTensors tensors, ExpertKernel kernel) {
+    return kernel.pack(matrix(tensors.gate()), matrix(tensors.up()), matrix(tensors.down()));
   }
 
   private static WeightMatrix matrix(StoredTensor t) {
@@ -37,45 +37,16 @@ public final class StoredExpert implements ExpertFfn {
     return WeightMatrix.ofHalves(format, t.rows(), t.cols(), layout, halves);
   }
 
-  /** The packed weights, in their stored precision. */
-  public PackedExpert packed() {
-    return packed;
-  }
-
-  @Override
-  public int hidden() {
-    return packed.hidden();
-  }
-
-  @Override
-  public ExpertKind kind() {
-    return ExpertKind.SWIGLU;
-  }
-
-  @Override
-  public long weightBytes() {
-    return packed.weightBytes();
-  }
-
+  /** None: a checkpoint's experts are loaded from the checkpoint, not handed over. */
   @Override
   public @Nullable ExpertWeights weights() {
     return null;
   }
 
-  @Override
-  public int scratchLength(int rows) {
-    return packed.scratchLength(rows);
-  }
-
-  @Override
-  public void forward(float[] x, int xOffset, int rows, float[] y, int yOffset, float[] scratch) {
-    packed.forward(x, xOffset, rows, y, yOffset, scratch);
-  }
-
   /** Same kernel, shapes, formats and weights (each compared widened, so bit for bit). */
   public boolean sameWeights(StoredExpert other) {
-    PackedExpert a = packed;
-    PackedExpert b = other.packed;
+    PackedExpert a = packed();
+    PackedExpert b = other.packed();
     if (!a.kernel().equals(b.kernel())
         || a.hidden() != b.hidden()
         || a.intermediate() != b.intermediate()) {
@@ -97,18 +68,5 @@ public final class StoredExpert implements ExpertFfn {
       }
     }
     return true;
-  }
-
-  @Override
-  public String toString() {
-    return "StoredExpert{"
-        + packed.format(PackedExpert.Matrix.GATE)
-        + ", hidden="
-        + hidden()
-        + ", intermediate="
-        + packed.intermediate()
-        + ", "
-        + packed.kernel()
-        + "}";
   }
 }

@@ -10,60 +10,24 @@ import java.util.Objects;
  * ExpertWeights}), packed once by an {@link ExpertKernel} and computed by it. The packed copy is
  * the only one kept; {@link #weights()} reads the weights back from it for migration.
  */
-final class SwigluExpert implements ExpertFfn {
-  private final PackedExpert packed;
-
+final class SwigluExpert extends PackedSwigluFfn {
   SwigluExpert(ExpertWeights weights, ExpertKernel kernel) {
-    Objects.requireNonNull(weights, "weights");
-    Objects.requireNonNull(kernel, "kernel");
+    super(
+        pack(Objects.requireNonNull(weights, "weights"), Objects.requireNonNull(kernel, "kernel")));
+  }
+
+  private static PackedExpert pack(ExpertWeights weights, ExpertKernel kernel) {
     int h = weights.hidden();
     int n = weights.intermediate();
-    this.packed =
-        kernel.pack(
-            WeightMatrix.ofFloats(n, h, WeightMatrix.Layout.IN_OUT, weights.gate()),
-            WeightMatrix.ofFloats(n, h, WeightMatrix.Layout.IN_OUT, weights.up()),
-            WeightMatrix.ofFloats(h, n, WeightMatrix.Layout.IN_OUT, weights.down()));
-  }
-
-  @Override
-  public int hidden() {
-    return packed.hidden();
-  }
-
-  @Override
-  public ExpertKind kind() {
-    return ExpertKind.SWIGLU;
-  }
-
-  @Override
-  public long weightBytes() {
-    return packed.weightBytes();
+    return kernel.pack(
+        WeightMatrix.ofFloats(n, h, WeightMatrix.Layout.IN_OUT, weights.gate()),
+        WeightMatrix.ofFloats(n, h, WeightMatrix.Layout.IN_OUT, weights.up()),
+        WeightMatrix.ofFloats(h, n, WeightMatrix.Layout.IN_OUT, weights.down()));
   }
 
   /** The weights, read back from the packed copy into a new instance (bit for bit). */
   @Override
   public ExpertWeights weights() {
-    return ExpertWeights.of(packed);
-  }
-
-  @Override
-  public int scratchLength(int rows) {
-    return packed.scratchLength(rows);
-  }
-
-  @Override
-  public void forward(float[] x, int xOffset, int rows, float[] y, int yOffset, float[] scratch) {
-    packed.forward(x, xOffset, rows, y, yOffset, scratch);
-  }
-
-  @Override
-  public String toString() {
-    return "ExpertFfn{swiglu, hidden="
-        + packed.hidden()
-        + ", intermediate="
-        + packed.intermediate()
-        + ", "
-        + packed.kernel()
-        + "}";
+    return ExpertWeights.of(packed());
   }
 }

@@ -1,5 +1,7 @@
 package io.moeflux.pipeline.kernel;
 
+import java.util.Objects;
+
 /**
  * What every kernel's packed expert has alike: the kernel's name, the shape, gate and up stacked by
  * output in one packed matrix and down in another, in the layout of that kernel ({@code M}). The
@@ -46,6 +48,15 @@ abstract class PackedSwiglu<M extends SwigluShape.PackedMatrix> implements Packe
   @Override
   public final float weight(Matrix matrix, int output, int input) {
     return shape.weight(matrix, output, input, gateUp, down);
+  }
+
+  /** Checks a {@link #forward} call's arguments against the shape and the scratch it needs. */
+  final void checkForward(
+      float[] x, int xOffset, int rows, float[] y, int yOffset, float[] scratch) {
+    Objects.requireNonNull(x, "x");
+    Objects.requireNonNull(y, "y");
+    Objects.requireNonNull(scratch, "scratch");
+    shape.check(x, xOffset, rows, y, yOffset, scratch, scratchLength(rows));
   }
 
   @Override

@@ -1,7 +1,5 @@
 package io.moeflux.pipeline.kernel;
 
-import java.util.Objects;
-
 /**
  * The kernel that needs nothing but the JDK: weights repacked input-major ({@link KMajorMatrix}),
  * plain loops over them, each output element an {@link Math#fma} chain over ascending input index,
@@ -54,10 +52,7 @@ public final class ScalarExpertKernel implements ExpertKernel {
      */
     @Override
     public void forward(float[] x, int xOffset, int rows, float[] y, int yOffset, float[] scratch) {
-      Objects.requireNonNull(x, "x");
-      Objects.requireNonNull(y, "y");
-      Objects.requireNonNull(scratch, "scratch");
-      shape.check(x, xOffset, rows, y, yOffset, scratch, scratchLength(rows));
+      checkForward(x, xOffset, rows, y, yOffset, scratch);
       int h = shape.hidden();
       int n = shape.intermediate();
       for (int first = 0; first < rows; first += ROW_BLOCK) {

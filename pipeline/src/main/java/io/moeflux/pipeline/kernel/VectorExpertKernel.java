@@ -3,7 +3,6 @@ package io.moeflux.pipeline.kernel;
 import static io.moeflux.pipeline.kernel.VectorLanes.FLOATS;
 import static io.moeflux.pipeline.kernel.VectorLanes.LANES;
 
-import java.util.Objects;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -114,10 +113,7 @@ public final class VectorExpertKernel implements ExpertKernel {
 
     @Override
     public void forward(float[] x, int xOffset, int rows, float[] y, int yOffset, float[] scratch) {
-      Objects.requireNonNull(x, "x");
-      Objects.requireNonNull(y, "y");
-      Objects.requireNonNull(scratch, "scratch");
-      shape.check(x, xOffset, rows, y, yOffset, scratch, scratchLength(rows));
+      checkForward(x, xOffset, rows, y, yOffset, scratch);
       int h = shape.hidden();
       int n = shape.intermediate();
       int m = Math.min(rows, ROW_CHUNK);

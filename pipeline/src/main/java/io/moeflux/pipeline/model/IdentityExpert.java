@@ -4,7 +4,7 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /** {@code expert(x) = x}: no arithmetic, so a run measures the data path alone. */
-final class IdentityExpert implements ExpertFfn {
+class IdentityExpert implements ExpertFfn {
   private final int hidden;
 
   IdentityExpert(int hidden) {

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 class ExpertWorkersTest {
@@ -153,33 +152,12 @@ class ExpertWorkersTest {
     return sum;
   }
 
-  /** An expert that records the row counts it was called with. */
-  private static class Recording implements ExpertFfn {
+  /** An expert that records the row counts it was called with, and computes nothing. */
+  private static class Recording extends IdentityExpert {
     final List<Integer> rows = Collections.synchronizedList(new ArrayList<>());
 
-    @Override
-    public int hidden() {
-      return HIDDEN;
-    }
-
-    @Override
-    public ExpertKind kind() {
-      return ExpertKind.IDENTITY;
-    }
-
-    @Override
-    public long weightBytes() {
-      return 0;
-    }
-
-    @Override
-    public @Nullable ExpertWeights weights() {
-      return null;
-    }
-
-    @Override
-    public int scratchLength(int rows) {
-      return 0;
+    Recording() {
+      super(HIDDEN);
     }
 
     @Override

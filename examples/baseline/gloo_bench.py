@@ -307,6 +307,8 @@ def main(argv):
 
     ar, st = r["allreduce_ns"], r["step_ns"]
     payload_per_s = r["payload_bytes"] / (r["wall_ns"] / 1e9)
+    # Hidden rows that crossed a socket (dispatch and combine, float32 rows), moeflux's rows_per_s.
+    row_bytes = args.hidden * FLOAT_BYTES
     figures = {
         "bench": "gloo-baseline",
         "torch": torch.__version__,
@@ -326,6 +328,9 @@ def main(argv):
         "step_p99_us": round(percentile(st, 99) / 1000, 1),
         "payload_bytes_per_step": r["payload_bytes"] // len(st),
         "payload_bytes_per_s": round(payload_per_s),
+        "wire": "f32",
+        "rows_per_step": r["payload_bytes"] // row_bytes // len(st),
+        "rows_per_s": round(payload_per_s / row_bytes),
         "raw_tcp_bytes_per_s": round(raw_tcp),
         "efficiency": round(payload_per_s / raw_tcp, 3),
         "raw_tcp_after_bytes_per_s": round(raw_tcp_after),
@@ -334,7 +339,7 @@ def main(argv):
         print(
             "gloo %d ranks: metadata all-reduce (%d int32) p50 %.1f us, p99 %.1f us; "
             "dispatch+combine %d tokens/rank, hidden %d, top-%d: step p50 %.1f us, p99 %.1f us; "
-            "%.1f MB/s payload vs %.1f MB/s raw TCP echo -> efficiency %.3f"
+            "%.1f MB/s payload (%.0f rows/s) vs %.1f MB/s raw TCP echo -> efficiency %.3f"
             " (echo after the run: %.1f MB/s)"
             % (
                 args.ranks,
@@ -347,6 +352,7 @@ def main(argv):
                 figures["step_p50_us"],
                 figures["step_p99_us"],
                 payload_per_s / 1e6,
+                figures["rows_per_s"],
                 raw_tcp / 1e6,
                 figures["efficiency"],
                 raw_tcp_after / 1e6,

@@ -3,6 +3,7 @@ package io.moeflux.pipeline;
 import io.moeflux.pipeline.model.ExpertBank;
 import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.SyntheticModel;
+import io.moeflux.transport.DirectMemory;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.TransportKind;
@@ -69,6 +70,11 @@ public final class MoeGroup implements Disposable {
     Objects.requireNonNull(configs, "configs");
     Objects.requireNonNull(extensions, "extensions");
     MoeModel model = configs.apply(0).model();
+    try {
+      StepMemory.checkFits(configs.apply(0), meshes.size(), meshes.size(), DirectMemory.limit());
+    } catch (PipelineException e) {
+      return Mono.error(e);
+    }
     return Flux.fromIterable(meshes)
         .flatMap(
             mesh -> MoeRank.start(mesh, configs.apply(mesh.rank()), extensions, meshes.size()),

@@ -15,6 +15,7 @@ import io.moeflux.pipeline.placement.PreparedPlacement;
 import io.moeflux.pipeline.sync.DpMetadataSync;
 import io.moeflux.pipeline.sync.SyncDecision;
 import io.moeflux.transport.Collectives;
+import io.moeflux.transport.DirectMemory;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshFingerprint;
 import io.moeflux.transport.RankMesh;
@@ -87,12 +88,13 @@ public final class MoeRank implements Disposable {
   }
 
   /**
-   * Starts a rank: joins the mesh (the handshake compares {@link #fingerprint(PipelineConfig)}),
-   * checks that every rank made the same decision on the DP metadata sync, loads this rank's
-   * routers, shared experts and the routed experts its initial placement holds (on a
-   * bounded-elastic thread: a checkpoint is read from disk), and makes its heat tap and placement
-   * source from {@code extensions}. A rank that fails there (an impossible placement, an unreadable
-   * checkpoint, a factory that throws) leaves the mesh, and the start fails with that error.
+   * Starts a rank: checks that its frames fit the JVM's direct-memory limit ({@link StepMemory}),
+   * joins the mesh (the handshake compares {@link #fingerprint(PipelineConfig)}), checks that every
+   * rank made the same decision on the DP metadata sync, loads this rank's routers, shared experts
+   * and the routed experts its initial placement holds (on a bounded-elastic thread: a checkpoint
+   * is read from disk), and makes its heat tap and placement source from {@code extensions}. A rank
+   * that fails there (an impossible placement, an unreadable checkpoint, a factory that throws)
+   * leaves the mesh, and the start fails with that error.
    */
   public static Mono<MoeRank> start(
       MeshConfig meshConfig, PipelineConfig config, RankExtensions extensions) {
@@ -110,7 +112,8 @@ public final class MoeRank implements Disposable {
     Objects.requireNonNull(extensions, "extensions");
     try {
       config.initialPlacement(meshConfig.worldSize());
-    } catch (IllegalArgumentException e) {
+      StepMemory.checkFits(config, meshConfig.worldSize(), 1, DirectMemory.limit());
+    } catch (IllegalArgumentException | PipelineException e) {
       return Mono.error(e);
     }
     SyncDecision decision = SyncDecision.decide(config.sync(), config.maxTokensPerRank());
@@ -119,6 +122,7 @@ public final class MoeRank implements Disposable {
         meshConfig.toBuilder()
             .fingerprint(fingerprint(config))
             .limits(StepMemory.limits(config, meshConfig.limits().stepWindow()))
+            .wire(config.wire())
             .build();
     return RankMesh.start(withBounds)
         .flatMap(
@@ -140,9 +144,9 @@ public final class MoeRank implements Disposable {
    * What ranks compare at handshake, one entry each: the model's entries ({@link
    * MoeModel#fingerprint()}: the synthetic model's hash, or a checkpoint's family, digest and
    * kernel), the capacity, the placement switch schedule, the redundant slots, the run-time toggles
-   * for the sync skip and the heat tap (every rank must switch at the same steps), and the rule
-   * that picks a replica ({@link Placement#REPLICA_RULE}). A mismatch is refused naming the
-   * entries.
+   * for the sync skip and the heat tap (every rank must switch at the same steps), the rule that
+   * picks a replica ({@link Placement#REPLICA_RULE}), the wire precision of each phase and the
+   * micro-batch overlap. A mismatch is refused naming the entries.
    */
   public static MeshFingerprint fingerprint(PipelineConfig config) {
     MeshFingerprint.Builder entries = MeshFingerprint.builder();
@@ -154,6 +158,8 @@ public final class MoeRank implements Disposable {
         .put("skip-steps", config.sync().skipSteps().toString())
         .put("heat-steps", config.heatSteps().toString())
         .put("replica_rule", Placement.REPLICA_RULE)
+        .put("wire", config.wire().dispatch() + "/" + config.wire().combine())
+        .put("overlap", config.overlap().label())
         .build();
   }
 
@@ -177,6 +183,7 @@ public final class MoeRank implements Disposable {
         moeStep.skippedSteps(),
         moeStep.paddedSteps(),
         moeStep.hiddenBytesSent(),
+        moeStep.hiddenRowsSent(),
         inForce.placement(),
         state.config().model(),
         MemoryReport.of(state.config().model(), inForce.placement(), state.rank()));

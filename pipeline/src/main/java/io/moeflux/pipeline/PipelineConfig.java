@@ -9,6 +9,7 @@ import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.pipeline.placement.SwitchSchedule;
 import io.moeflux.pipeline.sync.SyncOptions;
 import io.moeflux.pipeline.toggle.StepToggle;
+import io.moeflux.transport.protocol.WireFormat;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import reactor.core.scheduler.Scheduler;
@@ -32,6 +33,8 @@ public final class PipelineConfig {
   private final SwitchSchedule switches;
   private final int redundantSlots;
   private final StepToggle heatSteps;
+  private final WireFormat wire;
+  private final Overlap overlap;
 
   private PipelineConfig(Builder b, Scheduler expertScheduler) {
     this.model = b.model;
@@ -42,6 +45,8 @@ public final class PipelineConfig {
     this.switches = b.switches;
     this.redundantSlots = b.redundantSlots;
     this.heatSteps = b.heatSteps;
+    this.wire = b.wire;
+    this.overlap = b.overlap;
   }
 
   /** A builder for {@code model} with capacity {@code maxTokensPerRank} and the other defaults. */
@@ -75,7 +80,9 @@ public final class PipelineConfig {
         .sync(sync)
         .switches(switches)
         .redundantSlots(redundantSlots)
-        .heatSteps(heatSteps);
+        .heatSteps(heatSteps)
+        .wire(wire)
+        .overlap(overlap);
   }
 
   /** The model every rank runs (its fingerprint entries are checked at handshake). */
@@ -147,6 +154,19 @@ public final class PipelineConfig {
     return heatSteps;
   }
 
+  /**
+   * The precision hidden values travel in between ranks, per phase. Rounding happens only where a
+   * row crosses a socket; arithmetic on arrival is float32.
+   */
+  public WireFormat wire() {
+    return wire;
+  }
+
+  /** Whether steps are split into two micro-batches that overlap compute and exchange. */
+  public Overlap overlap() {
+    return overlap;
+  }
+
   /** The placement every rank starts from. */
   public Placement initialPlacement(int ranks) {
     return Placement.withRedundancy(model.layers(), model.experts(), ranks, redundantSlots);
@@ -162,7 +182,9 @@ public final class PipelineConfig {
         && sync.equals(c.sync)
         && switches.equals(c.switches)
         && redundantSlots == c.redundantSlots
-        && heatSteps.equals(c.heatSteps);
+        && heatSteps.equals(c.heatSteps)
+        && wire.equals(c.wire)
+        && overlap.equals(c.overlap);
   }
 
   @Override
@@ -175,7 +197,9 @@ public final class PipelineConfig {
         sync,
         switches,
         redundantSlots,
-        heatSteps);
+        heatSteps,
+        wire,
+        overlap);
   }
 
   @Override
@@ -196,6 +220,10 @@ public final class PipelineConfig {
         + redundantSlots
         + ", heatSteps="
         + heatSteps
+        + ", wire="
+        + wire
+        + ", overlap="
+        + overlap
         + "]";
   }
 
@@ -206,7 +234,7 @@ public final class PipelineConfig {
    * decode-only rank without local recompute: the DP metadata sync is skipped), {@link
    * SwitchSchedule#none()}, no redundant slots, heat handed over at every step ({@link
    * StepToggle#always()}), expert threads: the rank's share of the cores ({@link
-   * PipelineConfig#expertThreads()}).
+   * PipelineConfig#expertThreads()}), {@link WireFormat#F32} on the wire, {@link Overlap#auto()}.
    */
   public static final class Builder {
     private MoeModel model;
@@ -217,6 +245,8 @@ public final class PipelineConfig {
     private SwitchSchedule switches = SwitchSchedule.none();
     private int redundantSlots;
     private StepToggle heatSteps = StepToggle.always();
+    private WireFormat wire = WireFormat.F32;
+    private Overlap overlap = Overlap.auto();
 
     private Builder(MoeModel model, int maxTokensPerRank) {
       this.model = Objects.requireNonNull(model, "model");
@@ -274,6 +304,18 @@ public final class PipelineConfig {
      */
     public Builder redundantSlots(int redundantSlots) {
       this.redundantSlots = redundantSlots;
+      return this;
+    }
+
+    /** The wire precision of each phase; default {@link WireFormat#F32}. */
+    public Builder wire(WireFormat wire) {
+      this.wire = Objects.requireNonNull(wire, "wire");
+      return this;
+    }
+
+    /** Micro-batch overlap; default {@link Overlap#auto()}. */
+    public Builder overlap(Overlap overlap) {
+      this.overlap = Objects.requireNonNull(overlap, "overlap");
       return this;
     }
 

@@ -17,7 +17,10 @@ import io.moeflux.pipeline.sync.SyncDecision;
  * @param syncedSteps steps that ran the DP metadata sync
  * @param skippedSteps steps that skipped it
  * @param paddedSteps steps that ran in {@link CommMode#PADDED_ALLGATHER}
- * @param hiddenBytesSent hidden-vector bytes this rank sent to peers in dispatch and combine
+ * @param hiddenBytesSent hidden-vector bytes this rank sent to peers in dispatch and combine, in
+ *     the wire precision (fp8 scales included)
+ * @param hiddenRowsSent hidden rows (tokens' vectors, partial sums) this rank sent to peers in
+ *     dispatch and combine
  * @param placement the expert placement in force (its {@link Placement#version()} tells successive
  *     placements apart)
  * @param model the model this rank runs, for reference checks
@@ -32,6 +35,7 @@ public record RankStatus(
     long skippedSteps,
     long paddedSteps,
     long hiddenBytesSent,
+    long hiddenRowsSent,
     Placement placement,
     MoeModel model,
     MemoryReport memory) {

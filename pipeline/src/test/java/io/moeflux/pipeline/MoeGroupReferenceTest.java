@@ -7,6 +7,7 @@ import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.ReferenceModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.TransportKind;
+import io.moeflux.transport.protocol.WireFormat;
 import io.moeflux.transport.testkit.LeakRecorder;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,8 +25,9 @@ import reactor.test.StepVerifier;
 
 /**
  * Property test: random group shapes, a different random token count on every rank every step (0
- * and all-idle steps included), outputs equal to the single-process reference, over both
- * transports, with no leaked buffer.
+ * and all-idle steps included), every wire precision, split into micro-batches or not, outputs
+ * bitwise equal to the single-process reference with the same rounding, over both transports, with
+ * no leaked buffer.
  */
 class MoeGroupReferenceTest {
 
@@ -38,6 +40,8 @@ class MoeGroupReferenceTest {
     SplittableRandom random = new SplittableRandom(20261122);
     List<Arguments> cases = new ArrayList<>();
     int[] hiddens = {16, 32, 64, 128, 1024};
+    String[] wires = {"f32", "bf16", "fp8", "fp8/fp8", "bf16/f32"};
+    Overlap[] overlaps = {Overlap.off(), Overlap.on(), Overlap.auto(), Overlap.alternating(2)};
     for (int i = 0; i < 16; i++) {
       int ranks = 1 + random.nextInt(8);
       int expertsPerRank = 1 + random.nextInt(16);
@@ -71,12 +75,15 @@ class MoeGroupReferenceTest {
               maxTokens,
               redundantPerRank * ranks,
               random.nextInt(4),
+              WireFormat.parse(wires[i % wires.length]),
+              overlaps[i % overlaps.length],
               random.nextLong()));
     }
     return cases.stream();
   }
 
-  @ParameterizedTest(name = "[{0}] {1} ranks={2} {3} cap={4} redundant={5} threads={6}")
+  @ParameterizedTest(
+      name = "[{0}] {1} ranks={2} {3} cap={4} redundant={5} threads={6} wire={7} overlap={8}")
   @MethodSource("randomConfigurations")
   void distributedOutputsEqualTheReference(
       int index,
@@ -86,18 +93,22 @@ class MoeGroupReferenceTest {
       int maxTokens,
       int redundantSlots,
       int expertThreads,
+      WireFormat wire,
+      Overlap overlap,
       long seed) {
     int steps = 6;
     PipelineConfig config =
         PipelineConfig.builder(model, maxTokens)
             .redundantSlots(redundantSlots)
             .expertThreads(expertThreads)
+            .wire(wire)
+            .overlap(overlap)
             .build();
     SyntheticWorkload workload = SyntheticWorkload.random(seed, model.hidden(), maxTokens, 0.2);
     MoeGroup group = MoeGroup.start(ranks, transport, config).block(Duration.ofSeconds(60));
     try {
       ReferenceModel reference =
-          new ReferenceModel(model, group.bank(), config.initialPlacement(ranks));
+          new ReferenceModel(model, group.bank(), config.initialPlacement(ranks), wire);
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < ranks; r++) {
         inputs.add(workload.batches(r, 0, steps));

@@ -1,5 +1,6 @@
 package io.moeflux.transport;
 
+import io.moeflux.transport.protocol.WireFormat;
 import java.time.Duration;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -19,6 +20,7 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@link #connectTimeout()}: 30 s
  *   <li>{@link #phaseTimeout()}: 30 s
  *   <li>{@link #keepAliveInterval()}: 1 s, {@link #keepAliveMaxLifetime()}: 6 s
+ *   <li>{@link #wire()}: {@link WireFormat#F32}
  * </ul>
  */
 public final class MeshConfig {
@@ -37,6 +39,7 @@ public final class MeshConfig {
   private final Duration phaseTimeout;
   private final Duration keepAliveInterval;
   private final Duration keepAliveMaxLifetime;
+  private final WireFormat wire;
 
   private MeshConfig(Builder b, MeshTransport transport) {
     this.rank = b.rank;
@@ -49,6 +52,7 @@ public final class MeshConfig {
     this.phaseTimeout = b.phaseTimeout;
     this.keepAliveInterval = b.keepAliveInterval;
     this.keepAliveMaxLifetime = b.keepAliveMaxLifetime;
+    this.wire = b.wire;
   }
 
   public static Builder builder() {
@@ -66,7 +70,8 @@ public final class MeshConfig {
         .limits(limits)
         .connectTimeout(connectTimeout)
         .phaseTimeout(phaseTimeout)
-        .keepAlive(keepAliveInterval, keepAliveMaxLifetime);
+        .keepAlive(keepAliveInterval, keepAliveMaxLifetime)
+        .wire(wire);
   }
 
   /** This rank, {@code 0 <= rank < worldSize}. */
@@ -122,6 +127,14 @@ public final class MeshConfig {
     return keepAliveMaxLifetime;
   }
 
+  /**
+   * The precision hidden values travel in, per phase: a DATA frame that arrives in another one is a
+   * protocol violation of its sender. Ranks of a group agree on it through the fingerprint.
+   */
+  public WireFormat wire() {
+    return wire;
+  }
+
   @Override
   public String toString() {
     return "MeshConfig{rank="
@@ -142,6 +155,8 @@ public final class MeshConfig {
         + keepAliveInterval
         + "/"
         + keepAliveMaxLifetime
+        + ", wire="
+        + wire
         + "}";
   }
 
@@ -157,6 +172,7 @@ public final class MeshConfig {
     private Duration phaseTimeout = DEFAULT_PHASE_TIMEOUT;
     private Duration keepAliveInterval = DEFAULT_KEEP_ALIVE_INTERVAL;
     private Duration keepAliveMaxLifetime = DEFAULT_KEEP_ALIVE_MAX_LIFETIME;
+    private WireFormat wire = WireFormat.F32;
 
     private Builder() {}
 
@@ -212,6 +228,12 @@ public final class MeshConfig {
     public Builder keepAlive(Duration interval, Duration maxLifetime) {
       this.keepAliveInterval = Objects.requireNonNull(interval, "keepAliveInterval");
       this.keepAliveMaxLifetime = Objects.requireNonNull(maxLifetime, "keepAliveMaxLifetime");
+      return this;
+    }
+
+    /** Default {@link WireFormat#F32}. */
+    public Builder wire(WireFormat wire) {
+      this.wire = Objects.requireNonNull(wire, "wire");
       return this;
     }
 

@@ -17,6 +17,15 @@ public interface MeshTransport {
   /** The server {@code rank} binds, where its peers connect to. */
   ServerTransport<? extends Closeable> serverFor(int rank);
 
+  /**
+   * The server {@code rank} binds, reporting frames it receives but cannot hold to {@code
+   * failures}. Transports that never drop a frame (in-JVM connections hand the sender's buffer
+   * over) ignore it.
+   */
+  default ServerTransport<? extends Closeable> serverFor(int rank, InboundFailures failures) {
+    return serverFor(rank);
+  }
+
   /** A client connection to {@code peer}'s server. */
   ClientTransport clientTo(int peer);
 

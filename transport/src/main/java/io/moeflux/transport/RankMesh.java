@@ -57,7 +57,16 @@ public interface RankMesh extends Disposable {
    * once with no frames. A receive of a DATA-lane kind (DISPATCH, COMBINE, GATHER) for a step that
    * was aborted fails with a {@link StepAbortedException}.
    */
-  Mono<PeerFrames> receive(FrameKind kind, long step, int layer);
+  default Mono<PeerFrames> receive(FrameKind kind, long step, int layer) {
+    return receive(kind, step, layer, 0);
+  }
+
+  /**
+   * Completes with one frame from every peer for micro-batch {@code micro} of (kind, step, layer):
+   * a step split into micro-batches sends one frame to every peer per phase and micro-batch, and
+   * each is received on its own. Otherwise as {@link #receive(FrameKind, long, int)}.
+   */
+  Mono<PeerFrames> receive(FrameKind kind, long step, int layer, int micro);
 
   /**
    * Gives up {@code step} on every rank: sends an ABORT frame with {@code reason} to every peer

@@ -157,7 +157,7 @@ final class DemoCommand extends GroupCommand {
       out.printf(
           "[check] comparing %d outputs with the single-process reference%n",
           outputs.size() * ranks);
-      PlacementReferences references = new PlacementReferences(moe.model());
+      PlacementReferences references = new PlacementReferences(moe.model(), config.wire());
       for (int step = 0; step < outputs.size(); step++) {
         for (int r = 0; r < ranks; r++) {
           check.compare(

@@ -1,17 +1,21 @@
 package io.moeflux.cli;
 
+import io.moeflux.cli.bench.AbbaSteps;
 import io.moeflux.cli.bench.AllocationCounter;
+import io.moeflux.cli.bench.BlockRatios;
+import io.moeflux.cli.bench.DataPathMeter;
 import io.moeflux.cli.bench.Percentiles;
 import io.moeflux.cli.bench.RawTcpEcho;
 import io.moeflux.cli.bench.StepTimes;
 import io.moeflux.pipeline.MoeGroup;
-import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.toggle.StepToggle;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import reactor.core.publisher.Flux;
@@ -22,8 +26,77 @@ import reactor.core.publisher.Flux;
  */
 @Command(name = "dispatch", mixinStandardHelpOptions = true)
 final class DispatchBenchCommand extends GroupBench {
+  private static final double CONFIDENCE = 0.95;
+
   @Option(names = "--warmup")
   int warmup = 100;
+
+  /**
+   * With {@code --overlap alternating/N}: one running group switches the micro-batch split on and
+   * off in ABBA blocks of N steps ({@link AbbaSteps}: both blocks of a pair carry the same
+   * batches), and reports the step times of each arm and the median of the per-pair ratios (split
+   * over whole) with its bootstrap interval, besides the data-path figures of the whole run.
+   */
+  private int compareOverlap(MoeGroup moe, PipelineConfig config, DataPathMeter meter) {
+    StepToggle toggle = config.overlap().toggle();
+    int warmupSteps = AbbaSteps.warmupSteps(toggle, warmup);
+    int measured = AbbaSteps.measuredSteps(toggle, steps);
+    SyntheticWorkload workload =
+        SyntheticWorkload.full(
+            group.model.seed, config.model().hidden(), config.maxTokensPerRank());
+    long started = System.nanoTime();
+    AbbaSteps.Result run = AbbaSteps.run(moe, workload, toggle, warmupSteps, measured);
+    double seconds = (System.nanoTime() - started) / 1e9;
+    DataPathMeter.Reading moved = meter.read();
+    moe.close().block(Duration.ofSeconds(30));
+    BlockRatios ratios = BlockRatios.of(run.pairRatios(), CONFIDENCE);
+    JsonLine json =
+        new JsonLine()
+            .put("bench", "dispatch")
+            .put("experts", group.model.expertKind.name().toLowerCase(Locale.ROOT))
+            .put("transport", group.transport.name())
+            .put("ranks", group.ranks)
+            .put("tokens", config.maxTokensPerRank())
+            .put("hidden", config.model().hidden())
+            .put("topk", group.model.topK)
+            .put("experts_per_rank", group.model.expertsPerRank)
+            .put("layers", group.model.layers)
+            .put("steps", measured)
+            .put("warmup_steps", warmupSteps)
+            .put("block_steps", toggle.blockSteps())
+            .put("pairs", ratios.blocks())
+            .put("step_p50_us_overlap_off", run.off().at(50) / 1000)
+            .put("step_p50_us_overlap_on", run.on().at(50) / 1000)
+            .put("overlap_on_over_off", round(ratios.median()))
+            .put(
+                "overlap_on_over_off_interval",
+                new double[] {round(ratios.low()), round(ratios.high())})
+            .put("confidence", CONFIDENCE);
+    putDataPath(json, config, moved, warmupSteps + measured, seconds, 1);
+    report(
+        String.format(
+            "%d ranks, %d tokens/rank, %s experts, wire %s: step p50 %d us without the split, %d us"
+                + " with it; split/whole %.3f (%.0f%% interval %.3f .. %.3f) over %d pairs of"
+                + " %d-step blocks",
+            group.ranks,
+            config.maxTokensPerRank(),
+            json.get("experts"),
+            config.wire().label(),
+            run.off().at(50) / 1000,
+            run.on().at(50) / 1000,
+            ratios.median(),
+            100 * CONFIDENCE,
+            ratios.low(),
+            ratios.high(),
+            ratios.blocks(),
+            toggle.blockSteps()),
+        json);
+    return 0;
+  }
+
+  private static double round(double value) {
+    return Math.round(value * 1000) / 1000.0;
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -35,13 +108,16 @@ final class DispatchBenchCommand extends GroupBench {
     MoeGroup moe =
         MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
     StepTimes clock = new StepTimes(warmup, steps);
-    long[] atMeasuringStart = new long[2]; // hidden bytes sent, bytes allocated
-    Runnable mark =
-        () -> {
-          atMeasuringStart[0] = bytesSent(moe);
-          atMeasuringStart[1] = AllocationCounter.allocatedBytes();
-        };
-    try {
+    long[] allocatedAtStart = new long[1];
+    try (DataPathMeter meter = DataPathMeter.start(List.of(moe))) {
+      Runnable mark =
+          () -> {
+            meter.mark();
+            allocatedAtStart[0] = AllocationCounter.allocatedBytes();
+          };
+      if (config.overlap().alternates()) {
+        return compareOverlap(moe, config, meter);
+      }
       SyntheticWorkload workload = SyntheticWorkload.full(group.model.seed, hidden, tokens);
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < group.ranks; r++) {
@@ -69,14 +145,17 @@ final class DispatchBenchCommand extends GroupBench {
               })
           .doOnNext(
               outputs -> {
-                if (clock.stepDone(System.nanoTime())) {
+                long now = System.nanoTime();
+                meter.sample();
+                if (clock.stepDone(now)) {
                   mark.run();
                 }
               })
           .blockLast(Duration.ofMinutes(10));
       long end = System.nanoTime();
-      long bytes = bytesSent(moe) - atMeasuringStart[0];
-      long allocated = AllocationCounter.allocatedBytes() - atMeasuringStart[1];
+      DataPathMeter.Reading moved = meter.read();
+      long bytes = moved.bytes();
+      long allocated = AllocationCounter.allocatedBytes() - allocatedAtStart[0];
       moe.close().block(Duration.ofSeconds(30));
       // the reference is measured before and after, so machine drift hits both sides alike
       double rawTcpAfter = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
@@ -108,18 +187,22 @@ final class DispatchBenchCommand extends GroupBench {
                   new long[] {Math.round(rawTcpBefore), Math.round(rawTcpAfter)})
               .put("efficiency", Math.round(payloadPerSecond / rawTcp * 1000) / 1000.0)
               .put("alloc_bytes_per_step", allocated / Math.max(1, measured));
+      putDataPath(json, config, moved, measured, seconds, 1);
       report(
           String.format(
-              "%d ranks, %d tokens/rank, hidden %d, top-%d, %s experts: step p50 %d us, p99 %d us;"
-                  + " %.1f MB/s payload vs %.1f MB/s raw TCP echo -> efficiency %.3f",
+              "%d ranks, %d tokens/rank, hidden %d, top-%d, %s experts, wire %s: step p50 %d us,"
+                  + " p99 %d us; %.1f MB/s payload (%d rows/s) vs %.1f MB/s raw TCP echo ->"
+                  + " efficiency %.3f",
               group.ranks,
               tokens,
               hidden,
               group.model.topK,
               json.get("experts"),
+              config.wire().label(),
               p.at(50) / 1000,
               p.at(99) / 1000,
               payloadPerSecond / 1e6,
+              json.get("rows_per_s"),
               rawTcp / 1e6,
               payloadPerSecond / rawTcp),
           json);
@@ -127,13 +210,5 @@ final class DispatchBenchCommand extends GroupBench {
     } finally {
       moe.dispose();
     }
-  }
-
-  private static long bytesSent(MoeGroup moe) {
-    long total = 0;
-    for (MoeRank rank : moe.ranks()) {
-      total += rank.status().hiddenBytesSent();
-    }
-    return total;
   }
 }

@@ -3,6 +3,7 @@ package io.moeflux.cli;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.cli.bench.AbbaSteps;
 import io.moeflux.cli.bench.BlockRatios;
+import io.moeflux.cli.bench.DataPathMeter;
 import io.moeflux.eplb.heat.HeatSnapshot;
 import io.moeflux.eplb.heat.HeatStream;
 import io.moeflux.eplb.heat.HeatStreams;
@@ -11,6 +12,7 @@ import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.toggle.StepToggle;
 import java.time.Duration;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import reactor.core.publisher.Flux;
@@ -68,8 +70,11 @@ final class HeatBenchCommand extends GroupBench {
                 config,
                 RankExtensions.builder().heatTap(heats::start).build())
             .block(Duration.ofMinutes(1));
-    try {
+    try (DataPathMeter meter = DataPathMeter.start(List.of(moe))) {
+      long started = System.nanoTime();
       AbbaSteps.Result run = AbbaSteps.run(moe, group.model.workload(0), toggle, warmup, measured);
+      double seconds = (System.nanoTime() - started) / 1e9;
+      DataPathMeter.Reading moved = meter.read();
       heats.all().forEach(HeatStream::flush);
       long routed = run.tokensInOnSteps() * config.model().topK() * config.model().layers();
       Flux.interval(Duration.ofMillis(10))
@@ -109,6 +114,7 @@ final class HeatBenchCommand extends GroupBench {
               .put("tokens_routed", routed)
               .put("coalesced_samples", coalesced)
               .put("balancedness", balancedness);
+      putDataPath(json, config, moved, warmup + measured, seconds, 1);
       report(
           String.format(
               "%d ranks, %d measured steps in %d pairs of %d-step blocks: heat overhead %+.2f%%"

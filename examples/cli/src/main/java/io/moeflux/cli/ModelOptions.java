@@ -1,14 +1,21 @@
 package io.moeflux.cli;
 
+import io.moeflux.pipeline.Overlap;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.model.ExpertKind;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
+import io.moeflux.transport.protocol.WireFormat;
+import io.moeflux.transport.protocol.WirePrecision;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Option;
 
-/** The model and capacity every rank of a group must share (the handshake compares them). */
+/**
+ * The model, capacity, wire precision and overlap every rank of a group must share (the handshake
+ * compares them).
+ */
 final class ModelOptions {
   @Option(names = {"--max-tokens", "--tokens"})
   int maxTokens = 64;
@@ -42,6 +49,21 @@ final class ModelOptions {
 
   @Option(names = "--expert-threads")
   int expertThreads = 0;
+
+  @Option(names = "--wire", converter = WireOptions.PrecisionConverter.class)
+  WirePrecision wire = WirePrecision.F32;
+
+  @Option(names = "--combine-wire", converter = WireOptions.PrecisionConverter.class)
+  @Nullable WirePrecision combineWire;
+
+  @Option(names = "--overlap", converter = WireOptions.OverlapConverter.class)
+  Overlap overlap = Overlap.auto();
+
+  /** {@code --wire} for both phases (fp8 combining in bf16), {@code --combine-wire} overriding. */
+  WireFormat wire() {
+    WireFormat format = WireFormat.of(wire);
+    return combineWire == null ? format : format.withCombine(combineWire);
+  }
 
   ModelConfig model(int ranks) {
     if (ranks < 1 || ranks > 64) {
@@ -89,6 +111,8 @@ final class ModelOptions {
     return PipelineConfig.builder(model, maxTokens)
         .redundantSlots(redundantSlots)
         .expertThreads(expertThreads)
+        .wire(wire())
+        .overlap(overlap)
         .build();
   }
 }

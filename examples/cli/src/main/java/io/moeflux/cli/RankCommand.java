@@ -134,7 +134,7 @@ final class RankCommand implements Callable<Integer> {
       // the single-process path loads every expert it routes to: --no-check keeps this process
       // to its own share
       @Nullable PlacementReferences references =
-          checkOutputs ? new PlacementReferences(config.model()) : null;
+          checkOutputs ? new PlacementReferences(config.model(), config.wire()) : null;
       AtomicLong nextStep = new AtomicLong();
       moe.forward(workload.batches(rank, 0, steps))
           .doOnNext(
@@ -177,6 +177,7 @@ final class RankCommand implements Callable<Integer> {
     out.println(
         json.put("switches", history.switches())
             .put("history_digest", history.digest())
+            .put("wire", config.wire().label())
             .put("seconds", Math.round(seconds * 10) / 10.0));
     out.flush();
     return check.mismatches() == 0 && check.outputs() == steps ? 0 : 1;

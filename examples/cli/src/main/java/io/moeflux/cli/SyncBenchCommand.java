@@ -2,6 +2,7 @@ package io.moeflux.cli;
 
 import io.moeflux.cli.bench.AbbaSteps;
 import io.moeflux.cli.bench.BlockRatios;
+import io.moeflux.cli.bench.DataPathMeter;
 import io.moeflux.cli.bench.LinkDelayProxy;
 import io.moeflux.cli.bench.Percentiles;
 import io.moeflux.cli.bench.RawTcpPingPong;
@@ -72,9 +73,12 @@ final class SyncBenchCommand extends GroupBench {
       MoeGroup moe =
           MoeGroup.start(delayed(proxies), rank -> decode, RankExtensions.none())
               .block(Duration.ofMinutes(1));
-      try {
+      try (DataPathMeter meter = DataPathMeter.start(List.of(moe))) {
+        long started = System.nanoTime();
         AbbaSteps.Result run =
             AbbaSteps.run(moe, group.model.workload(0), toggle, warmup, measured);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        DataPathMeter.Reading moved = meter.read();
         long synced = moe.rank(0).status().syncedSteps();
         long skipped = moe.rank(0).status().skippedSteps();
         moe.close().block(Duration.ofSeconds(30));
@@ -106,6 +110,7 @@ final class SyncBenchCommand extends GroupBench {
                 .put("confidence", CONFIDENCE)
                 .put("synced_steps", synced)
                 .put("skipped_steps", skipped);
+        putDataPath(json, decode, moved, warmup + measured, seconds, 1);
         report(
             String.format(
                 "%d ranks, link delay %d us: all-reduce p50 %.1f us (TCP ping-pong %.1f us);"

@@ -75,7 +75,7 @@ final class VerifyCommand extends GroupCommand {
       if (checkpoint.given()) {
         printMemory(moe);
       }
-      PlacementReferences references = new PlacementReferences(model);
+      PlacementReferences references = new PlacementReferences(model, config.wire());
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < group.ranks; r++) {
         inputs.add(workload.batches(r, 0, steps));
@@ -126,7 +126,10 @@ final class VerifyCommand extends GroupCommand {
     JsonLine json = new JsonLine().put("ranks", group.ranks).put("steps", steps);
     check.putInto(json);
     histories.putInto(json);
-    json.put("transport", group.transport.name()).put("seconds", Math.round(seconds * 10) / 10.0);
+    json.put("transport", group.transport.name())
+        .put("wire", config.wire().label())
+        .put("overlap", config.overlap().label())
+        .put("seconds", Math.round(seconds * 10) / 10.0);
     if (checkpoint.given()) {
       json.put("model", model.fingerprint().get("model")).put("moe_layers", model.layers());
     }

@@ -53,12 +53,13 @@ abstract class LinearGateRouter implements TokenRouter {
 
   @Override
   public final void route(
-      float[] x, int tokens, int[] topkIds, float[] topkWeights, float[] scratch) {
-    Objects.checkFromIndexSize(0, Math.multiplyExact(tokens, hidden), x.length);
-    Objects.checkFromIndexSize(0, Math.multiplyExact(tokens, topK), topkIds.length);
-    Objects.checkFromIndexSize(0, tokens * topK, topkWeights.length);
+      float[] x, int first, int tokens, int[] topkIds, float[] topkWeights, float[] scratch) {
+    Objects.checkFromIndexSize(
+        Math.multiplyExact(first, hidden), Math.multiplyExact(tokens, hidden), x.length);
+    Objects.checkFromIndexSize(first * topK, Math.multiplyExact(tokens, topK), topkIds.length);
+    Objects.checkFromIndexSize(first * topK, tokens * topK, topkWeights.length);
     Objects.checkFromIndexSize(0, scratchLength(), scratch.length);
-    for (int t = 0; t < tokens; t++) {
+    for (int t = first; t < first + tokens; t++) {
       int row = t * hidden;
       for (int e = 0; e < experts; e++) {
         int base = e * hidden;

@@ -2,15 +2,15 @@ package io.moeflux.pipeline.layer;
 
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.protocol.FrameKind;
+import io.moeflux.transport.protocol.WireRows;
 import io.netty.buffer.ByteBuf;
-import java.nio.FloatBuffer;
 
 /**
- * What one comm mode supplies to the {@link LayerRunner}: how this rank's tokens travel to the
- * ranks that hold their experts, how a received pick finds its local slot, its weight and its row,
- * and which of this rank's tokens each peer's COMBINE frame holds. Everything else (routing,
- * grouping rows per slot, experts, partial sums, combine order) is the runner's, so both modes do
- * the same arithmetic in the same order.
+ * What one comm mode supplies to the {@link LayerRunner}: how a micro-batch of this rank's tokens
+ * travels to the ranks that hold their experts, how a received pick finds its local slot, its
+ * weight and its row, and which of this rank's tokens each peer's COMBINE frame holds. Everything
+ * else (routing, grouping rows per slot, experts, partial sums, combine order, the wire precision
+ * of rows) is the runner's, so both modes do the same arithmetic in the same order.
  *
  * <p>Implementations keep no state beyond the step they were prepared for and allocate nothing per
  * token; a per-pick answer reads the frame (and the placement), nothing more.
@@ -23,17 +23,22 @@ interface ExchangeStrategy {
   /** The most tokens a rank can bring to this step: every buffer is sized for it. */
   int tokensPerRank();
 
-  /**
-   * Sends {@code batch}'s tokens for its current layer (plan built) to every peer, one frame each.
-   * Returns the hidden-vector bytes put on the wire.
-   */
-  long send(LocalBatch batch);
+  /** Whether a step of this mode may be split into micro-batches. */
+  boolean splits();
 
   /**
-   * Checks the frames that arrived from every peer for the current layer against what this step
-   * allows (counts, body lengths), all of them before any is read.
+   * Sends {@code micro}'s tokens for the batch's current layer (plan built) to every peer, one
+   * frame each, their rows in the dispatch precision. Returns the hidden rows put on the wire.
+   *
+   * @throws OutOfDirectMemory when a frame cannot be allocated (none is sent then)
    */
-  void check(PeerFrames frames, LocalBatch batch);
+  long send(LocalBatch batch, MicroBatch micro);
+
+  /**
+   * Checks the frames that arrived from every peer for {@code micro} of the current layer against
+   * what this step allows (counts, body lengths, precision), all of them before any is read.
+   */
+  void check(PeerFrames frames, LocalBatch batch, MicroBatch micro);
 
   /**
    * Whether every token travels to every rank and gets a partial sum from each (padded), or only to
@@ -41,8 +46,8 @@ interface ExchangeStrategy {
    */
   boolean gathersEveryToken();
 
-  /** The rows of the {@code count} tokens of a checked frame, one after the other. */
-  FloatBuffer rows(ByteBuf frame, int count, LocalBatch batch);
+  /** The rows of the {@code count} tokens of a checked frame. */
+  WireRows rows(ByteBuf frame, int count, LocalBatch batch);
 
   /**
    * The local slot that pick {@code k} of token {@code i} of {@code source}'s checked frame runs

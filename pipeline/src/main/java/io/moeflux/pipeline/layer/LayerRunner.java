@@ -1,26 +1,28 @@
 package io.moeflux.pipeline.layer;
 
 import io.moeflux.pipeline.HeatTap;
+import io.moeflux.pipeline.Overlap;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.PipelineException;
+import io.moeflux.pipeline.StepMemory;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.ExpertFfn;
 import io.moeflux.pipeline.model.ExpertWorkers;
 import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.Placement;
-import io.moeflux.pipeline.model.RowMath;
 import io.moeflux.pipeline.model.SharedExpert;
 import io.moeflux.pipeline.model.TokenRouter;
 import io.moeflux.pipeline.toggle.StepToggle;
 import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.StepAbortedException;
-import io.moeflux.transport.protocol.CombineFrameCodec;
 import io.moeflux.transport.protocol.FrameKind;
-import io.netty.buffer.ByteBuf;
-import java.nio.FloatBuffer;
+import io.moeflux.transport.protocol.WireFormat;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Objects;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
@@ -29,17 +31,19 @@ import reactor.core.scheduler.Schedulers;
 /**
  * Runs one rank's batch through the MoE layers of a step: every layer with the residual for the
  * synthetic model, the one layer {@link MoeModel#layerOfStep} names without residual for a
- * checkpoint model. Per layer: route, exchange the tokens (the {@link ExchangeStrategy} of the
- * step's comm mode), group the received rows per local slot, hand the counts to the heat tap, run
- * the experts, send each source one gate-weighted partial sum per token in a COMBINE frame, run the
- * shared expert on this rank's own tokens, and sum the partial sums that come home in ascending
- * rank order: added to the hidden states (residual), or as the output plus the shared expert's. The
- * arithmetic is {@link RowMath}'s order in every mode, so every mode gives the single-process
- * path's bits.
+ * checkpoint model. Per layer: route every token, split the batch into micro-batches ({@link
+ * Overlap}: one, or two so that one's experts run while the other's frames travel), and send each
+ * micro-batch's tokens (the {@link ExchangeStrategy} of the step's comm mode); run the shared
+ * expert on this rank's own tokens while the frames travel; then, per micro-batch as its frames
+ * arrive, run the experts and send every source its partial sums ({@link MicroBatch#experts}), and
+ * sum the partial sums that come home ({@link MicroBatch#combine}). The arithmetic is {@link
+ * io.moeflux.pipeline.model.RowMath}'s order in every mode and split, so every run gives the
+ * single-process path's bits.
  *
  * <p>All working memory is allocated for the capacity at construction and reused; only a padded
- * step beyond it grows the buffers. A step runs one layer at a time and a rank runs one step at a
- * time, so the buffers are never shared between two phases in flight.
+ * step beyond it grows the buffers. A rank runs one step at a time and a step one layer at a time;
+ * within a layer each micro-batch has its own memory, and the stages of two micro-batches may run
+ * at once on two threads.
  */
 final class LayerRunner {
   private final RankMesh mesh;
@@ -48,30 +52,18 @@ final class LayerRunner {
   private final StepToggle heatSteps;
   private final Scheduler expertScheduler;
   private final ExpertWorkers workers;
+  private final Overlap overlap;
+  private final WireFormat wire;
   private final int rank;
-  private final int ranks;
   private final int hidden;
-  private final int topK;
 
   private final LocalBatch batch;
-  private final ReceivedPicks picks;
-  private final ExpertRows expertRows;
+  private final MicroBatch[] micro = new MicroBatch[StepMemory.microBatches()];
   private float[] routeScratch = new float[0];
-  private final float[] row;
-  private final float[] acc;
+  private int[] heatSum = new int[0];
 
-  /** Per received pick: its row in {@link #expertRows}, or -1 when it runs elsewhere. */
-  private int[] rowOf = new int[0];
-
-  /** Partial sums for a peer's tokens (sent at once) and for this rank's own (kept). */
-  private float[] partialOut = new float[0];
-
-  private float[] partialOwn = new float[0];
-
-  /** Per-layer views of the COMBINE frames, one per peer; reused, cleared after every layer. */
-  private final @Nullable FloatBuffer[] combineViews;
-
-  private volatile long hiddenBytesSent;
+  private final LongAdder hiddenRowsSent = new LongAdder();
+  private final LongAdder hiddenBytesSent = new LongAdder();
 
   LayerRunner(
       RankMesh mesh,
@@ -85,28 +77,33 @@ final class LayerRunner {
     this.heatSteps = config.heatSteps();
     this.expertScheduler = config.expertScheduler();
     this.workers = workers;
+    this.overlap = config.overlap();
+    this.wire = config.wire();
     this.rank = mesh.rank();
-    this.ranks = mesh.worldSize();
-    this.hidden = config.model().hidden();
-    this.topK = config.model().topK();
+    int ranks = mesh.worldSize();
+    this.hidden = model.hidden();
+    int topK = model.topK();
     int capacity = config.maxTokensPerRank();
     this.batch =
         new LocalBatch(
             rank, ranks, topK, hidden, capacity, placement, model.runsEveryLayerPerStep());
-    this.picks = new ReceivedPicks(ranks, topK, hidden, 0);
-    this.expertRows = new ExpertRows(hidden, 0, 0);
-    this.row = new float[hidden];
-    this.acc = new float[hidden];
-    this.combineViews = new FloatBuffer[ranks];
-    reserve(capacity, placement.slotsPerRank());
+    for (int i = 0; i < micro.length; i++) {
+      micro[i] = new MicroBatch(i, rank, ranks, topK, hidden, capacity, wire, workers);
+      micro[i].reserve(capacity);
+    }
   }
 
   /**
    * Hidden-vector bytes this rank has put on the wire in exchange and combine frames (the payload a
-   * benchmark counts; headers and top-k picks excluded).
+   * benchmark counts: rows and their fp8 scales; headers and top-k picks excluded).
    */
   long hiddenBytesSent() {
-    return hiddenBytesSent;
+    return hiddenBytesSent.sum();
+  }
+
+  /** Hidden rows this rank has put on the wire in exchange and combine frames. */
+  long hiddenRowsSent() {
+    return hiddenRowsSent.sum();
   }
 
   /**
@@ -124,11 +121,16 @@ final class LayerRunner {
     return Mono.defer(
         () -> {
           int tokensPerRank = exchange.tokensPerRank();
-          reserve(tokensPerRank, placement.slotsPerRank());
           batch.begin(in, placement, tokensPerRank);
+          for (MicroBatch m : micro) {
+            m.reserve(tokensPerRank);
+          }
+          int microBatches =
+              exchange.splits() ? overlap.microBatches(in.step(), model.expertKind()) : 1;
           if (!model.runsEveryLayerPerStep()) {
             int layer = MoeModel.layerOfStep(in.step(), routers.length);
-            return layer(layer, exchange, experts[layer], routers[layer], shared[layer])
+            return layer(
+                    layer, exchange, experts[layer], routers[layer], shared[layer], microBatches)
                 .then(Mono.fromSupplier(this::output));
           }
           Mono<Void> layers = Mono.empty();
@@ -136,37 +138,32 @@ final class LayerRunner {
             int layer = l;
             layers =
                 layers.then(
-                    Mono.defer(() -> layer(layer, exchange, experts[layer], routers[layer], null)));
+                    Mono.defer(
+                        () ->
+                            layer(
+                                layer,
+                                exchange,
+                                experts[layer],
+                                routers[layer],
+                                null,
+                                microBatches)));
           }
           return layers.then(Mono.fromSupplier(this::output));
         });
   }
 
-  /** Room for {@code tokensPerRank} tokens from every rank (grows, never shrinks). */
-  private void reserve(int tokensPerRank, int slotsPerRank) {
-    int received = ranks * tokensPerRank;
-    picks.reserve(received);
-    if (rowOf.length < received * topK) {
-      rowOf = new int[received * topK];
-    }
-    expertRows.reserve(received * Math.min(slotsPerRank, topK), slotsPerRank);
-    if (partialOut.length < tokensPerRank * hidden) {
-      partialOut = new float[tokensPerRank * hidden];
-      partialOwn = new float[tokensPerRank * hidden];
-    }
-  }
-
   private TokenBatch output() {
     heatTap.onStepEnd(batch.step);
     int tokens = batch.tokens;
+    int topK = batch.topK;
     return new TokenBatch(
         batch.step,
         tokens,
         hidden,
         Arrays.copyOf(batch.residual ? batch.state : batch.output, tokens * hidden),
         batch.prefill,
-        Arrays.copyOf(batch.plan.ids, tokens * topK),
-        Arrays.copyOf(batch.plan.weights, tokens * topK),
+        Arrays.copyOf(batch.ids, tokens * topK),
+        Arrays.copyOf(batch.weights, tokens * topK),
         batch.residual ? TokenBatch.ANY_LAYER : batch.layerId);
   }
 
@@ -175,47 +172,113 @@ final class LayerRunner {
       ExchangeStrategy exchange,
       ExpertFfn[] experts,
       TokenRouter router,
-      @Nullable SharedExpert shared) {
+      @Nullable SharedExpert shared,
+      int microBatches) {
     batch.layer = layer;
     batch.layerId = model.layerId(layer);
-    DispatchPlan plan = batch.plan;
     if (routeScratch.length < router.scratchLength()) {
       routeScratch = new float[router.scratchLength()];
     }
-    router.route(batch.state, batch.tokens, plan.ids, plan.weights, routeScratch);
-    plan.build(batch.placement, batch.step, layer, rank, batch.tokens);
-    hiddenBytesSent += exchange.send(batch);
-    Mono<PeerFrames> exchanged = mesh.receive(exchange.kind(), batch.step, batch.layerId);
+    int first = 0;
+    try {
+      for (int i = 0; i < microBatches; i++) {
+        // each micro-batch is routed and sent before the next is routed: its frames travel
+        // while this rank routes the next
+        int tokens = (batch.tokens - first + microBatches - i - 1) / (microBatches - i);
+        router.route(batch.state, first, tokens, batch.ids, batch.weights, routeScratch);
+        micro[i].plan.build(batch.placement, batch.step, layer, rank, batch.ids, first, tokens);
+        countSent(exchange.send(batch, micro[i]), wire.dispatch().rowBytes(hidden));
+        first += tokens;
+      }
+    } catch (OutOfDirectMemory e) {
+      return giveUp(e);
+    }
+    if (shared != null) {
+      // this rank's own tokens, while its frames and its peers' travel
+      runShared(shared);
+    }
+    AtomicInteger running = new AtomicInteger(microBatches);
+    List<Mono<Void>> stages = new ArrayList<>(microBatches);
+    for (int i = 0; i < microBatches; i++) {
+      stages.add(microBatch(micro[i], exchange, experts, shared != null, running, microBatches));
+    }
+    return Mono.when(stages).onErrorMap(StepAbortedException.class, this::refusedByPeer);
+  }
+
+  /** Stages 2 and 3 of {@code m}: its experts once its frames are in, its combine after. */
+  private Mono<Void> microBatch(
+      MicroBatch m,
+      ExchangeStrategy exchange,
+      ExpertFfn[] experts,
+      boolean sharedRan,
+      AtomicInteger running,
+      int microBatches) {
+    long step = batch.step;
+    int layerId = batch.layerId;
+    Mono<PeerFrames> exchanged = mesh.receive(exchange.kind(), step, layerId, m.index);
     if (expertScheduler != Schedulers.immediate()) {
       exchanged = exchanged.publishOn(expertScheduler);
     }
     return exchanged
-        .flatMap(
-            frames -> {
-              try {
-                receive(exchange, frames);
-                runExperts(experts);
-              } finally {
-                picks.dropRows();
-                frames.release();
-              }
-              if (shared != null) {
-                runShared(shared);
-              }
-              return mesh.receive(FrameKind.COMBINE, batch.step, batch.layerId);
-            })
         .doOnNext(
             frames -> {
               try {
-                combine(exchange, frames, shared != null);
+                countSent(
+                    m.experts(batch, exchange, frames, experts, mesh),
+                    wire.combine().rowBytes(hidden));
               } finally {
-                Arrays.fill(combineViews, null);
+                frames.release();
+              }
+              if (running.decrementAndGet() == 0) {
+                reportHeat(microBatches);
+              }
+            })
+        .then(mesh.receive(FrameKind.COMBINE, step, layerId, m.index))
+        .doOnNext(
+            frames -> {
+              try {
+                m.combine(batch, exchange, frames, sharedRan);
+              } finally {
                 frames.release();
               }
             })
         .doOnDiscard(PeerFrames.class, PeerFrames::release)
-        .onErrorMap(StepAbortedException.class, this::refusedByPeer)
+        .onErrorResume(OutOfDirectMemory.class, this::giveUp)
         .then();
+  }
+
+  private void countSent(long rows, long rowBytes) {
+    hiddenRowsSent.add(rows);
+    hiddenBytesSent.add(rows * rowBytes);
+  }
+
+  /**
+   * The heat of the layer: rows per local slot over every micro-batch, handed to the tap at the
+   * steps {@link PipelineConfig#heatSteps()} names. The tap owns what it keeps (HeatTap's
+   * contract): the counts are lent, and reused next layer.
+   */
+  private void reportHeat(int microBatches) {
+    if (heatTap == HeatTap.NONE || !heatSteps.isOn(batch.step)) {
+      return;
+    }
+    int[] first = micro[0].heat();
+    if (heatSum.length != first.length) {
+      heatSum = new int[first.length];
+    }
+    System.arraycopy(first, 0, heatSum, 0, first.length);
+    for (int i = 1; i < microBatches; i++) {
+      int[] more = micro[i].heat();
+      for (int slot = 0; slot < heatSum.length; slot++) {
+        heatSum[slot] += more[slot];
+      }
+    }
+    heatTap.onDispatch(batch.step, batch.layer, batch.prefill, heatSum);
+  }
+
+  /** This rank ran out of direct memory: the step fails on every rank, with the reason. */
+  private <T> Mono<T> giveUp(OutOfDirectMemory error) {
+    mesh.abort(batch.step, error.getMessage());
+    return Mono.error(error);
   }
 
   /** A step a peer gave up ({@code RankMesh.abort}) fails here with that peer's reason. */
@@ -232,154 +295,10 @@ final class LayerRunner {
         aborted);
   }
 
-  /**
-   * Fills {@link #picks} from every source in ascending rank order, this rank's own tokens
-   * included; the exchange says where each pick runs, with which weight, and where its row lies.
-   */
-  private void receive(ExchangeStrategy exchange, PeerFrames frames) {
-    exchange.check(frames, batch);
-    for (int s = 0; s < ranks; s++) {
-      if (s == rank) {
-        picks.addOwn(batch, exchange.gathersEveryToken());
-        continue;
-      }
-      ByteBuf frame = frames.frame(s);
-      int count = frames.count(s);
-      int first = picks.addSource(s, count, exchange.rows(frame, count, batch));
-      for (int i = 0; i < count; i++) {
-        for (int k = 0; k < topK; k++) {
-          picks.setPick(
-              first + i,
-              k,
-              exchange.slot(frame, s, i, k, batch),
-              exchange.weight(frame, count, i, k, batch));
-        }
-      }
-    }
-  }
-
-  /**
-   * Groups the received rows per local slot, runs the experts, and sends every source its partial
-   * sums: per token, the gate-weighted expert outputs over its picks, k ascending.
-   */
-  private void runExperts(ExpertFfn[] experts) {
-    int[] slot = picks.slot;
-    int received = picks.tokens();
-    expertRows.clear();
-    for (int p = 0; p < received * topK; p++) {
-      if (slot[p] >= 0) {
-        expertRows.count(slot[p]);
-      }
-    }
-    expertRows.layout();
-    if (heatTap != HeatTap.NONE && heatSteps.isOn(batch.step)) {
-      // The tap owns what it keeps (HeatTap's contract): the counts are lent, and reused next
-      // layer.
-      heatTap.onDispatch(batch.step, batch.layer, batch.prefill, expertRows.counts());
-    }
-
-    float[] expertIn = expertRows.input();
-    for (int s = 0; s < ranks; s++) {
-      for (int g = picks.base[s]; g < picks.base[s + 1]; g++) {
-        for (int k = 0; k < topK; k++) {
-          int p = g * topK + k;
-          if (slot[p] < 0) {
-            rowOf[p] = -1;
-            continue;
-          }
-          int r = expertRows.place(slot[p]);
-          rowOf[p] = r;
-          picks.copyRow(s, g, expertIn, r * hidden);
-        }
-      }
-    }
-
-    expertRows.run(experts, workers);
-    float[] expertOut = expertRows.output();
-    float[] weight = picks.weight;
-    for (int s = 0; s < ranks; s++) {
-      int count = picks.count[s];
-      float[] partials = s == rank ? partialOwn : partialOut;
-      for (int i = 0; i < count; i++) {
-        int g = picks.base[s] + i;
-        int off = i * hidden;
-        Arrays.fill(partials, off, off + hidden, 0f);
-        for (int k = 0; k < topK; k++) {
-          int p = g * topK + k;
-          if (rowOf[p] >= 0) {
-            RowMath.accumulateWeighted(
-                partials, off, weight[p], expertOut, rowOf[p] * hidden, hidden);
-          }
-        }
-      }
-      if (s != rank) {
-        mesh.send(
-            s,
-            CombineFrameCodec.encode(
-                mesh.allocator(), batch.step, batch.layerId, rank, partials, count, hidden));
-        hiddenBytesSent += (long) count * hidden * Float.BYTES;
-      }
-    }
-  }
-
-  /**
-   * The shared expert over this rank's own tokens, into {@link LocalBatch#shared}: after the
-   * partial sums went out, so peers combine while it runs.
-   */
+  /** The shared expert over this rank's own tokens, into {@link LocalBatch#shared}. */
   private void runShared(SharedExpert shared) {
-    shared.forward(batch.state, batch.tokens, batch.shared, workers);
-  }
-
-  /**
-   * Sums, per token and in ascending rank order, the partial sums that came home; adds the sum to
-   * the hidden states (residual), or makes it the output and adds the shared expert's.
-   */
-  private void combine(ExchangeStrategy exchange, PeerFrames frames, boolean sharedRan) {
-    DispatchPlan plan = batch.plan;
-    for (int r = 0; r < ranks; r++) {
-      if (r == rank) {
-        continue;
-      }
-      int count = CombineFrameCodec.checkBody(frames.frame(r), hidden);
-      int expected = exchange.combineCount(plan, r);
-      if (count != expected) {
-        throw new PipelineException(
-            "rank "
-                + rank
-                + ": rank "
-                + r
-                + " combined "
-                + count
-                + " tokens at step "
-                + batch.step
-                + " but was sent "
-                + expected);
-      }
-      combineViews[r] = CombineFrameCodec.partials(frames.frame(r), count, hidden);
-    }
-    float[] state = batch.state;
-    for (int t = 0; t < batch.tokens; t++) {
-      Arrays.fill(acc, 0f);
-      for (int r = 0; r < ranks; r++) {
-        int pos = exchange.combinePosition(plan, t, r);
-        if (pos < 0) {
-          continue;
-        }
-        if (r == rank) {
-          RowMath.addInto(acc, 0, partialOwn, pos * hidden, hidden);
-        } else {
-          Objects.requireNonNull(combineViews[r]).get(pos * hidden, row, 0, hidden);
-          RowMath.addInto(acc, 0, row, 0, hidden);
-        }
-      }
-      if (batch.residual) {
-        RowMath.addInto(state, t * hidden, acc, 0, hidden);
-      } else {
-        System.arraycopy(acc, 0, batch.output, t * hidden, hidden);
-        if (sharedRan) {
-          RowMath.addInto(batch.output, t * hidden, batch.shared, t * hidden, hidden);
-        }
-      }
+    synchronized (workers) {
+      shared.forward(batch.state, batch.tokens, batch.shared, workers);
     }
   }
 }

@@ -2,15 +2,15 @@ package io.moeflux.pipeline.layer;
 
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.Placement;
-import java.nio.FloatBuffer;
 
 /**
  * This rank's batch while it runs through the layers of one step: its hidden states, which the
  * combine updates in place (with the residual) or leaves as the layer's input (without: the output
- * goes to {@link #output}), and the current layer's {@link DispatchPlan}. An exchange strategy
- * reads it to send this rank's tokens and to treat them as the picks this rank sent itself. The
- * fields are read on the hot path, so they are plain fields; only the {@link LayerRunner} writes
- * them.
+ * goes to {@link #output}), and the router's picks of the current layer for all its tokens. Its
+ * micro-batches ({@link MicroBatch}) split the tokens between them. The fields are read on the hot
+ * path, so they are plain fields; only the {@link LayerRunner} writes them, before the
+ * micro-batches of a layer start, and the combine of each micro-batch writes only its own tokens'
+ * rows.
  */
 final class LocalBatch {
   /** This rank, and the ranks of the group. */
@@ -19,7 +19,6 @@ final class LocalBatch {
   final int ranks;
   final int hidden;
   final int topK;
-  final DispatchPlan plan;
 
   /** Whether the combine adds into {@link #state} (every layer, synthetic) or fills the output. */
   final boolean residual;
@@ -42,14 +41,16 @@ final class LocalBatch {
   /** Hidden states, {@code tokens × hidden}, row-major. */
   float[] state;
 
-  /** {@link #state} as a buffer, so that own rows are read like rows that came in a frame. */
-  FloatBuffer stateRows;
-
   /** A layer's output without residual, {@code tokens × hidden}: routed sum plus shared expert. */
   float[] output;
 
   /** The shared expert's output for this rank's tokens, {@code tokens × hidden}. */
   float[] shared;
+
+  /** Router output of the current layer, {@code tokens × topK}: logical expert ids and weights. */
+  int[] ids;
+
+  float[] weights;
 
   LocalBatch(
       int rank,
@@ -64,7 +65,6 @@ final class LocalBatch {
     this.ranks = ranks;
     this.hidden = hidden;
     this.topK = topK;
-    this.plan = new DispatchPlan(ranks, topK, maxTokens);
     this.placement = placement;
     this.slotsPerRank = placement.slotsPerRank();
     allocate(maxTokens);
@@ -77,7 +77,6 @@ final class LocalBatch {
     if (state.length < tokensPerRank * hidden) {
       allocate(tokensPerRank);
     }
-    plan.reserve(tokensPerRank);
     this.step = in.step();
     this.tokens = in.tokens();
     this.prefill = in.prefill();
@@ -88,9 +87,10 @@ final class LocalBatch {
 
   private void allocate(int maxTokens) {
     this.state = new float[maxTokens * hidden];
-    this.stateRows = FloatBuffer.wrap(state);
     int outputs = residual ? 0 : maxTokens * hidden;
     this.output = new float[outputs];
     this.shared = new float[outputs];
+    this.ids = new int[maxTokens * topK];
+    this.weights = new float[maxTokens * topK];
   }
 }

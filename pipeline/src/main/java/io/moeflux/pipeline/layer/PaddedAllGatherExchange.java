@@ -7,8 +7,9 @@ import io.moeflux.transport.PeerFrames;
 import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.protocol.FrameKind;
 import io.moeflux.transport.protocol.GatherFrameCodec;
+import io.moeflux.transport.protocol.WirePrecision;
+import io.moeflux.transport.protocol.WireRows;
 import io.netty.buffer.ByteBuf;
-import java.nio.FloatBuffer;
 
 /**
  * The {@link io.moeflux.pipeline.sync.CommMode#PADDED_ALLGATHER} exchange, for steps whose largest
@@ -17,14 +18,17 @@ import java.nio.FloatBuffer;
  * peer in a GATHER frame; each rank finds the local slot of every pick from the placement, runs its
  * experts on every rank's tokens and sends each source one partial sum per token (zero where none
  * of its picks ran here): an all-to-all standing in for a reduce-scatter. The runner's buffers grow
- * to the largest step seen; this mode is the exception, not the hot path.
+ * to the largest step seen; this mode is the exception, not the hot path, and is never split into
+ * micro-batches.
  */
 final class PaddedAllGatherExchange implements ExchangeStrategy {
   private final RankMesh mesh;
+  private final WirePrecision wire;
   private DpMetadata metadata;
 
-  PaddedAllGatherExchange(RankMesh mesh) {
+  PaddedAllGatherExchange(RankMesh mesh, WirePrecision wire) {
     this.mesh = mesh;
+    this.wire = wire;
     this.metadata = new DpMetadata(-1, new int[mesh.worldSize()], 0, false);
   }
 
@@ -45,31 +49,50 @@ final class PaddedAllGatherExchange implements ExchangeStrategy {
   }
 
   @Override
-  public long send(LocalBatch batch) {
-    int padded = metadata.maxTokens();
-    for (int peer = 0; peer < batch.ranks; peer++) {
-      if (peer != batch.rank) {
-        mesh.send(
-            peer,
-            GatherFrameCodec.encode(
-                mesh.allocator(),
-                batch.step,
-                batch.layerId,
-                batch.rank,
-                batch.tokens,
-                padded,
-                batch.topK,
-                batch.hidden,
-                batch.plan.ids,
-                batch.plan.weights,
-                batch.state));
-      }
-    }
-    return (long) (batch.ranks - 1) * padded * batch.hidden * Float.BYTES;
+  public boolean splits() {
+    return false;
   }
 
   @Override
-  public void check(PeerFrames frames, LocalBatch batch) {
+  public long send(LocalBatch batch, MicroBatch micro) {
+    int padded = metadata.maxTokens();
+    for (int peer = 0; peer < batch.ranks; peer++) {
+      if (peer == batch.rank) {
+        continue;
+      }
+      ByteBuf frame =
+          OutOfDirectMemory.allocate(
+              allocator ->
+                  GatherFrameCodec.encode(
+                      allocator,
+                      batch.step,
+                      batch.layerId,
+                      batch.rank,
+                      batch.tokens,
+                      padded,
+                      batch.topK,
+                      batch.ids,
+                      batch.weights,
+                      batch.state,
+                      micro.dispatchCoder()),
+              mesh.allocator(),
+              "rank "
+                  + batch.rank
+                  + ": the GATHER frame of step "
+                  + batch.step
+                  + " for rank "
+                  + peer
+                  + " ("
+                  + GatherFrameCodec.bodyBytes(batch.tokens, padded, batch.topK, batch.hidden, wire)
+                  + " bytes)");
+      mesh.send(peer, frame);
+    }
+    micro.dispatchCoder().flushCopied();
+    return (long) (batch.ranks - 1) * padded;
+  }
+
+  @Override
+  public void check(PeerFrames frames, LocalBatch batch, MicroBatch micro) {
     for (int s = 0; s < batch.ranks; s++) {
       int count = s == batch.rank ? batch.tokens : frames.count(s);
       if (count != metadata.count(s)) {
@@ -86,7 +109,8 @@ final class PaddedAllGatherExchange implements ExchangeStrategy {
                 + metadata.count(s));
       }
       if (s != batch.rank) {
-        GatherFrameCodec.checkBody(frames.frame(s), metadata.maxTokens(), batch.topK, batch.hidden);
+        GatherFrameCodec.checkBody(
+            frames.frame(s), metadata.maxTokens(), batch.topK, batch.hidden, wire);
       }
     }
   }
@@ -110,8 +134,9 @@ final class PaddedAllGatherExchange implements ExchangeStrategy {
   }
 
   @Override
-  public FloatBuffer rows(ByteBuf frame, int count, LocalBatch batch) {
-    return GatherFrameCodec.rows(frame, count, batch.topK, batch.hidden);
+  public WireRows rows(ByteBuf frame, int count, LocalBatch batch) {
+    return GatherFrameCodec.rows(
+        frame, count, metadata.maxTokens(), batch.topK, batch.hidden, wire);
   }
 
   @Override

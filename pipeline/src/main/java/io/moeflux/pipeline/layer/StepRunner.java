@@ -67,8 +67,8 @@ public final class StepRunner {
     this.layers =
         new LayerRunner(
             mesh, config, placement, heatTap, Objects.requireNonNull(workers, "workers"));
-    this.variable = new VariableExchange(mesh, capacity);
-    this.padded = new PaddedAllGatherExchange(mesh);
+    this.variable = new VariableExchange(mesh, capacity, config.wire().dispatch());
+    this.padded = new PaddedAllGatherExchange(mesh, config.wire().dispatch());
   }
 
   /**
@@ -121,6 +121,20 @@ public final class StepRunner {
   }
 
   private Optional<Refusal> refusedBy(DpMetadata metadata) {
+    if (metadata.maxTokens() > maxPadded) {
+      // every rank sees the same metadata: all refuse the step together, none waits
+      return Optional.of(
+          new Refusal(
+              "rank "
+                  + rank
+                  + ": step "
+                  + metadata.step()
+                  + " has a batch of "
+                  + metadata.maxTokens()
+                  + " tokens, over the "
+                  + maxPadded
+                  + " tokens a padded step may carry (its frames' memory is sized for that)"));
+    }
     for (int r = 0; r < metadata.counts().length; r++) {
       if (metadata.count(r) < 0) {
         return Optional.of(
@@ -183,6 +197,11 @@ public final class StepRunner {
   /** Hidden-vector bytes this rank sent to peers in exchange and combine frames, since start. */
   public long hiddenBytesSent() {
     return layers.hiddenBytesSent();
+  }
+
+  /** Hidden rows this rank sent to peers in exchange and combine frames, since start. */
+  public long hiddenRowsSent() {
+    return layers.hiddenRowsSent();
   }
 
   /** The comm mode of the last step that ran. */

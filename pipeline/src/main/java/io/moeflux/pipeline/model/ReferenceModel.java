@@ -1,6 +1,8 @@
 package io.moeflux.pipeline.model;
 
 import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.transport.protocol.RowCoder;
+import io.moeflux.transport.protocol.WireFormat;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -15,9 +17,12 @@ import org.jspecify.annotations.Nullable;
  *       w[t,k]};
  *   <li>each choice goes to slot {@code placement.slotFor(l, ids[t,k], step, rank, t)} (the replica
  *       its share draw picks) on rank {@code rankOfSlot(slot)}, and {@code y_k = expert(l,
- *       ids[t,k])(h_t)};
+ *       ids[t,k])(x)}, where {@code x} is {@code h_t} on the token's own rank and {@code h_t}
+ *       rounded to the dispatch precision ({@link RowCoder#roundTrip}) on any other: a row is
+ *       rounded where it crosses a socket;
  *   <li>the combine of {@link RowMath}: per destination rank ascending a weighted partial sum over
- *       k ascending, and the partials summed in rank order into {@code acc_t}.
+ *       the choices on that rank in ascending slot order, rounded to the combine precision unless
+ *       the rank is the token's own, and the partials summed in rank order into {@code acc_t}.
  * </ol>
  *
  * A synthetic model runs every layer and adds {@code acc_t} to {@code h_t} (the residual). A
@@ -32,11 +37,19 @@ import org.jspecify.annotations.Nullable;
 public final class ReferenceModel {
   private final MoeModel model;
   private final Placement placement;
+  private final WireFormat wire;
   private final AtomicReferenceArray<@Nullable ExpertFfn> experts;
 
+  /** The reference of a group whose hidden values travel as float32 ({@link WireFormat#F32}). */
   public ReferenceModel(MoeModel model, Placement placement) {
+    this(model, placement, WireFormat.F32);
+  }
+
+  /** The reference of a group whose hidden values travel in {@code wire}. */
+  public ReferenceModel(MoeModel model, Placement placement, WireFormat wire) {
     this.model = Objects.requireNonNull(model, "model");
     this.placement = Objects.requireNonNull(placement, "placement");
+    this.wire = Objects.requireNonNull(wire, "wire");
     if (placement.layers() != model.layers() || placement.experts() != model.experts()) {
       throw new IllegalArgumentException(
           "placement has "
@@ -51,9 +64,14 @@ public final class ReferenceModel {
     this.experts = new AtomicReferenceArray<>(Math.multiplyExact(model.layers(), model.experts()));
   }
 
-  /** The synthetic model of {@code c} with {@code bank}'s experts. */
+  /** The synthetic model of {@code c} with {@code bank}'s experts, float32 on the wire. */
   public ReferenceModel(ModelConfig c, ExpertBank bank, Placement placement) {
     this(syntheticOf(c, bank), placement);
+  }
+
+  /** The synthetic model of {@code c} with {@code bank}'s experts, {@code wire} on the wire. */
+  public ReferenceModel(ModelConfig c, ExpertBank bank, Placement placement, WireFormat wire) {
+    this(syntheticOf(c, bank), placement, wire);
   }
 
   private static SyntheticModel syntheticOf(ModelConfig c, ExpertBank bank) {
@@ -72,6 +90,11 @@ public final class ReferenceModel {
 
   public Placement placement() {
     return placement;
+  }
+
+  /** The wire precision whose rounding this reference applies. */
+  public WireFormat wire() {
+    return wire;
   }
 
   /** The router of {@code layer}, shared and immutable. */
@@ -181,10 +204,14 @@ public final class ReferenceModel {
     private final int topK = model.topK();
     private final float[] inputs;
     private final float[] rows;
+    private final float[] crossed;
     private final int[] rowOfChoice;
     private final int[] start = new int[model.experts() + 1];
     private final int[] ranks = new int[model.topK()];
+    private final int[] slots = new int[model.topK()];
     private final float[] partial = new float[model.hidden()];
+    private final RowCoder dispatch = new RowCoder(wire.dispatch(), model.hidden());
+    private final RowCoder combine = new RowCoder(wire.combine(), model.hidden());
     private float[] scratch = new float[0];
     private float[] routeScratch = new float[0];
     private final LayerPicks picks;
@@ -196,6 +223,7 @@ public final class ReferenceModel {
       this.picks = picks;
       this.inputs = new float[choices * hidden];
       this.rows = new float[choices * hidden];
+      this.crossed = new float[choices / Math.max(1, topK) * hidden];
       this.rowOfChoice = new int[choices];
       this.acc = new float[choices / Math.max(1, topK) * hidden];
     }
@@ -207,44 +235,65 @@ public final class ReferenceModel {
       }
       router.route(state, tokens, ids, weights, routeScratch);
       picks.picked(l, tokens, ids, weights);
-      computeExperts(l, state, ids);
+      for (int t = 0; t < tokens; t++) {
+        dispatch.roundTrip(state, t * hidden, crossed, t * hidden);
+      }
+      computeExperts(l, step, rank, state, tokens, ids);
       int h = hidden;
       for (int t = 0; t < tokens; t++) {
         for (int c = 0; c < topK; c++) {
-          ranks[c] = placement.rankOfSlot(placement.slotFor(l, ids[t * topK + c], step, rank, t));
+          slots[c] = placement.slotFor(l, ids[t * topK + c], step, rank, t);
+          ranks[c] = placement.rankOfSlot(slots[c]);
         }
         Arrays.fill(acc, t * h, (t + 1) * h, 0f);
-        for (int r = nextRank(ranks, -1); r >= 0; r = nextRank(ranks, r)) {
+        for (int r = nextAbove(ranks, -1); r >= 0; r = nextAbove(ranks, r)) {
           Arrays.fill(partial, 0f);
-          for (int c = 0; c < topK; c++) {
-            if (ranks[c] == r) {
-              RowMath.accumulateWeighted(
-                  partial, 0, weights[t * topK + c], rows, rowOfChoice[t * topK + c] * h, h);
-            }
+          for (int c = choiceOn(r, -1); c >= 0; c = choiceOn(r, slots[c])) {
+            RowMath.accumulateWeighted(
+                partial, 0, weights[t * topK + c], rows, rowOfChoice[t * topK + c] * h, h);
+          }
+          if (r != rank) {
+            combine.roundTrip(partial, 0, partial, 0);
           }
           RowMath.addInto(acc, t * h, partial, 0, h);
         }
       }
     }
 
+    /** The choice on rank {@code r} with the smallest slot above {@code afterSlot}, or -1. */
+    private int choiceOn(int r, int afterSlot) {
+      int next = -1;
+      for (int c = 0; c < topK; c++) {
+        if (ranks[c] == r && slots[c] > afterSlot && (next < 0 || slots[c] < slots[next])) {
+          next = c;
+        }
+      }
+      return next;
+    }
+
     /**
-     * Gathers each choice's token row by expert, runs each expert once over all its rows (bitwise
-     * equal to running row by row), keeps where each row went.
+     * Gathers each choice's token row by expert (as it arrives on the choice's rank: float32 on the
+     * token's own, rounded on any other), runs each expert once over all its rows (bitwise equal to
+     * running row by row), keeps where each row went.
      */
-    private void computeExperts(int layer, float[] state, int[] ids) {
+    private void computeExperts(
+        int layer, long step, int rank, float[] state, int tokens, int[] ids) {
       int e = model.experts();
       Arrays.fill(start, 0);
-      for (int id : ids) {
-        start[id + 1]++;
+      for (int choice = 0; choice < tokens * topK; choice++) {
+        start[ids[choice] + 1]++;
       }
       for (int x = 0; x < e; x++) {
         start[x + 1] += start[x];
       }
       int[] next = Arrays.copyOf(start, e);
-      for (int choice = 0; choice < ids.length; choice++) {
+      for (int choice = 0; choice < tokens * topK; choice++) {
+        int t = choice / topK;
         int row = next[ids[choice]]++;
         rowOfChoice[choice] = row;
-        System.arraycopy(state, (choice / topK) * hidden, inputs, row * hidden, hidden);
+        int slot = placement.slotFor(layer, ids[choice], step, rank, t);
+        float[] from = placement.rankOfSlot(slot) == rank ? state : crossed;
+        System.arraycopy(from, t * hidden, inputs, row * hidden, hidden);
       }
       for (int x = 0; x < e; x++) {
         int count = start[x + 1] - start[x];
@@ -262,7 +311,7 @@ public final class ReferenceModel {
   }
 
   /** The smallest rank in {@code ranks} above {@code after}, or -1. */
-  private static int nextRank(int[] ranks, int after) {
+  private static int nextAbove(int[] ranks, int after) {
     int next = -1;
     for (int r : ranks) {
       if (r > after && (next < 0 || r < next)) {
@@ -274,6 +323,6 @@ public final class ReferenceModel {
 
   @Override
   public String toString() {
-    return "ReferenceModel{" + model.describe() + ", " + placement + "}";
+    return "ReferenceModel{" + model.describe() + ", " + placement + ", wire " + wire + "}";
   }
 }

@@ -25,5 +25,18 @@ public interface TokenRouter {
    *
    * @param scratch at least {@link #scratchLength()} floats, contents ignored and overwritten
    */
-  void route(float[] hidden, int tokens, int[] topkIds, float[] topkWeights, float[] scratch);
+  default void route(
+      float[] hidden, int tokens, int[] topkIds, float[] topkWeights, float[] scratch) {
+    route(hidden, 0, tokens, topkIds, topkWeights, scratch);
+  }
+
+  /**
+   * Routes the {@code tokens} rows from row {@code first} on, writing their ids and weights from
+   * {@code first × topK} on: a micro-batch of a batch, routed while the previous one's frames
+   * travel. Bitwise what routing the whole batch writes for them.
+   *
+   * @param scratch at least {@link #scratchLength()} floats, contents ignored and overwritten
+   */
+  void route(
+      float[] hidden, int first, int tokens, int[] topkIds, float[] topkWeights, float[] scratch);
 }

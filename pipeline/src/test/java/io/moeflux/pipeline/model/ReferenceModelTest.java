@@ -5,9 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.offset;
 
 import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.transport.protocol.Bf16;
+import io.moeflux.transport.protocol.E4m3;
+import io.moeflux.transport.protocol.WireFormat;
+import io.moeflux.transport.protocol.WirePrecision;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ReferenceModelTest {
 
@@ -101,13 +107,15 @@ class ReferenceModelTest {
     return y;
   }
 
-  @Test
-  void followsTheDocumentedArithmeticBitForBit() {
+  @ParameterizedTest
+  @ValueSource(strings = {"f32", "bf16", "fp8", "fp8/fp8", "f32/bf16"})
+  void followsTheDocumentedArithmeticBitForBit(String label) {
+    WireFormat wire = WireFormat.parse(label);
     ModelConfig c =
         ModelConfig.builder().hidden(32).intermediate(48).layers(3).topK(4).gateSkew(0.8).build();
     ExpertBank bank = new ExpertBank(c);
     Placement placement = redundant(3);
-    ReferenceModel model = new ReferenceModel(c, bank, placement);
+    ReferenceModel model = new ReferenceModel(c, bank, placement, wire);
     TokenBatch in = randomBatch(9, 37, 32, 2);
     // The rank picks replicas, hence the grouping of the sums: the bits must tell ranks apart,
     // or this test could not see a wrong order.
@@ -115,18 +123,39 @@ class ReferenceModelTest {
         .isNotEqualTo(ExpertFfnTest.bits(model.forward(1, in).data()));
     for (int rank = 0; rank < 3; rank++) {
       TokenBatch out = model.forward(rank, in);
-      float[] expected = spelledOut(c, bank, placement, rank, in.step(), in.data(), 37);
+      float[] expected = spelledOut(c, bank, placement, wire, rank, in.step(), in.data(), 37);
       assertThat(ExpertFfnTest.bits(out.data()))
           .as("rank %d", rank)
           .isEqualTo(ExpertFfnTest.bits(expected));
     }
   }
 
-  /** The arithmetic of ReferenceModel's contract, written out loop by loop, one row at a time. */
+  /** A row as it arrives in {@code wire}, value by value from the formats' definitions. */
+  private static float[] crossed(WirePrecision wire, float[] row, int from, int h) {
+    float[] out = new float[h];
+    byte[] codes = new byte[h];
+    float scale = wire == WirePrecision.FP8 ? E4m3.quantize(row, from, h, codes) : 0f;
+    for (int j = 0; j < h; j++) {
+      float v = row[from + j];
+      out[j] =
+          switch (wire) {
+            case F32 -> v;
+            case BF16 -> Bf16.widen(Bf16.narrow(v));
+            case FP8 -> E4m3.value(codes[j]) * scale;
+          };
+    }
+    return out;
+  }
+
+  /**
+   * The arithmetic of ReferenceModel's contract, written out loop by loop, one row at a time: a row
+   * or partial sum rounded where it leaves the token's rank, picks summed in ascending slot order.
+   */
   private static float[] spelledOut(
       ModelConfig c,
       ExpertBank bank,
       Placement placement,
+      WireFormat wire,
       int rank,
       long step,
       float[] input,
@@ -143,23 +172,31 @@ class ReferenceModelTest {
       for (int t = 0; t < tokens; t++) {
         float[][] y = new float[topK][h];
         int[] destination = new int[topK];
+        int[] slot = new int[topK];
+        float[] away = crossed(wire.dispatch(), state, t * h, h);
         for (int k = 0; k < topK; k++) {
           ExpertFfn ffn = bank.expert(l, ids[t * topK + k]);
-          ffn.forward(state, t * h, 1, y[k], 0, new float[ffn.scratchLength(1)]);
-          destination[k] =
-              placement.rankOfSlot(placement.slotFor(l, ids[t * topK + k], step, rank, t));
+          slot[k] = placement.slotFor(l, ids[t * topK + k], step, rank, t);
+          destination[k] = placement.rankOfSlot(slot[k]);
+          float[] x = destination[k] == rank ? Arrays.copyOfRange(state, t * h, t * h + h) : away;
+          ffn.forward(x, 0, 1, y[k], 0, new float[ffn.scratchLength(1)]);
         }
         float[] acc = new float[h];
         for (int r = 0; r < placement.ranks(); r++) {
           boolean used = false;
           float[] partial = new float[h];
-          for (int k = 0; k < topK; k++) {
-            if (destination[k] == r) {
-              used = true;
-              for (int j = 0; j < h; j++) {
-                partial[j] += w[t * topK + k] * y[k][j];
+          for (int s = 0; s < placement.ranks() * placement.slotsPerRank(); s++) {
+            for (int k = 0; k < topK; k++) {
+              if (destination[k] == r && slot[k] == s) {
+                used = true;
+                for (int j = 0; j < h; j++) {
+                  partial[j] += w[t * topK + k] * y[k][j];
+                }
               }
             }
+          }
+          if (used && r != rank) {
+            partial = crossed(wire.combine(), partial, 0, h);
           }
           if (used) {
             for (int j = 0; j < h; j++) {

@@ -270,7 +270,13 @@ final class InboundAcceptor implements SocketAcceptor {
           lanesOpen++;
           payloads.subscribe(
               new InboundLane(
-                  self.rank(), claimed, inbox, membership, config.limits(), this::laneOpened));
+                  self.rank(),
+                  claimed,
+                  inbox,
+                  membership,
+                  config.limits(),
+                  config.wire(),
+                  this::laneOpened));
           return Flux.never();
         }
       }

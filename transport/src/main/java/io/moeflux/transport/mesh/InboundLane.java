@@ -4,6 +4,7 @@ import io.moeflux.transport.InboundLimits;
 import io.moeflux.transport.MeshException;
 import io.moeflux.transport.protocol.FrameValidator;
 import io.moeflux.transport.protocol.LaneOpenCodec;
+import io.moeflux.transport.protocol.WireFormat;
 import io.netty.buffer.ByteBuf;
 import io.rsocket.Payload;
 import org.reactivestreams.Subscription;
@@ -20,6 +21,7 @@ final class InboundLane extends BaseSubscriber<Payload> {
   private final Inbox inbox;
   private final Membership membership;
   private final InboundLimits limits;
+  private final WireFormat wire;
   private final Runnable onOpen;
   private boolean opened;
 
@@ -29,12 +31,14 @@ final class InboundLane extends BaseSubscriber<Payload> {
       Inbox inbox,
       Membership membership,
       InboundLimits limits,
+      WireFormat wire,
       Runnable onOpen) {
     this.self = self;
     this.source = source;
     this.inbox = inbox;
     this.membership = membership;
     this.limits = limits;
+    this.wire = wire;
     this.onOpen = onOpen;
   }
 
@@ -61,7 +65,7 @@ final class InboundLane extends BaseSubscriber<Payload> {
     ByteBuf frame;
     try {
       // checked before it is held: nothing of a bad frame outlives this call
-      FrameValidator.validate(payload.sliceData(), source, limits);
+      FrameValidator.validate(payload.sliceData(), source, limits, wire);
       frame = payload.sliceData().retain();
     } catch (MeshException e) {
       violation(e);

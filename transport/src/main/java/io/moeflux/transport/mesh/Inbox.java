@@ -123,7 +123,8 @@ final class Inbox {
       violation(source, frame, overQuota);
       return;
     }
-    PhaseKey key = new PhaseKey(kind, step, FrameHeaderCodec.layer(frame));
+    PhaseKey key =
+        new PhaseKey(kind, step, FrameHeaderCodec.layer(frame), FrameHeaderCodec.micro(frame));
     Phase phase = phases.computeIfAbsent(key, newPhase);
     MonoSink<PeerFrames> waiter = null;
     PeerFrames complete = null;

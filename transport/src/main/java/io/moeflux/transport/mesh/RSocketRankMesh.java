@@ -1,5 +1,6 @@
 package io.moeflux.transport.mesh;
 
+import io.moeflux.transport.InboundFailures;
 import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshException;
 import io.moeflux.transport.PeerFrames;
@@ -123,7 +124,7 @@ public final class RSocketRankMesh implements RankMesh {
             .payloadDecoder(PayloadDecoder.ZERO_COPY)
             .fragment(MeshConnector.FRAGMENT_MTU)
             .maxInboundPayloadSize(maxInboundPayload(config))
-            .bind(config.transport().serverFor(config.rank()))
+            .bind(config.transport().serverFor(config.rank(), new DroppedFrames()))
             .doOnNext(bound -> server = bound)
             .then();
     List<Mono<Void>> connections = new ArrayList<>();
@@ -140,6 +141,23 @@ public final class RSocketRankMesh implements RankMesh {
 
   private void protocolError(MeshException error) {
     membership.fail(error);
+  }
+
+  /**
+   * Frames the transport read but could not hold (no direct memory for them): a dropped DATA frame
+   * gives up its step on every rank, with the reason; a connection that cannot go on fails the
+   * mesh, with the reason, rather than showing up later as a lost peer.
+   */
+  private final class DroppedFrames implements InboundFailures {
+    @Override
+    public void dataFrameDropped(long step, String reason) {
+      abort(step, "rank " + config.rank() + " dropped " + reason);
+    }
+
+    @Override
+    public void connectionBroken(String reason) {
+      protocolError(new MeshException("rank " + config.rank() + ": " + reason));
+    }
   }
 
   @Override
@@ -159,8 +177,8 @@ public final class RSocketRankMesh implements RankMesh {
   }
 
   @Override
-  public Mono<PeerFrames> receive(FrameKind kind, long step, int layer) {
-    return inbox.receive(new PhaseKey(kind, step, layer));
+  public Mono<PeerFrames> receive(FrameKind kind, long step, int layer, int micro) {
+    return inbox.receive(new PhaseKey(kind, step, layer, micro));
   }
 
   @Override

@@ -2,12 +2,11 @@ package io.moeflux.transport.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import java.nio.FloatBuffer;
 
 /**
  * The body of a GATHER frame (padded all-gather mode): a rank's {@code count} tokens with their
  * routing, padded to the step's largest batch {@code padded} so that every rank sends the same
- * number of rows ({@link #LAYOUT}).
+ * number of rows ({@link #LAYOUT}); hidden values in the frame's {@link WirePrecision}.
  */
 public final class GatherFrameCodec {
   /**
@@ -16,23 +15,25 @@ public final class GatherFrameCodec {
    */
   public static final String LAYOUT =
       """
-      GATHER body, little-endian, count = tokens, padded = the step's largest count
+      GATHER body, little-endian, count = tokens, padded = the step's largest count, wire = the header's precision
       count × topK     int32    expert  logical expert id of each pick
       count × topK     float32  weight  gate weight of each pick
-      padded × hidden  float32  row     hidden vector of each token; rows from count on are zero
+      padded × scales  float32  scale   each row's scale (scales: 1 for fp8, 0 otherwise)
+      padded × hidden  wire     row     hidden vector of each token; rows from count on are zero
       """;
 
   private static final int PICK_BYTES = Integer.BYTES + Float.BYTES;
 
   private GatherFrameCodec() {}
 
-  public static int bodyBytes(int count, int padded, int topK, int hidden) {
-    return count * topK * PICK_BYTES + padded * hidden * Float.BYTES;
+  public static long bodyBytes(int count, int padded, int topK, int hidden, WirePrecision wire) {
+    return (long) count * topK * PICK_BYTES + padded * wire.rowBytes(hidden);
   }
 
   /**
    * A complete frame: the first {@code count × topK} entries of {@code ids} and {@code weights},
-   * the first {@code count} rows of {@code rows}, and zero rows up to {@code padded}.
+   * the first {@code count} rows of {@code rows} in {@code coder}'s precision, and zero rows up to
+   * {@code padded}.
    */
   public static ByteBuf encode(
       ByteBufAllocator alloc,
@@ -42,45 +43,49 @@ public final class GatherFrameCodec {
       int count,
       int padded,
       int topK,
-      int hidden,
       int[] ids,
       float[] weights,
-      float[] rows) {
+      float[] rows,
+      RowCoder coder) {
     if (count > padded) {
       throw new IllegalArgumentException("count " + count + " exceeds the padded count " + padded);
     }
-    int bodyBytes = bodyBytes(count, padded, topK, hidden);
+    int hidden = coder.hidden();
+    WirePrecision wire = coder.wire();
+    int bodyBytes = Math.toIntExact(bodyBytes(count, padded, topK, hidden, wire));
     ByteBuf frame =
-        FrameHeaderCodec.allocate(alloc, FrameKind.GATHER, step, layer, source, count, bodyBytes);
+        FrameHeaderCodec.allocate(
+            alloc, FrameKind.GATHER, wire, 0, step, layer, source, count, bodyBytes);
     int base = FrameHeaderCodec.bodyIndex(frame);
     int picks = count * topK;
     for (int i = 0; i < picks; i++) {
       frame.setIntLE(base + i * Integer.BYTES, ids[i]);
       frame.setFloatLE(base + (picks + i) * Float.BYTES, weights[i]);
     }
-    int rowsIndex = base + picks * PICK_BYTES;
-    if (padded > 0) {
-      FloatViews.of(frame, rowsIndex, padded * hidden).put(0, rows, 0, count * hidden);
-      frame.setZero(
-          rowsIndex + count * hidden * Float.BYTES, (padded - count) * hidden * Float.BYTES);
+    int rowsAt = base + picks * PICK_BYTES;
+    frame.setZero(rowsAt, bodyBytes - picks * PICK_BYTES);
+    WireRows view = rowsOf(frame, rowsAt, padded, hidden, wire);
+    for (int t = 0; t < count; t++) {
+      coder.encode(rows, t * hidden, view, t);
     }
-    frame.writerIndex(FrameHeaderCodec.HEADER_BYTES + bodyBytes);
+    frame.writerIndex(frame.readerIndex() + FrameHeaderCodec.HEADER_BYTES + bodyBytes);
     return frame;
   }
 
   /**
-   * Checks a received frame against the step's padded count: its count must not exceed it, and its
-   * body must be as long as both imply. Returns the count.
+   * Checks a received frame against the step's padded count: a GATHER frame in {@code wire}, its
+   * count not over the padded count, its body as long as both imply. Returns the count.
    *
    * @throws MalformedFrameException naming what differs
    */
-  public static int checkBody(ByteBuf frame, int padded, int topK, int hidden) {
+  public static int checkBody(ByteBuf frame, int padded, int topK, int hidden, WirePrecision wire) {
+    FrameHeaderCodec.expectWire(frame, FrameKind.GATHER, wire);
     int count = BodyLength.requireCount(frame);
     if (count > padded) {
       throw new MalformedFrameException(
           FrameHeaderCodec.describe(frame) + ": count exceeds the padded count " + padded);
     }
-    long expected = (long) count * topK * PICK_BYTES + (long) padded * hidden * Float.BYTES;
+    long expected = bodyBytes(count, padded, topK, hidden, wire);
     if (!BodyLength.is(frame, expected)) {
       throw BodyLength.mismatch(
           frame,
@@ -92,7 +97,10 @@ public final class GatherFrameCodec {
               + " picks + padded "
               + padded
               + " × hidden "
-              + hidden);
+              + hidden
+              + " "
+              + wire
+              + " values");
     }
     return count;
   }
@@ -109,9 +117,30 @@ public final class GatherFrameCodec {
             + (token * topK + k) * Float.BYTES);
   }
 
-  /** A view of the {@code count} real rows, row-major (the padding is left out). */
-  public static FloatBuffer rows(ByteBuf frame, int count, int topK, int hidden) {
-    return FloatViews.of(
-        frame, FrameHeaderCodec.bodyIndex(frame) + count * topK * PICK_BYTES, count * hidden);
+  /**
+   * The first {@code count} rows of a checked frame whose padded count is {@code padded} (the
+   * padding is left out).
+   */
+  public static WireRows rows(
+      ByteBuf frame, int count, int padded, int topK, int hidden, WirePrecision wire) {
+    WireRows all =
+        rowsOf(
+            frame,
+            FrameHeaderCodec.bodyIndex(frame) + count * topK * PICK_BYTES,
+            padded,
+            hidden,
+            wire);
+    return count == padded ? all : all.first(count);
+  }
+
+  private static WireRows rowsOf(
+      ByteBuf frame, int scalesAt, int padded, int hidden, WirePrecision wire) {
+    return WireRows.of(
+        frame,
+        scalesAt,
+        scalesAt + padded * wire.scalesPerRow() * Float.BYTES,
+        padded,
+        hidden,
+        wire);
   }
 }

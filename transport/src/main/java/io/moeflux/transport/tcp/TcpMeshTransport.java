@@ -1,12 +1,11 @@
 package io.moeflux.transport.tcp;
 
+import io.moeflux.transport.InboundFailures;
 import io.moeflux.transport.MeshTransport;
 import io.netty.channel.ChannelOption;
 import io.rsocket.Closeable;
 import io.rsocket.transport.ClientTransport;
 import io.rsocket.transport.ServerTransport;
-import io.rsocket.transport.netty.client.TcpClientTransport;
-import io.rsocket.transport.netty.server.TcpServerTransport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -21,7 +20,9 @@ import reactor.netty.tcp.TcpServer;
 /**
  * RSocket over TCP (Reactor Netty), across processes and hosts: rank r binds {@code addresses[r]}
  * and its peers connect there. Sockets run with {@code TCP_NODELAY} (frames are latency-bound,
- * never worth batching) on event loops shared by every TCP mesh of the JVM.
+ * never worth batching) on event loops shared by every TCP mesh of the JVM. Frames are cut from the
+ * byte stream by a {@link FrameDecoder}, which reads large frames from the socket straight into
+ * their buffers instead of copying them out of a cumulation buffer as RSocket's codec does.
  */
 public final class TcpMeshTransport implements MeshTransport {
   private final List<String> addresses;
@@ -92,12 +93,17 @@ public final class TcpMeshTransport implements MeshTransport {
 
   @Override
   public ServerTransport<? extends Closeable> serverFor(int rank) {
-    return TcpServerTransport.create(server(rank));
+    return serverFor(rank, InboundFailures.NONE);
+  }
+
+  @Override
+  public ServerTransport<? extends Closeable> serverFor(int rank, InboundFailures failures) {
+    return FramedTcp.server(server(rank), failures);
   }
 
   @Override
   public ClientTransport clientTo(int peer) {
-    return TcpClientTransport.create(client(peer));
+    return FramedTcp.client(client(peer));
   }
 
   /** The TCP server {@code rank} binds, before any layer on top (TLS). */

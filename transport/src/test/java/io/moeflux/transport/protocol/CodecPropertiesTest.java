@@ -11,6 +11,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import java.util.Map;
+import java.util.Random;
 import java.util.function.Consumer;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -40,28 +41,37 @@ class CodecPropertiesTest {
       @ForAll @IntRange(max = 8) int count,
       @ForAll @IntRange(min = 1, max = 4) int topK,
       @ForAll @IntRange(min = 1, max = 16) int hidden,
+      @ForAll WirePrecision wire,
       @ForAll long seed) {
-    java.util.Random random = new java.util.Random(seed);
+    Random random = new Random(seed);
     float[] rows = new float[count * hidden];
     for (int i = 0; i < rows.length; i++) {
       rows[i] = random.nextFloat();
     }
-    ByteBuf frame = DispatchFrameCodec.allocate(ALLOC, seed & 0xffff, 1, 2, count, topK, hidden);
+    ByteBuf frame =
+        DispatchFrameCodec.allocate(ALLOC, seed & 0xffff, 1, 1, 2, count, topK, hidden, wire);
+    RowCoder coder = new RowCoder(wire, hidden);
     try {
       int[] slots = new int[count * topK];
+      WireRows view = DispatchFrameCodec.rows(frame, count, topK, hidden, wire);
       for (int t = 0; t < count; t++) {
         for (int k = 0; k < topK; k++) {
           slots[t * topK + k] = random.nextInt(9) - 1;
           DispatchFrameCodec.setPick(frame, count, t, k, topK, slots[t * topK + k], t + k);
         }
+        coder.encode(rows, t * hidden, view, t);
       }
-      DispatchFrameCodec.hidden(frame, count, topK, hidden).put(0, rows);
-      DispatchFrameCodec.finish(frame, count, topK, hidden);
-      FrameValidator.validate(frame, 2, shape(hidden, topK, 8));
-      assertThat(DispatchFrameCodec.checkBody(frame, topK, hidden)).isEqualTo(count);
+      DispatchFrameCodec.finish(frame, count, topK, hidden, wire);
+      FrameValidator.validate(frame, 2, shape(hidden, topK, 8), WireFormat.of(wire));
+      assertThat(DispatchFrameCodec.checkBody(frame, topK, hidden, wire)).isEqualTo(count);
       float[] read = new float[rows.length];
-      DispatchFrameCodec.hidden(frame, count, topK, hidden).get(0, read);
-      assertThat(read).containsExactly(rows);
+      float[] expected = new float[rows.length];
+      WireRows received = DispatchFrameCodec.rows(frame, count, topK, hidden, wire);
+      for (int t = 0; t < count; t++) {
+        coder.decode(received, t, read, t * hidden);
+        coder.roundTrip(rows, t * hidden, expected, t * hidden);
+      }
+      assertThat(read).containsExactly(expected);
       for (int t = 0; t < count; t++) {
         for (int k = 0; k < topK; k++) {
           assertThat(DispatchFrameCodec.localSlot(frame, t, k, topK))
@@ -79,7 +89,8 @@ class CodecPropertiesTest {
       @ForAll @IntRange(max = 6) int count,
       @ForAll @IntRange(max = 3) int extraPadding,
       @ForAll @IntRange(min = 1, max = 3) int topK,
-      @ForAll @IntRange(min = 1, max = 8) int hidden) {
+      @ForAll @IntRange(min = 1, max = 8) int hidden,
+      @ForAll WirePrecision wire) {
     float[] rows = new float[count * hidden];
     for (int i = 0; i < rows.length; i++) {
       rows[i] = i * 0.5f - 3;
@@ -91,20 +102,32 @@ class CodecPropertiesTest {
       ids[i] = i % 5;
       weights[i] = i / 7f;
     }
-    ByteBuf combine = CombineFrameCodec.encode(ALLOC, 3, 0, 1, rows, count, hidden);
+    RowCoder coder = new RowCoder(wire, hidden);
+    ByteBuf combine = CombineFrameCodec.encode(ALLOC, 3, 0, 1, rows, count, coder);
     ByteBuf gather =
-        GatherFrameCodec.encode(ALLOC, 3, 0, 1, count, padded, topK, hidden, ids, weights, rows);
+        GatherFrameCodec.encode(ALLOC, 3, 0, 1, count, padded, topK, ids, weights, rows, coder);
     try {
       InboundLimits limits = shape(hidden, topK, 9);
-      FrameValidator.validate(combine, 1, limits);
-      FrameValidator.validate(gather, 1, limits);
-      assertThat(CombineFrameCodec.checkBody(combine, hidden)).isEqualTo(count);
-      assertThat(GatherFrameCodec.checkBody(gather, padded, topK, hidden)).isEqualTo(count);
+      WireFormat both = new WireFormat(wire, wire);
+      FrameValidator.validate(combine, 1, limits, both);
+      FrameValidator.validate(gather, 1, limits, both);
+      assertThat(CombineFrameCodec.checkBody(combine, hidden, wire)).isEqualTo(count);
+      assertThat(GatherFrameCodec.checkBody(gather, padded, topK, hidden, wire)).isEqualTo(count);
+      float[] expected = new float[rows.length];
+      for (int t = 0; t < count; t++) {
+        coder.roundTrip(rows, t * hidden, expected, t * hidden);
+      }
       float[] read = new float[rows.length];
-      CombineFrameCodec.partials(combine, count, hidden).get(0, read);
-      assertThat(read).containsExactly(rows);
-      GatherFrameCodec.rows(gather, count, topK, hidden).get(0, read);
-      assertThat(read).containsExactly(rows);
+      WireRows partials = CombineFrameCodec.rows(combine, count, hidden, wire);
+      for (int t = 0; t < count; t++) {
+        coder.decode(partials, t, read, t * hidden);
+      }
+      assertThat(read).containsExactly(expected);
+      WireRows gathered = GatherFrameCodec.rows(gather, count, padded, topK, hidden, wire);
+      for (int t = 0; t < count; t++) {
+        coder.decode(gathered, t, read, t * hidden);
+      }
+      assertThat(read).containsExactly(expected);
       for (int t = 0; t < count; t++) {
         for (int k = 0; k < topK; k++) {
           assertThat(GatherFrameCodec.expertId(gather, t, k, topK)).isEqualTo(ids[t * topK + k]);
@@ -128,7 +151,7 @@ class CodecPropertiesTest {
     ByteBuf abort = AbortFrameCodec.encode(ALLOC, 5, 1, reason);
     try {
       for (ByteBuf frame : new ByteBuf[] {longs, chunk, abort}) {
-        FrameValidator.validate(frame, 1, InboundLimits.DEFAULTS);
+        FrameValidator.validate(frame, 1, InboundLimits.DEFAULTS, WireFormat.F32);
       }
       long[] read = new long[values.length];
       LongsFrameCodec.decode(longs, values.length, read, 0);
@@ -185,11 +208,15 @@ class CodecPropertiesTest {
 
   /** Every decoder of the package on {@code input}: decoded, or refused with a clear error. */
   private static void everyDecoderOn(ByteBuf input) {
-    refusedCleanly(frame -> FrameValidator.validate(frame, 1, shape(4, 2, 3)), input);
-    refusedCleanly(frame -> FrameValidator.validate(frame, 1, InboundLimits.DEFAULTS), input);
-    refusedCleanly(frame -> DispatchFrameCodec.checkBody(frame, 2, 4), input);
-    refusedCleanly(frame -> CombineFrameCodec.checkBody(frame, 4), input);
-    refusedCleanly(frame -> GatherFrameCodec.checkBody(frame, 5, 2, 4), input);
+    for (WirePrecision wire : WirePrecision.values()) {
+      WireFormat both = new WireFormat(wire, wire);
+      refusedCleanly(frame -> FrameValidator.validate(frame, 1, shape(4, 2, 3), both), input);
+      refusedCleanly(
+          frame -> FrameValidator.validate(frame, 1, InboundLimits.DEFAULTS, both), input);
+      refusedCleanly(frame -> DispatchFrameCodec.checkBody(frame, 2, 4, wire), input);
+      refusedCleanly(frame -> CombineFrameCodec.checkBody(frame, 4, wire), input);
+      refusedCleanly(frame -> GatherFrameCodec.checkBody(frame, 5, 2, 4, wire), input);
+    }
     refusedCleanly(frame -> LongsFrameCodec.decode(frame, 3, new long[3], 0), input);
     refusedCleanly(frame -> MigrationChunkCodec.decode(frame, new float[16], 0), input);
     refusedCleanly(AbortFrameCodec::reason, input);

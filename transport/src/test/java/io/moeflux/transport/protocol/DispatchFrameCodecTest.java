@@ -7,9 +7,10 @@ import io.moeflux.transport.testkit.LeakRecorder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
-import java.nio.FloatBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class DispatchFrameCodecTest {
   private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
@@ -19,26 +20,32 @@ class DispatchFrameCodecTest {
     LeakRecorder.assertNoLeaks();
   }
 
-  @Test
-  void picksAndHiddenRowsRoundTrip() {
+  @ParameterizedTest
+  @EnumSource(WirePrecision.class)
+  void picksAndHiddenRowsRoundTripInEveryPrecision(WirePrecision wire) {
     int count = 3;
     int topK = 2;
     int hidden = 4;
-    ByteBuf frame = DispatchFrameCodec.allocate(alloc, 7, 1, 2, count, topK, hidden);
+    ByteBuf frame = DispatchFrameCodec.allocate(alloc, 7, 1, 1, 2, count, topK, hidden, wire);
+    RowCoder coder = new RowCoder(wire, hidden);
+    float[] rows = rows(count, hidden);
     try {
+      WireRows view = DispatchFrameCodec.rows(frame, count, topK, hidden, wire);
       for (int i = 0; i < count; i++) {
         for (int k = 0; k < topK; k++) {
           DispatchFrameCodec.setPick(frame, count, i, k, topK, k == 0 ? i : -1, i + k / 10f);
         }
+        coder.encode(rows, i * hidden, view, i);
       }
-      DispatchFrameCodec.hidden(frame, count, topK, hidden).put(0, rows(count, hidden));
-      DispatchFrameCodec.finish(frame, count, topK, hidden);
+      DispatchFrameCodec.finish(frame, count, topK, hidden, wire);
 
       assertThat(FrameHeaderCodec.kind(frame)).isEqualTo(FrameKind.DISPATCH);
+      assertThat(FrameHeaderCodec.wire(frame)).isEqualTo(wire);
+      assertThat(FrameHeaderCodec.micro(frame)).isEqualTo(1);
       assertThat(FrameHeaderCodec.step(frame)).isEqualTo(7);
       assertThat(FrameHeaderCodec.layer(frame)).isEqualTo(1);
       assertThat(FrameHeaderCodec.source(frame)).isEqualTo(2);
-      assertThat(DispatchFrameCodec.checkBody(frame, topK, hidden)).isEqualTo(count);
+      assertThat(DispatchFrameCodec.checkBody(frame, topK, hidden, wire)).isEqualTo(count);
       for (int i = 0; i < count; i++) {
         for (int k = 0; k < topK; k++) {
           assertThat(DispatchFrameCodec.localSlot(frame, i, k, topK)).isEqualTo(k == 0 ? i : -1);
@@ -46,24 +53,43 @@ class DispatchFrameCodecTest {
         }
       }
       float[] read = new float[count * hidden];
-      DispatchFrameCodec.hidden(frame, count, topK, hidden).get(0, read);
-      assertThat(read).containsExactly(rows(count, hidden));
+      float[] expected = new float[count * hidden];
+      WireRows received = DispatchFrameCodec.rows(frame, count, topK, hidden, wire);
+      for (int i = 0; i < count; i++) {
+        coder.decode(received, i, read, i * hidden);
+        coder.roundTrip(rows, i * hidden, expected, i * hidden);
+      }
+      assertThat(read).containsExactly(expected);
+      if (wire == WirePrecision.F32) {
+        assertThat(read).containsExactly(rows);
+      }
+    } finally {
+      frame.release();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(WirePrecision.class)
+  void anEmptyFrameHasAnEmptyBody(WirePrecision wire) {
+    ByteBuf frame = DispatchFrameCodec.allocate(alloc, 0, 0, 0, 1, 0, 8, 1024, wire);
+    try {
+      DispatchFrameCodec.finish(frame, 0, 8, 1024, wire);
+      assertThat(FrameHeaderCodec.bodyLength(frame)).isZero();
+      assertThat(DispatchFrameCodec.checkBody(frame, 8, 1024, wire)).isZero();
+      assertThat(DispatchFrameCodec.rows(frame, 0, 8, 1024, wire).count()).isZero();
     } finally {
       frame.release();
     }
   }
 
   @Test
-  void anEmptyFrameHasAnEmptyBody() {
-    ByteBuf frame = DispatchFrameCodec.allocate(alloc, 0, 0, 1, 0, 8, 1024);
-    try {
-      DispatchFrameCodec.finish(frame, 0, 8, 1024);
-      assertThat(FrameHeaderCodec.bodyLength(frame)).isZero();
-      assertThat(DispatchFrameCodec.checkBody(frame, 8, 1024)).isZero();
-      assertThat(DispatchFrameCodec.hidden(frame, 0, 8, 1024).capacity()).isZero();
-    } finally {
-      frame.release();
-    }
+  void aRowTakesWhatItsPrecisionSays() {
+    assertThat(DispatchFrameCodec.bodyBytes(2, 8, 1024, WirePrecision.F32))
+        .isEqualTo(2 * (8 * 8 + 1024 * 4));
+    assertThat(DispatchFrameCodec.bodyBytes(2, 8, 1024, WirePrecision.BF16))
+        .isEqualTo(2 * (8 * 8 + 1024 * 2));
+    assertThat(DispatchFrameCodec.bodyBytes(2, 8, 1024, WirePrecision.FP8))
+        .isEqualTo(2 * (8 * 8 + 4 + 1024));
   }
 
   @Test
@@ -71,10 +97,22 @@ class DispatchFrameCodecTest {
     ByteBuf frame =
         FrameHeaderCodec.allocate(alloc, FrameKind.DISPATCH, 1, 0, 2, 2, 10).writeZero(10);
     try {
-      assertThatThrownBy(() -> DispatchFrameCodec.checkBody(frame, 1, 4))
+      assertThatThrownBy(() -> DispatchFrameCodec.checkBody(frame, 1, 4, WirePrecision.F32))
           .isInstanceOf(MalformedFrameException.class)
           .hasMessageContaining("body is 10 bytes")
-          .hasMessageContaining("count 2 × (topK 1 picks + hidden 4) implies 48");
+          .hasMessageContaining("count 2 × (topK 1 picks + hidden 4 f32 values) implies 48");
+    } finally {
+      frame.release();
+    }
+  }
+
+  @Test
+  void aFrameInAnotherPrecisionIsRefused() {
+    ByteBuf frame = DispatchFrameCodec.allocate(alloc, 1, 0, 0, 2, 0, 1, 4, WirePrecision.BF16);
+    try {
+      assertThatThrownBy(() -> DispatchFrameCodec.checkBody(frame, 1, 4, WirePrecision.FP8))
+          .isInstanceOf(MalformedFrameException.class)
+          .hasMessageContaining("hidden values in bf16, expected fp8");
     } finally {
       frame.release();
     }
@@ -84,7 +122,7 @@ class DispatchFrameCodecTest {
   void aNegativeCountIsRefused() {
     ByteBuf frame = FrameHeaderCodec.allocate(alloc, FrameKind.DISPATCH, 1, 0, 2, -2, 0);
     try {
-      assertThatThrownBy(() -> DispatchFrameCodec.checkBody(frame, 1, 4))
+      assertThatThrownBy(() -> DispatchFrameCodec.checkBody(frame, 1, 4, WirePrecision.F32))
           .isInstanceOf(MalformedFrameException.class)
           .hasMessageContaining("count must be >= 0, got -2");
     } finally {
@@ -98,11 +136,5 @@ class DispatchFrameCodecTest {
       rows[i] = i * 0.25f - 1;
     }
     return rows;
-  }
-
-  static float[] read(FloatBuffer view) {
-    float[] out = new float[view.capacity()];
-    view.get(0, out);
-    return out;
   }
 }

@@ -38,6 +38,27 @@ class FrameHeaderCodecTest {
   }
 
   @Test
+  void dataFramesCarryTheirPrecisionAndMicroBatch() {
+    ByteBuf frame =
+        FrameHeaderCodec.allocate(
+            alloc, FrameKind.COMBINE, WirePrecision.BF16, 30000, 3, 1, 2, 0, 0);
+    try {
+      assertThat(FrameHeaderCodec.wire(frame)).isEqualTo(WirePrecision.BF16);
+      assertThat(FrameHeaderCodec.micro(frame)).isEqualTo(30000);
+      assertThat(FrameHeaderCodec.describe(frame))
+          .isEqualTo(
+              "COMBINE(step=3, micro=30000, layer=1, source=2, count=0, wire=bf16, body=0B)");
+    } finally {
+      frame.release();
+    }
+    assertThatThrownBy(
+            () ->
+                FrameHeaderCodec.allocate(
+                    alloc, FrameKind.DISPATCH, WirePrecision.F32, 1 << 16, 0, 0, 0, 0, 0))
+        .hasMessageContaining("micro-batch must be in [0, 32768)");
+  }
+
+  @Test
   void abortTravelsOnTheDataLane() {
     assertThat(FrameKind.ABORT.lane()).isEqualTo(FrameKind.Lane.DATA);
     assertThatThrownBy(() -> FrameKind.of(FrameKind.values().length))

@@ -99,13 +99,33 @@ class WireFormatReadmeTest {
   }
 
   @Test
+  void theWirePrecisionTableIsTheEnum() {
+    List<List<String>> rows =
+        table("| ordinal | wire | bytes per value | scales per row | a value |");
+    assertThat(rows.stream().map(row -> row.subList(0, 4)).toList())
+        .isEqualTo(
+            Arrays.stream(WirePrecision.values())
+                .map(
+                    wire ->
+                        List.of(
+                            Integer.toString(wire.ordinal()),
+                            wire.label(),
+                            Integer.toString(wire.valueBytes()),
+                            Integer.toString(wire.scalesPerRow())))
+                .toList());
+  }
+
+  @Test
   void aHeaderHasEveryFieldAtItsDocumentedOffset() {
     ByteBuf frame =
-        FrameHeaderCodec.allocate(ALLOC, FrameKind.GATHER, 0x0102030405060708L, -7, 3, 5, 0);
+        FrameHeaderCodec.allocate(
+            ALLOC, FrameKind.GATHER, WirePrecision.FP8, 258, 0x0102030405060708L, -7, 3, 5, 0);
     try {
       assertThat(HEADER.read(frame, Map.of()))
           .containsExactly(
               Map.entry("kind", List.of(FrameKind.GATHER.ordinal())),
+              Map.entry("wire", List.of(WirePrecision.FP8.ordinal())),
+              Map.entry("micro", List.of(258)),
               Map.entry("step", List.of(0x0102030405060708L)),
               Map.entry("layer", List.of(-7)),
               Map.entry("source", List.of(3)),
@@ -117,54 +137,72 @@ class WireFormatReadmeTest {
   }
 
   @Test
-  void aDispatchBodyHasEveryFieldWhereTheReadmeSays() {
+  void aDispatchBodyHasEveryFieldWhereTheReadmeSaysInEveryPrecision() {
     int count = 2;
     int topK = 3;
     int hidden = 4;
-    ByteBuf frame = DispatchFrameCodec.allocate(ALLOC, 9, 1, 2, count, topK, hidden);
-    List<Object> slots = new ArrayList<>();
-    List<Object> weights = new ArrayList<>();
-    for (int t = 0; t < count; t++) {
-      for (int k = 0; k < topK; k++) {
-        int slot = k == 1 ? -1 : 10 * t + k;
-        float weight = 0.5f + t + k / 8f;
-        DispatchFrameCodec.setPick(frame, count, t, k, topK, slot, weight);
-        slots.add(slot);
-        weights.add(weight);
+    for (WirePrecision wire : WirePrecision.values()) {
+      ByteBuf frame = DispatchFrameCodec.allocate(ALLOC, 9, 1, 1, 2, count, topK, hidden, wire);
+      List<Object> slots = new ArrayList<>();
+      List<Object> weights = new ArrayList<>();
+      for (int t = 0; t < count; t++) {
+        for (int k = 0; k < topK; k++) {
+          int slot = k == 1 ? -1 : 10 * t + k;
+          float weight = 0.5f + t + k / 8f;
+          DispatchFrameCodec.setPick(frame, count, t, k, topK, slot, weight);
+          slots.add(slot);
+          weights.add(weight);
+        }
       }
-    }
-    float[] rows = floats(count * hidden, 100);
-    DispatchFrameCodec.hidden(frame, count, topK, hidden).put(0, rows);
-    DispatchFrameCodec.finish(frame, count, topK, hidden);
+      float[] rows = floats(count * hidden, 100);
+      RowCoder coder = new RowCoder(wire, hidden);
+      WireRows view = DispatchFrameCodec.rows(frame, count, topK, hidden, wire);
+      for (int t = 0; t < count; t++) {
+        coder.encode(rows, t * hidden, view, t);
+      }
+      DispatchFrameCodec.finish(frame, count, topK, hidden, wire);
 
-    assertThat(bodyOf(frame, DispatchFrameCodec.class, Map.of("topK", 3L, "hidden", 4L)))
-        .containsExactly(
-            Map.entry("slot", slots),
-            Map.entry("weight", weights),
-            Map.entry("hidden", boxed(rows)));
+      assertThat(bodyOf(frame, DispatchFrameCodec.class, Map.of("topK", 3L, "hidden", 4L)))
+          .as(wire.label())
+          .containsExactly(
+              Map.entry("slot", slots),
+              Map.entry("weight", weights),
+              Map.entry("scale", scales(wire, rows, count, hidden)),
+              Map.entry("hidden", onTheWire(wire, rows, count, hidden)));
+    }
   }
 
   @Test
-  void aCombineBodyHasEveryFieldWhereTheReadmeSays() {
+  void aCombineBodyHasEveryFieldWhereTheReadmeSaysInEveryPrecision() {
     float[] partials = floats(6, 1);
-    ByteBuf frame = CombineFrameCodec.encode(ALLOC, 9, 1, 2, partials, 2, 3);
-    assertThat(bodyOf(frame, CombineFrameCodec.class, Map.of("hidden", 3L)))
-        .containsExactly(Map.entry("partial", boxed(partials)));
+    for (WirePrecision wire : WirePrecision.values()) {
+      ByteBuf frame = CombineFrameCodec.encode(ALLOC, 9, 1, 2, partials, 2, new RowCoder(wire, 3));
+      assertThat(bodyOf(frame, CombineFrameCodec.class, Map.of("hidden", 3L)))
+          .as(wire.label())
+          .containsExactly(
+              Map.entry("scale", scales(wire, partials, 2, 3)),
+              Map.entry("partial", onTheWire(wire, partials, 2, 3)));
+    }
   }
 
   @Test
   void aGatherBodyHasEveryFieldWhereTheReadmeSays() {
     float[] weights = {0.75f, 0.25f, 0.625f, 0.375f};
     float[] rows = floats(4, 1);
+    RowCoder fp8 = new RowCoder(WirePrecision.FP8, 2);
     ByteBuf frame =
-        GatherFrameCodec.encode(ALLOC, 9, 0, 1, 2, 3, 2, 2, new int[] {5, 1, 7, 3}, weights, rows);
-    List<Object> padded = new ArrayList<>(boxed(rows));
+        GatherFrameCodec.encode(
+            ALLOC, 9, 0, 1, 2, 3, 2, new int[] {5, 1, 7, 3}, weights, rows, fp8);
+    List<Object> padded = new ArrayList<>(onTheWire(WirePrecision.FP8, rows, 2, 2));
     padded.addAll(List.of(0f, 0f));
+    List<Object> paddedScales = new ArrayList<>(scales(WirePrecision.FP8, rows, 2, 2));
+    paddedScales.add(0f);
     assertThat(
             bodyOf(frame, GatherFrameCodec.class, Map.of("topK", 2L, "hidden", 2L, "padded", 3L)))
         .containsExactly(
             Map.entry("expert", List.of(5, 1, 7, 3)),
             Map.entry("weight", boxed(weights)),
+            Map.entry("scale", paddedScales),
             Map.entry("row", padded));
   }
 
@@ -403,6 +441,9 @@ class WireFormatReadmeTest {
         .isEqualTo(codec.getSimpleName());
     Map<String, Long> names = new LinkedHashMap<>(given);
     names.put("count", ((Integer) header.get("count").get(0)).longValue());
+    int wire = (Integer) header.get("wire").get(0);
+    names.put("wire", (long) wire);
+    names.put("scales", (long) WirePrecision.of(wire).scalesPerRow());
     ByteBuf body =
         frame.slice(FrameHeaderCodec.bodyIndex(frame), FrameHeaderCodec.bodyLength(frame));
     return WireLayout.parse(layoutOf(codec, "LAYOUT")).read(body, names);
@@ -523,6 +564,36 @@ class WireFormatReadmeTest {
     float[] values = new float[n];
     for (int i = 0; i < n; i++) {
       values[i] = seed + i * 0.25f;
+    }
+    return values;
+  }
+
+  /** The scales a frame in {@code wire} carries for these rows: fp8's, none otherwise. */
+  private static List<Object> scales(WirePrecision wire, float[] rows, int count, int hidden) {
+    List<Object> scales = new ArrayList<>();
+    if (wire == WirePrecision.FP8) {
+      for (int t = 0; t < count; t++) {
+        scales.add(E4m3.quantize(rows, t * hidden, hidden, new byte[hidden]));
+      }
+    }
+    return scales;
+  }
+
+  /** The values a frame in {@code wire} carries for these rows, fp8 codes before their scale. */
+  private static List<Object> onTheWire(WirePrecision wire, float[] rows, int count, int hidden) {
+    List<Object> values = new ArrayList<>();
+    for (int t = 0; t < count; t++) {
+      byte[] codes = new byte[hidden];
+      E4m3.quantize(rows, t * hidden, hidden, codes);
+      for (int j = 0; j < hidden; j++) {
+        float v = rows[t * hidden + j];
+        values.add(
+            switch (wire) {
+              case F32 -> v;
+              case BF16 -> Bf16.widen(Bf16.narrow(v));
+              case FP8 -> E4m3.value(codes[j]);
+            });
+      }
     }
     return values;
   }

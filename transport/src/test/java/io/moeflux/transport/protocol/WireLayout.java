@@ -20,18 +20,24 @@ import org.jspecify.annotations.Nullable;
  * [offset] repeat × (type name, [repeat] type name, ...)
  * </pre>
  *
- * where {@code type} is int32, int64, float32 or utf8 (one byte each, read as one string), {@code
- * repeat} is a product like {@code count × topK} of numbers and names, and {@code offset}, where
- * given, is where the field must start. A name is bound to its value when a single int field of
- * that name is read (so {@code tokens} read from the bytes sizes the fields after it); other names
- * come from the caller (the header's {@code count}, the model's {@code topK} and {@code hidden}).
+ * where {@code type} is int8, int16, int32, int64, float32, utf8 (one byte each, read as one
+ * string) or wire (a hidden value in the precision named by {@code wire}, read as its float value
+ * before any fp8 scale), {@code repeat} is a product like {@code count × topK} of numbers and
+ * names, and {@code offset}, where given, is where the field must start. A name is bound to its
+ * value when a single int field of that name is read (so {@code tokens} read from the bytes sizes
+ * the fields after it); other names come from the caller (the header's {@code count}, the model's
+ * {@code topK} and {@code hidden}).
  */
 final class WireLayout {
   enum Type {
+    INT8(1),
+    INT16(2),
     INT32(4),
     INT64(8),
     FLOAT32(4),
-    UTF8(1);
+    UTF8(1),
+    /** A hidden value in the precision the name {@code wire} gives (a WirePrecision ordinal). */
+    WIRE(0);
 
     final int bytes;
 
@@ -142,7 +148,12 @@ final class WireLayout {
       Map<String, List<Object>> values,
       int[] at) {
     long n = size(field.repeat(), names);
-    long length = n * field.type().bytes;
+    WirePrecision wire =
+        field.type() == Type.WIRE
+            ? WirePrecision.of(size(List.of("wire"), names).intValue())
+            : null;
+    long valueBytes = wire != null ? wire.valueBytes() : field.type().bytes;
+    long length = n * valueBytes;
     if (at[0] + length > bytes.readableBytes()) {
       throw new AssertionError(
           title
@@ -170,24 +181,41 @@ final class WireLayout {
       boolean little = order == ByteOrder.LITTLE_ENDIAN;
       Object value =
           switch (field.type()) {
+            case INT8 -> (int) bytes.getByte(index);
+            case INT16 -> (int) (little ? bytes.getShortLE(index) : bytes.getShort(index));
+            case WIRE -> wireValue(wire, bytes, index);
             case INT32 -> little ? bytes.getIntLE(index) : bytes.getInt(index);
             case INT64 -> little ? bytes.getLongLE(index) : bytes.getLong(index);
             case FLOAT32 -> little ? bytes.getFloatLE(index) : bytes.getFloat(index);
             case UTF8 -> throw new IllegalStateException("utf8 is read as one string");
           };
       out.add(value);
-      at[0] += field.type().bytes;
+      at[0] += (int) valueBytes;
     }
-    if (n == 1 && value(out) instanceof Number number && field.type() != Type.FLOAT32) {
+    if (n == 1
+        && value(out) instanceof Number number
+        && field.type() != Type.FLOAT32
+        && field.type() != Type.WIRE) {
       names.put(field.name(), number.longValue());
     }
+  }
+
+  private static Float wireValue(@Nullable WirePrecision wire, ByteBuf bytes, int index) {
+    if (wire == null) {
+      throw new IllegalStateException("a wire value without a precision");
+    }
+    return switch (wire) {
+      case F32 -> bytes.getFloatLE(index);
+      case BF16 -> Bf16.widen(bytes.getShortLE(index));
+      case FP8 -> E4m3.value(bytes.getByte(index));
+    };
   }
 
   private static Object value(List<Object> values) {
     return values.get(values.size() - 1);
   }
 
-  private long size(List<String> repeat, Map<String, Long> names) {
+  private Long size(List<String> repeat, Map<String, Long> names) {
     long n = 1;
     for (String factor : repeat) {
       if (factor.chars().allMatch(Character::isDigit)) {

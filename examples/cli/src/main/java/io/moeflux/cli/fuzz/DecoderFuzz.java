@@ -19,7 +19,10 @@ import io.moeflux.transport.protocol.LaneOpenCodec;
 import io.moeflux.transport.protocol.LongsFrameCodec;
 import io.moeflux.transport.protocol.MigrationChunkCodec;
 import io.moeflux.transport.protocol.ProofCodec;
+import io.moeflux.transport.protocol.RowCoder;
 import io.moeflux.transport.protocol.SetupCodec;
+import io.moeflux.transport.protocol.WireFormat;
+import io.moeflux.transport.protocol.WirePrecision;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
@@ -97,11 +100,14 @@ final class DecoderFuzz {
 
   private static List<Consumer<ByteBuf>> decoders() {
     List<Consumer<ByteBuf>> all = new ArrayList<>();
-    all.add(frame -> FrameValidator.validate(frame, 1, SHAPED));
-    all.add(frame -> FrameValidator.validate(frame, 1, InboundLimits.DEFAULTS));
-    all.add(frame -> DispatchFrameCodec.checkBody(frame, TOP_K, HIDDEN));
-    all.add(frame -> CombineFrameCodec.checkBody(frame, HIDDEN));
-    all.add(frame -> GatherFrameCodec.checkBody(frame, 2 * CAPACITY, TOP_K, HIDDEN));
+    for (WirePrecision wire : WirePrecision.values()) {
+      WireFormat both = new WireFormat(wire, wire);
+      all.add(frame -> FrameValidator.validate(frame, 1, SHAPED, both));
+      all.add(frame -> FrameValidator.validate(frame, 1, InboundLimits.DEFAULTS, both));
+      all.add(frame -> DispatchFrameCodec.checkBody(frame, TOP_K, HIDDEN, wire));
+      all.add(frame -> CombineFrameCodec.checkBody(frame, HIDDEN, wire));
+      all.add(frame -> GatherFrameCodec.checkBody(frame, 2 * CAPACITY, TOP_K, HIDDEN, wire));
+    }
     all.add(frame -> LongsFrameCodec.decode(frame, 3, new long[3], 0));
     all.add(frame -> MigrationChunkCodec.decode(frame, new float[64], 0));
     all.add(AbortFrameCodec::reason);
@@ -122,14 +128,18 @@ final class DecoderFuzz {
     int[] ids = new int[CAPACITY * TOP_K];
     float[] weights = new float[CAPACITY * TOP_K];
     for (int count = 0; count <= CAPACITY; count += 2) {
-      ByteBuf dispatch = DispatchFrameCodec.allocate(alloc, 5, 1, 1, count, TOP_K, HIDDEN);
-      dispatch.writeZero(DispatchFrameCodec.bodyBytes(count, TOP_K, HIDDEN));
-      seeds.add(Mutator.bytes(dispatch));
-      seeds.add(Mutator.bytes(CombineFrameCodec.encode(alloc, 5, 1, 1, rows, count, HIDDEN)));
-      seeds.add(
-          Mutator.bytes(
-              GatherFrameCodec.encode(
-                  alloc, 5, 1, 1, count, count + 1, TOP_K, HIDDEN, ids, weights, rows)));
+      for (WirePrecision wire : WirePrecision.values()) {
+        RowCoder coder = new RowCoder(wire, HIDDEN);
+        ByteBuf dispatch =
+            DispatchFrameCodec.allocate(alloc, 5, 1, 0, 1, count, TOP_K, HIDDEN, wire);
+        dispatch.writeZero((int) DispatchFrameCodec.bodyBytes(count, TOP_K, HIDDEN, wire));
+        seeds.add(Mutator.bytes(dispatch));
+        seeds.add(Mutator.bytes(CombineFrameCodec.encode(alloc, 5, 1, 1, rows, count, coder)));
+        seeds.add(
+            Mutator.bytes(
+                GatherFrameCodec.encode(
+                    alloc, 5, 1, 1, count, count + 1, TOP_K, ids, weights, rows, coder)));
+      }
       seeds.add(
           Mutator.bytes(
               ForwardWireCodec.encodeRequest(alloc, -1, count, HIDDEN, new float[count * HIDDEN])));

@@ -1,0 +1,35 @@
+package io.moeflux.transport;
+
+import io.netty.util.internal.PlatformDependent;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.util.List;
+
+/**
+ * This JVM's direct (off-heap) memory: the limit ({@code -XX:MaxDirectMemorySize}, by default as
+ * large as the heap) and what is in use now, whichever way Netty allocates (through {@code
+ * ByteBuffer.allocateDirect}, counted by the JVM, or through its own cleaner-free path, counted by
+ * Netty).
+ */
+public final class DirectMemory {
+  private static final List<BufferPoolMXBean> POOLS =
+      ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+          .filter(pool -> pool.getName().equals("direct"))
+          .toList();
+
+  private DirectMemory() {}
+
+  /** The most direct memory this JVM may hold, in bytes. */
+  public static long limit() {
+    return PlatformDependent.maxDirectMemory();
+  }
+
+  /** Direct memory in use now, in bytes. */
+  public static long used() {
+    long used = 0;
+    for (BufferPoolMXBean pool : POOLS) {
+      used += Math.max(0, pool.getMemoryUsed());
+    }
+    return used + Math.max(0, PlatformDependent.usedDirectMemory());
+  }
+}

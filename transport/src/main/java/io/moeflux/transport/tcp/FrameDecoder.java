@@ -1,0 +1,271 @@
+package io.moeflux.transport.tcp;
+
+import io.moeflux.transport.DirectMemory;
+import io.moeflux.transport.InboundFailures;
+import io.moeflux.transport.protocol.CopiedBytes;
+import io.moeflux.transport.protocol.FrameHeaderCodec;
+import io.moeflux.transport.protocol.FrameKind;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Splits a TCP byte stream into RSocket frames (a 3-byte length, then the frame), each in one
+ * buffer, without the copies of a cumulating decoder. RSocket's own {@code RSocketLengthCodec}
+ * merges every read into a growing cumulation buffer and, while a frame sliced from it is held (as
+ * the mesh holds frames until their phase completes), copies again whenever the next read comes in:
+ * a large frame is copied two or three times on arrival.
+ *
+ * <p>Here a frame that lies whole in one read is passed on as a slice of that read. A frame that
+ * does not gets a buffer of exactly its size as soon as its length (and the first {@value #HEAD}
+ * bytes, which name it) are known; the bytes already read are copied into it, and every later
+ * socket read goes straight into it ({@link InPlaceReadAllocator}) until it is complete, so the
+ * bulk of a large frame is never copied in user space.
+ *
+ * <p>When that buffer cannot be allocated (the direct-memory limit), the frame is skipped, byte
+ * exact, and {@link InboundFailures} hears which step it belonged to: the step fails on every rank
+ * with the reason, the connection and the next steps go on.
+ */
+final class FrameDecoder extends ChannelInboundHandlerAdapter {
+  static final int LENGTH_BYTES = 3;
+
+  /** Bytes of a frame read before its buffer is allocated: the RSocket header and ours. */
+  static final int HEAD = 64;
+
+  /** A frame with fewer bytes still to come is finished by copying from ordinary reads. */
+  static final int IN_PLACE_MIN = 16 * 1024;
+
+  private final int maxFrameLength;
+  private final InboundFailures failures;
+  private final Channel channel;
+
+  /** The first bytes of the current frame while it has no buffer yet. */
+  private final byte[] head = new byte[LENGTH_BYTES + HEAD];
+
+  private int headFill;
+
+  /** The current frame's length after its 3-byte prefix; -1 before the prefix is complete. */
+  private int frameLength = -1;
+
+  /** The buffer the current frame is assembled in; its writer index is how much has arrived. */
+  private @Nullable ByteBuf frame;
+
+  /** The slice of {@link #frame} last handed to the socket read, to recognise it on arrival. */
+  private @Nullable ByteBuf inPlace;
+
+  /** Bytes of a dropped frame still to skip. */
+  private long skipping;
+
+  /** The stream whose fragments are being dropped, or -1. */
+  private int droppingStream = -1;
+
+  /** A decoder for {@code channel}'s bytes. */
+  FrameDecoder(int maxFrameLength, InboundFailures failures, Channel channel) {
+    this.maxFrameLength = maxFrameLength;
+    this.failures = failures;
+    this.channel = channel;
+  }
+
+  /**
+   * A buffer for the next socket read to land in: the rest of the frame being assembled, or null
+   * when an ordinary read buffer is better (no frame, or only a little of it still to come).
+   */
+  @Nullable ByteBuf inPlaceRead() {
+    ByteBuf current = frame;
+    if (current == null) {
+      return null;
+    }
+    int remaining = current.capacity() - current.writerIndex();
+    if (remaining < IN_PLACE_MIN) {
+      return null;
+    }
+    ByteBuf slice = current.retainedSlice(current.writerIndex(), remaining).clear();
+    inPlace = slice;
+    return slice;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof ByteBuf)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    ByteBuf in = (ByteBuf) msg;
+    try {
+      if (in == inPlace && frame != null) {
+        inPlace = null;
+        // the socket wrote these bytes where they belong: only the index moves
+        ByteBuf current = frame;
+        current.writerIndex(current.writerIndex() + in.readableBytes());
+        in.skipBytes(in.readableBytes());
+        if (!current.isWritable()) {
+          complete(ctx);
+        }
+      }
+      while (in.isReadable()) {
+        consume(ctx, in);
+      }
+    } finally {
+      in.release();
+    }
+  }
+
+  private void consume(ChannelHandlerContext ctx, ByteBuf in) {
+    if (skipping > 0) {
+      int n = (int) Math.min(skipping, in.readableBytes());
+      in.skipBytes(n);
+      skipping -= n;
+      return;
+    }
+    ByteBuf current = frame;
+    if (current != null) {
+      int n = Math.min(current.writableBytes(), in.readableBytes());
+      current.writeBytes(in, n);
+      CopiedBytes.add(n);
+      if (!current.isWritable()) {
+        complete(ctx);
+      }
+      return;
+    }
+    if (headFill == 0 && in.readableBytes() >= LENGTH_BYTES) {
+      int length = in.getUnsignedMedium(in.readerIndex());
+      checkLength(length);
+      if (in.readableBytes() >= LENGTH_BYTES + length) {
+        // the whole frame is in this read: pass a slice of it on, no copy
+        ctx.fireChannelRead(in.retainedSlice(in.readerIndex(), LENGTH_BYTES + length));
+        in.skipBytes(LENGTH_BYTES + length);
+        return;
+      }
+    }
+    int wanted = frameLength < 0 ? LENGTH_BYTES : LENGTH_BYTES + Math.min(frameLength, HEAD);
+    int n = Math.min(wanted - headFill, in.readableBytes());
+    in.readBytes(head, headFill, n);
+    headFill += n;
+    if (frameLength < 0 && headFill == LENGTH_BYTES) {
+      frameLength = ((head[0] & 0xff) << 16) | ((head[1] & 0xff) << 8) | (head[2] & 0xff);
+      checkLength(frameLength);
+    }
+    if (frameLength >= 0 && headFill == LENGTH_BYTES + Math.min(frameLength, HEAD)) {
+      allocate(ctx);
+    }
+  }
+
+  private void checkLength(int length) {
+    if (length > maxFrameLength) {
+      throw new TooLongFrameException(
+          "frame of "
+              + length
+              + " bytes from "
+              + channel.remoteAddress()
+              + ", over the limit of "
+              + maxFrameLength);
+    }
+  }
+
+  /** The head is complete: the frame gets its buffer, or is dropped when there is none. */
+  private void allocate(ChannelHandlerContext ctx) {
+    int total = LENGTH_BYTES + frameLength;
+    ByteBuf buffer;
+    try {
+      buffer = ctx.alloc().directBuffer(total, total);
+    } catch (OutOfMemoryError e) {
+      drop(total, e);
+      return;
+    }
+    buffer.writeBytes(head, 0, headFill);
+    CopiedBytes.add(headFill);
+    frame = buffer;
+    headFill = 0;
+    if (!buffer.isWritable()) {
+      complete(ctx);
+    }
+  }
+
+  private void complete(ChannelHandlerContext ctx) {
+    ByteBuf done = frame;
+    frame = null;
+    inPlace = null;
+    frameLength = -1;
+    if (done == null) {
+      return;
+    }
+    if (droppingStream >= 0 && streamOf(done) == droppingStream) {
+      // a later fragment of a payload whose start was dropped: RSocket could never reassemble it
+      done.release();
+      if (!follows(done)) {
+        droppingStream = -1;
+      }
+      return;
+    }
+    ctx.fireChannelRead(done);
+  }
+
+  /** Skips a frame whose buffer could not be allocated and says which step it belonged to. */
+  private void drop(int total, OutOfMemoryError error) {
+    skipping = total - headFill;
+    String reason =
+        "a frame of "
+            + total
+            + " bytes from "
+            + channel.remoteAddress()
+            + " could not be held: "
+            + error
+            + " (direct memory in use "
+            + DirectMemory.used()
+            + " of "
+            + DirectMemory.limit()
+            + " bytes)";
+    ByteBuf rsocketFrame = Unpooled.wrappedBuffer(head, LENGTH_BYTES, headFill - LENGTH_BYTES);
+    headFill = 0;
+    frameLength = -1;
+    if (rsocketFrame.readableBytes() < RSocketFrames.HEADER_BYTES) {
+      failures.connectionBroken(reason);
+      return;
+    }
+    if (RSocketFrames.follows(rsocketFrame)) {
+      droppingStream = RSocketFrames.stream(rsocketFrame);
+    }
+    ByteBuf ours =
+        rsocketFrame.slice(
+            RSocketFrames.HEADER_BYTES, rsocketFrame.readableBytes() - RSocketFrames.HEADER_BYTES);
+    FrameKind kind =
+        RSocketFrames.carriesMeshFrame(rsocketFrame) ? FrameHeaderCodec.knownKind(ours) : null;
+    if (kind == null || kind.lane() != FrameKind.Lane.DATA) {
+      failures.connectionBroken(reason);
+      return;
+    }
+    long step = FrameHeaderCodec.step(ours);
+    failures.dataFrameDropped(
+        step,
+        "rank "
+            + FrameHeaderCodec.source(ours)
+            + "'s "
+            + kind
+            + " frame of step "
+            + step
+            + ": "
+            + reason);
+  }
+
+  private static int streamOf(ByteBuf prefixed) {
+    return RSocketFrames.stream(prefixed.slice().skipBytes(LENGTH_BYTES));
+  }
+
+  private static boolean follows(ByteBuf prefixed) {
+    return RSocketFrames.follows(prefixed.slice().skipBytes(LENGTH_BYTES));
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    ByteBuf current = frame;
+    frame = null;
+    inPlace = null;
+    if (current != null) {
+      current.release();
+    }
+  }
+}

@@ -154,6 +154,8 @@ for ((r = 0; r < world; r++)); do
   echo "rank $r: exit $code ${elapsed}s after the link went down: $(grep -m1 'rank' "$logs/round2-rank$r.err" | head -c 300)"
 done
 kill -9 "${pids[$lost]}" 2>/dev/null
+# reaped here, quietly: the shell would otherwise report the kill after the JSON line
+wait "${pids[$lost]}" 2>/dev/null
 max=$(printf '%s\n' "${detections[@]}" | awk 'BEGIN { m = 0 } { if ($1 > m) m = $1 } END { printf "%.2f", m }')
 limit=$((2 * peer_timeout))
 within=$(awk -v m="$max" -v l="$limit" 'BEGIN { print (m <= l) ? 1 : 0 }')

@@ -3,10 +3,17 @@ package io.moeflux.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeflux.pipeline.model.ModelConfig;
+import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.MeshException;
+import io.moeflux.transport.MeshFingerprint;
 import io.moeflux.transport.TransportKind;
 import io.moeflux.transport.testkit.LeakRecorder;
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -96,6 +103,83 @@ class MoeRankFailureTest {
           .verify(Duration.ofSeconds(20));
     } finally {
       group.dispose();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(TransportKind.class)
+  void aFrameThatCannotBeAllocatedFailsTheStepOnEveryRankWithThatReason(TransportKind transport) {
+    List<MeshConfig> meshes =
+        new ArrayList<>(MeshConfigs.group(transport, 3, MeshFingerprint.EMPTY));
+    // rows of 2048 floats: a DATA frame with a row is over 8 KB, any ABORT frame (a reason of at
+    // most 4 KiB) under 6 KB, so the failing rank can still tell its peers why
+    ModelConfig wide = model.toBuilder().hidden(2048).intermediate(16).build();
+    RunsOutAfter rank1 = new RunsOutAfter(6000);
+    meshes.set(1, meshes.get(1).toBuilder().allocator(rank1).build());
+    PipelineConfig config = PipelineConfig.of(wide, 4);
+    MoeGroup group =
+        MoeGroup.start(meshes, rank -> config, RankExtensions.none()).block(Duration.ofSeconds(30));
+    try {
+      rank1.arm();
+      List<Throwable> errors =
+          Flux.range(0, 3)
+              .flatMap(
+                  r ->
+                      group
+                          .rank(r)
+                          .forward(
+                              Flux.range(0, 4)
+                                  .map(step -> MoeGroupReferenceTest.batch(step, 3, wide)))
+                          .then(Mono.<Throwable>empty())
+                          .onErrorResume(Mono::just))
+              .collectList()
+              .block(Duration.ofSeconds(20));
+      assertThat(errors)
+          .hasSize(3)
+          .allSatisfy(
+              error ->
+                  assertThat(error)
+                      .isInstanceOf(PipelineException.class)
+                      .hasMessageContaining("could not be allocated")
+                      .hasMessageContaining("direct memory in use"));
+    } finally {
+      group.dispose();
+    }
+  }
+
+  /**
+   * The pooled allocator, until {@link #arm()}: then every buffer of at least {@code bytes} bytes
+   * fails as the JVM does when the direct-memory limit is reached.
+   */
+  private static final class RunsOutAfter extends AbstractByteBufAllocator {
+    private final int bytes;
+    private volatile boolean armed;
+
+    RunsOutAfter(int bytes) {
+      super(true);
+      this.bytes = bytes;
+    }
+
+    void arm() {
+      armed = true;
+    }
+
+    @Override
+    protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+      return ByteBufAllocator.DEFAULT.heapBuffer(initialCapacity, maxCapacity);
+    }
+
+    @Override
+    protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+      if (armed && initialCapacity >= bytes) {
+        throw new OutOfMemoryError("Cannot reserve " + initialCapacity + " bytes of direct memory");
+      }
+      return ByteBufAllocator.DEFAULT.directBuffer(initialCapacity, maxCapacity);
+    }
+
+    @Override
+    public boolean isDirectBufferPooled() {
+      return true;
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.moeflux.transport;
 
 import io.moeflux.transport.protocol.WireFormat;
+import io.netty.buffer.ByteBufAllocator;
 import java.time.Duration;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -21,6 +22,7 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@link #phaseTimeout()}: 30 s
  *   <li>{@link #keepAliveInterval()}: 1 s, {@link #keepAliveMaxLifetime()}: 6 s
  *   <li>{@link #wire()}: {@link WireFormat#F32}
+ *   <li>{@link #allocator()}: {@link ByteBufAllocator#DEFAULT} (pooled, direct)
  * </ul>
  */
 public final class MeshConfig {
@@ -40,6 +42,7 @@ public final class MeshConfig {
   private final Duration keepAliveInterval;
   private final Duration keepAliveMaxLifetime;
   private final WireFormat wire;
+  private final ByteBufAllocator allocator;
 
   private MeshConfig(Builder b, MeshTransport transport) {
     this.rank = b.rank;
@@ -53,6 +56,7 @@ public final class MeshConfig {
     this.keepAliveInterval = b.keepAliveInterval;
     this.keepAliveMaxLifetime = b.keepAliveMaxLifetime;
     this.wire = b.wire;
+    this.allocator = b.allocator;
   }
 
   public static Builder builder() {
@@ -71,7 +75,8 @@ public final class MeshConfig {
         .connectTimeout(connectTimeout)
         .phaseTimeout(phaseTimeout)
         .keepAlive(keepAliveInterval, keepAliveMaxLifetime)
-        .wire(wire);
+        .wire(wire)
+        .allocator(allocator);
   }
 
   /** This rank, {@code 0 <= rank < worldSize}. */
@@ -135,6 +140,15 @@ public final class MeshConfig {
     return wire;
   }
 
+  /**
+   * Where this rank's frames come from ({@link io.moeflux.transport.RankMesh#allocator()}): the
+   * data path allocates every frame it sends here, and fails the step with the reason when an
+   * allocation fails.
+   */
+  public ByteBufAllocator allocator() {
+    return allocator;
+  }
+
   @Override
   public String toString() {
     return "MeshConfig{rank="
@@ -173,6 +187,7 @@ public final class MeshConfig {
     private Duration keepAliveInterval = DEFAULT_KEEP_ALIVE_INTERVAL;
     private Duration keepAliveMaxLifetime = DEFAULT_KEEP_ALIVE_MAX_LIFETIME;
     private WireFormat wire = WireFormat.F32;
+    private ByteBufAllocator allocator = ByteBufAllocator.DEFAULT;
 
     private Builder() {}
 
@@ -234,6 +249,12 @@ public final class MeshConfig {
     /** Default {@link WireFormat#F32}. */
     public Builder wire(WireFormat wire) {
       this.wire = Objects.requireNonNull(wire, "wire");
+      return this;
+    }
+
+    /** Default {@link ByteBufAllocator#DEFAULT}. */
+    public Builder allocator(ByteBufAllocator allocator) {
+      this.allocator = Objects.requireNonNull(allocator, "allocator");
       return this;
     }
 

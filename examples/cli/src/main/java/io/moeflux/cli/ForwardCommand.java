@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -58,6 +59,8 @@ final class ForwardCommand implements Callable<Integer> {
   @Option(names = "--transport")
   TransportKind transport = TransportKind.TCP;
 
+  @Mixin WireFlags wire = new WireFlags();
+
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
@@ -90,14 +93,18 @@ final class ForwardCommand implements Callable<Integer> {
           transport,
           result.seconds,
           check.describe());
-      if (!check.within(ReferenceTolerance.F32_WIRE)) {
+      ReferenceTolerance tolerance = ReferenceTolerance.forWire(wire.format());
+      if (!check.within(tolerance)) {
         spec.commandLine()
             .getErr()
-            .println(
-                "moeflux forward: outside the float32-wire tolerance of the float64 reference"
-                    + " (ids equal, weights 1e-5, outputs 1e-4 of RMS): "
-                    + check.describe()
-                    + "; inputs whose top-k is decided by less than 1e-3 may legitimately differ");
+            .printf(
+                "moeflux forward: outside the %s-wire tolerance of the float64 reference (ids"
+                    + " equal, weights %.0e, outputs %.0e of RMS): %s; inputs whose top-k is"
+                    + " decided by less than 1e-3 may legitimately differ%n",
+                wire.format().label(),
+                tolerance.weightRelative(),
+                tolerance.outputRelativeToRms(),
+                check.describe());
       }
       out.println(
           new JsonLine()
@@ -105,6 +112,7 @@ final class ForwardCommand implements Callable<Integer> {
               .put("layer", layer)
               .put("tokens", in.tokens())
               .put("ranks", ranks)
+              .put("wire", wire.format().label())
               .put("seconds", result.seconds)
               .put("max_rel_err_vs_float64", check.maxOutputRelativeToRms()));
       out.flush();
@@ -132,7 +140,8 @@ final class ForwardCommand implements Callable<Integer> {
   private Distributed run(MoeModel oneLayer, HiddenStatesFile in, TokenSplit split) {
     int hidden = in.hidden();
     int k = oneLayer.topK();
-    PipelineConfig config = PipelineConfig.of(oneLayer, Math.max(1, split.largest()));
+    PipelineConfig config =
+        PipelineConfig.builder(oneLayer, Math.max(1, split.largest())).wire(wire.format()).build();
     MoeGroup group = MoeGroup.start(ranks, transport, config).block(START_TIMEOUT);
     if (group == null) {
       throw new IllegalStateException("the rank group did not start");

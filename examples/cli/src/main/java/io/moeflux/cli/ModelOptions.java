@@ -8,8 +8,7 @@ import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.protocol.WireFormat;
-import io.moeflux.transport.protocol.WirePrecision;
-import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -50,19 +49,14 @@ final class ModelOptions {
   @Option(names = "--expert-threads")
   int expertThreads = 0;
 
-  @Option(names = "--wire", converter = WireOptions.PrecisionConverter.class)
-  WirePrecision wire = WirePrecision.F32;
-
-  @Option(names = "--combine-wire", converter = WireOptions.PrecisionConverter.class)
-  @Nullable WirePrecision combineWire;
+  @Mixin WireFlags wire = new WireFlags();
 
   @Option(names = "--overlap", converter = WireOptions.OverlapConverter.class)
   Overlap overlap = Overlap.auto();
 
   /** {@code --wire} for both phases (fp8 combining in bf16), {@code --combine-wire} overriding. */
   WireFormat wire() {
-    WireFormat format = WireFormat.of(wire);
-    return combineWire == null ? format : format.withCombine(combineWire);
+    return wire.format();
   }
 
   ModelConfig model(int ranks) {

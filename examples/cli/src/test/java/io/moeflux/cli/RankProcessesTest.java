@@ -125,6 +125,8 @@ class RankProcessesTest {
         new ProcessBuilder(
                 java,
                 "-Xmx96m",
+                // room for the frames: the heap, not direct memory, is what runs out
+                "-XX:MaxDirectMemorySize=1g",
                 "-cp",
                 System.getProperty("java.class.path"),
                 MoefluxCommand.class.getName(),

@@ -246,7 +246,7 @@ class RouterTest {
     assertThatThrownBy(() -> router.route(x, 2, ids, w, new float[1]))
         .hasMessage("scratch has 1 elements, needs at least " + router.scratchLength());
     assertThatThrownBy(() -> router.route(x, -1, ids, w, scratch))
-        .hasMessage("tokens must be >= 0, got -1");
+        .hasMessage("first and tokens must be >= 0, got 0 and -1");
     assertThatThrownBy(() -> Router.of(config, 2)).isInstanceOf(IndexOutOfBoundsException.class);
   }
 }

@@ -39,7 +39,7 @@ public final class RSocketRankMesh implements RankMesh {
   private static final Duration LINGER = Duration.ofMillis(500);
 
   private final MeshConfig config;
-  private final ByteBufAllocator allocator = ByteBufAllocator.DEFAULT;
+  private final ByteBufAllocator allocator;
   private final Inbox inbox;
   private final Membership membership;
   private final OutboundLanes outbound;
@@ -50,6 +50,7 @@ public final class RSocketRankMesh implements RankMesh {
 
   private RSocketRankMesh(MeshConfig config) {
     this.config = config;
+    this.allocator = config.allocator();
     Handshake self = Handshake.current(config.rank(), config.worldSize(), config.fingerprint());
     this.inbox =
         new Inbox(

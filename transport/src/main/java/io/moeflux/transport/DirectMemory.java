@@ -24,12 +24,19 @@ public final class DirectMemory {
     return PlatformDependent.maxDirectMemory();
   }
 
-  /** Direct memory in use now, in bytes. */
+  /**
+   * Direct memory in use now, in bytes. Netty counts what it allocates either way; the JVM counts
+   * only buffers made through {@code ByteBuffer.allocateDirect}, which is also Netty's way unless
+   * it may allocate without a cleaner. So Netty's count is added only when it allocates on its own
+   * path: otherwise the same bytes would be counted twice.
+   */
   public static long used() {
     long used = 0;
     for (BufferPoolMXBean pool : POOLS) {
       used += Math.max(0, pool.getMemoryUsed());
     }
-    return used + Math.max(0, PlatformDependent.usedDirectMemory());
+    return PlatformDependent.useDirectBufferNoCleaner()
+        ? used + Math.max(0, PlatformDependent.usedDirectMemory())
+        : used;
   }
 }

@@ -1,5 +1,6 @@
 package io.moeflux.pipeline.model;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -22,8 +23,8 @@ public final class Router implements TokenRouter {
   /** Tokens transposed together: a tile of each input row stays in cache while it is read. */
   private static final int TILE = 8;
 
-  private static final ThreadLocal<float[][]> BLOCK_BUFFERS =
-      ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
+  private static final ThreadLocal<BlockBuffers> BLOCK_BUFFERS =
+      ThreadLocal.withInitial(BlockBuffers::new);
 
   private static final long ROUTER_DOMAIN = 0x524f555445523031L;
   private static final long SKEW_DOMAIN = 0x534b455750455231L;
@@ -171,10 +172,10 @@ public final class Router implements TokenRouter {
     requireLength("scratch", scratch.length, scratchLength());
     for (int start = first; start < end; start += BLOCK) {
       int block = (int) Math.min(BLOCK, end - start);
-      float[][] buffers = blockBuffers();
-      logits(hidden, start, block, buffers[0], buffers[1]);
+      BlockBuffers buffers = BLOCK_BUFFERS.get().fit(this.hidden, experts);
+      logits(hidden, start, block, buffers.inputs, buffers.logits);
       for (int b = 0; b < block; b++) {
-        probabilities(scratch, buffers[1], b, block);
+        probabilities(scratch, buffers.logits, b);
         if (groups > 0) {
           keepGroups(scratch);
         }
@@ -186,75 +187,61 @@ public final class Router implements TokenRouter {
   /**
    * Gate logits of {@code block} tokens into {@code lt}, {@code [expert][token]}. The inputs are
    * transposed first (in tiles of {@value #TILE} tokens, so that both sides stream) so that the
-   * innermost loop runs over tokens (long and contiguous, which the JIT vectorises), and eight
-   * inputs are added per pass over the logits, to load and store each logit once per eight products
-   * instead of once per product. Each logit is still summed over ascending input index, one product
-   * at a time: the same bits as token by token.
+   * innermost loop runs over tokens, and four inputs are added per pass over the logits, to load
+   * and store each logit once per four products instead of once per product. Each logit is still
+   * summed over ascending input index, one product at a time: the same bits as token by token.
+   *
+   * <p>Every row is an array of its own, indexed from 0 like every other array of the loop, and the
+   * loop body holds four products: that is what C2 (JDK 17) vectorises. Rows at offsets within one
+   * array, or eight products per pass, stay scalar and run about four times slower.
    */
-  private void logits(float[] x, int first, int block, float[] xt, float[] lt) {
+  private void logits(float[] x, int first, int block, float[][] xt, float[][] lt) {
     int h = hidden;
     int e = experts;
     for (int b0 = 0; b0 < block; b0 += TILE) {
       int tile = Math.min(TILE, block - b0);
       for (int i = 0; i < h; i++) {
-        int to = i * block + b0;
+        float[] row = xt[i];
         int from = (first + b0) * h + i;
         for (int b = 0; b < tile; b++) {
-          xt[to + b] = x[from + b * h];
+          row[b0 + b] = x[from + b * h];
         }
       }
     }
-    java.util.Arrays.fill(lt, 0, e * block, 0f);
+    for (int n = 0; n < e; n++) {
+      Arrays.fill(lt[n], 0, block, 0f);
+    }
     int i = 0;
-    for (; i + 8 <= h; i += 8) {
+    for (; i + 4 <= h; i += 4) {
       int w = i * e;
-      int x0 = i * block;
-      int x1 = x0 + block;
-      int x2 = x1 + block;
-      int x3 = x2 + block;
-      int x4 = x3 + block;
-      int x5 = x4 + block;
-      int x6 = x5 + block;
-      int x7 = x6 + block;
+      float[] x0 = xt[i];
+      float[] x1 = xt[i + 1];
+      float[] x2 = xt[i + 2];
+      float[] x3 = xt[i + 3];
       for (int n = 0; n < e; n++) {
         float g0 = gate[w + n];
         float g1 = gate[w + e + n];
         float g2 = gate[w + 2 * e + n];
         float g3 = gate[w + 3 * e + n];
-        float g4 = gate[w + 4 * e + n];
-        float g5 = gate[w + 5 * e + n];
-        float g6 = gate[w + 6 * e + n];
-        float g7 = gate[w + 7 * e + n];
-        int out = n * block;
+        float[] out = lt[n];
         for (int b = 0; b < block; b++) {
-          lt[out + b] =
-              ((((((((lt[out + b] + xt[x0 + b] * g0) + xt[x1 + b] * g1) + xt[x2 + b] * g2)
-                                  + xt[x3 + b] * g3)
-                              + xt[x4 + b] * g4)
-                          + xt[x5 + b] * g5)
-                      + xt[x6 + b] * g6)
-                  + xt[x7 + b] * g7);
+          out[b] = (((out[b] + x0[b] * g0) + x1[b] * g1) + x2[b] * g2) + x3[b] * g3;
         }
       }
     }
     for (; i < h; i++) {
       int w = i * e;
-      int in = i * block;
+      float[] in = xt[i];
       for (int n = 0; n < e; n++) {
         float g = gate[w + n];
-        int out = n * block;
+        float[] out = lt[n];
         for (int b = 0; b < block; b++) {
-          lt[out + b] += xt[in + b] * g;
+          out[b] += in[b] * g;
         }
       }
     }
   }
 
-  /**
-   * This thread's block buffers: the inputs transposed and the logits, two arrays so that the JIT
-   * can vectorise the logits loop (one array for both would have to be assumed to alias). A router
-   * is shared by every rank of a JVM, so the buffers belong to the thread, not the router.
-   */
   private static void requireLength(String name, int length, long needed) {
     if (length < needed) {
       throw new IllegalArgumentException(
@@ -262,20 +249,39 @@ public final class Router implements TokenRouter {
     }
   }
 
-  private float[][] blockBuffers() {
-    float[][] buffers = BLOCK_BUFFERS.get();
-    if (buffers[0].length < BLOCK * hidden || buffers[1].length < BLOCK * experts) {
-      buffers[0] = new float[Math.max(buffers[0].length, BLOCK * hidden)];
-      buffers[1] = new float[Math.max(buffers[1].length, BLOCK * experts)];
+  /**
+   * One thread's block buffers: the inputs transposed ({@code [input][token]}) and the logits
+   * ({@code [expert][token]}), one array per row. A router is shared by every rank of a JVM, so the
+   * buffers belong to the thread, not the router; they grow to the widest router it runs.
+   */
+  private static final class BlockBuffers {
+    float[][] inputs = new float[0][];
+    float[][] logits = new float[0][];
+
+    BlockBuffers fit(int hidden, int experts) {
+      if (inputs.length < hidden) {
+        inputs = rows(hidden);
+      }
+      if (logits.length < experts) {
+        logits = rows(experts);
+      }
+      return this;
     }
-    return buffers;
+
+    private static float[][] rows(int count) {
+      float[][] rows = new float[count][];
+      for (int r = 0; r < count; r++) {
+        rows[r] = new float[BLOCK];
+      }
+      return rows;
+    }
   }
 
   /** Softmax of token {@code b}'s biased logits into {@code p[0 .. experts)}. */
-  private void probabilities(float[] p, float[] lt, int b, int block) {
+  private void probabilities(float[] p, float[][] lt, int b) {
     int e = experts;
     for (int n = 0; n < e; n++) {
-      p[n] = lt[n * block + b];
+      p[n] = lt[n][b];
     }
     float max = Float.NEGATIVE_INFINITY;
     for (int n = 0; n < e; n++) {

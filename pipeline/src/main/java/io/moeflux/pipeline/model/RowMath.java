@@ -4,7 +4,9 @@ package io.moeflux.pipeline.model;
  * The float steps of the combine, in one place so that the distributed pipeline and {@link
  * ReferenceModel} add in the same order and get the same bits. Each operates on one row of {@code
  * h} floats, element by element (no reduction across the row), which C2 vectorises without changing
- * any result.
+ * any result. C2 (JDK 17) vectorises such a loop only when every array is indexed by the same
+ * expression, so rows at offset 0 of both arrays (the scratch rows of the data path) take a loop of
+ * their own; it computes the same bits.
  *
  * <p>The combine of token t, for the ranks r that hold its chosen experts, in ascending r:
  *
@@ -27,6 +29,12 @@ public final class RowMath {
    * into a zeroed row, bit for bit, in one pass.
    */
   public static void startWeighted(float[] dst, int dstOff, float w, float[] y, int yOff, int h) {
+    if (dstOff == 0 && yOff == 0) {
+      for (int j = 0; j < h; j++) {
+        dst[j] = 0f + w * y[j];
+      }
+      return;
+    }
     for (int j = 0; j < h; j++) {
       dst[dstOff + j] = 0f + w * y[yOff + j];
     }
@@ -37,6 +45,12 @@ public final class RowMath {
    * row, bit for bit, in one pass.
    */
   public static void startWith(float[] dst, int dstOff, float[] src, int srcOff, int h) {
+    if (dstOff == 0 && srcOff == 0) {
+      for (int j = 0; j < h; j++) {
+        dst[j] = 0f + src[j];
+      }
+      return;
+    }
     for (int j = 0; j < h; j++) {
       dst[dstOff + j] = 0f + src[srcOff + j];
     }
@@ -45,6 +59,12 @@ public final class RowMath {
   /** {@code dst[dstOff + j] += w * y[yOff + j]} for {@code j < h}. */
   public static void accumulateWeighted(
       float[] dst, int dstOff, float w, float[] y, int yOff, int h) {
+    if (dstOff == 0 && yOff == 0) {
+      for (int j = 0; j < h; j++) {
+        dst[j] += w * y[j];
+      }
+      return;
+    }
     for (int j = 0; j < h; j++) {
       dst[dstOff + j] += w * y[yOff + j];
     }
@@ -52,6 +72,18 @@ public final class RowMath {
 
   /** {@code dst[dstOff + j] += src[srcOff + j]} for {@code j < h}. */
   public static void addInto(float[] dst, int dstOff, float[] src, int srcOff, int h) {
+    if (dstOff == 0 && srcOff == 0) {
+      for (int j = 0; j < h; j++) {
+        dst[j] += src[j];
+      }
+      return;
+    }
+    if (dstOff == srcOff) {
+      for (int j = dstOff; j < dstOff + h; j++) {
+        dst[j] += src[j];
+      }
+      return;
+    }
     for (int j = 0; j < h; j++) {
       dst[dstOff + j] += src[srcOff + j];
     }

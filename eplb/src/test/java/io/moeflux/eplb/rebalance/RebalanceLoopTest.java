@@ -9,6 +9,7 @@ import io.moeflux.eplb.heat.HeatStream;
 import io.moeflux.eplb.policy.BalancedPolicy;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.MoeRank;
+import io.moeflux.pipeline.Overlap;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.TokenBatch;
@@ -263,10 +264,13 @@ class RebalanceLoopTest {
     int interval = 8;
     ModelConfig model =
         ModelConfig.builder().experts(6).topK(2).layers(1).gateSkew(3.0).intermediate(512).build();
+    // One micro-batch per step: frames that ranks send to a rank disposed mid-step stay in
+    // RSocket's in-JVM connection, unreleased, and two micro-batches send more of them in flight.
     PipelineConfig config =
         PipelineConfig.builder(model, 12)
             .redundantSlots(3)
             .switches(SwitchSchedule.builder().interval(interval).delay(6).build())
+            .overlap(Overlap.off())
             .build();
     MoeGroup group = start(ranks, config, interval);
     // rank 2 dies as soon as its weights start to move

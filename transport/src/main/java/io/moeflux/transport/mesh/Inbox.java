@@ -159,6 +159,12 @@ final class Inbox {
       waiter.success(complete);
       return;
     }
+    MeshException failedNow = failure;
+    if (failedNow != null) {
+      // the mesh failed while this frame was being put in: fail() may have passed this phase
+      failWaiter(phase, failedNow);
+      return;
+    }
     if (data) {
       // an abort of this step may have swept the phases just before this frame was put in
       StepAbortedException abortedNow = aborted.failureFor(step);

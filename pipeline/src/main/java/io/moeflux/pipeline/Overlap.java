@@ -14,11 +14,13 @@ import java.util.Objects;
  * micro-batch; a rank with fewer than two tokens sends empty frames for the empty micro-batch. The
  * arithmetic per token is the same either way, so the results are bitwise equal.
  *
- * <p>{@link #auto()} (the default) splits when the experts compute something ({@link
- * ExpertKind#SWIGLU} and checkpoint experts): there is compute to hide the exchange behind. With
- * identity experts there is none, and a split only doubles the frames. {@link #alternating} is for
- * benchmarks: the split switched by a {@link StepToggle#abba} toggle, so that a running group
- * measures both.
+ * <p>{@link #off()} is the default: on a machine whose cores the ranks keep busy (the 2-core
+ * loopback machine of the README's figures), a link is CPU too, so no core waits for frames, and
+ * the split's extra frames cost 6–19 % per step with SwiGLU experts. {@link #auto()} splits when
+ * the experts compute something ({@link ExpertKind#SWIGLU} and checkpoint experts), for links that
+ * leave cores idle while frames travel; with identity experts there is nothing to hide the exchange
+ * behind, and a split only doubles the frames. {@link #alternating} is for benchmarks: the split
+ * switched by a {@link StepToggle#abba} toggle, so that a running group measures both.
  */
 public final class Overlap {
   private enum Mode {

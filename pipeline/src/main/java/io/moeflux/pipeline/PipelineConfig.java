@@ -234,7 +234,7 @@ public final class PipelineConfig {
    * decode-only rank without local recompute: the DP metadata sync is skipped), {@link
    * SwitchSchedule#none()}, no redundant slots, heat handed over at every step ({@link
    * StepToggle#always()}), expert threads: the rank's share of the cores ({@link
-   * PipelineConfig#expertThreads()}), {@link WireFormat#F32} on the wire, {@link Overlap#auto()}.
+   * PipelineConfig#expertThreads()}), {@link WireFormat#F32} on the wire, {@link Overlap#off()}.
    */
   public static final class Builder {
     private MoeModel model;
@@ -246,7 +246,7 @@ public final class PipelineConfig {
     private int redundantSlots;
     private StepToggle heatSteps = StepToggle.always();
     private WireFormat wire = WireFormat.F32;
-    private Overlap overlap = Overlap.auto();
+    private Overlap overlap = Overlap.off();
 
     private Builder(MoeModel model, int maxTokensPerRank) {
       this.model = Objects.requireNonNull(model, "model");
@@ -313,7 +313,7 @@ public final class PipelineConfig {
       return this;
     }
 
-    /** Micro-batch overlap; default {@link Overlap#auto()}. */
+    /** Micro-batch overlap; default {@link Overlap#off()}. */
     public Builder overlap(Overlap overlap) {
       this.overlap = Objects.requireNonNull(overlap, "overlap");
       return this;

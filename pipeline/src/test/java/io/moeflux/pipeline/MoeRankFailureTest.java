@@ -15,6 +15,7 @@ import io.netty.buffer.ByteBufAllocator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -48,17 +49,7 @@ class MoeRankFailureTest {
           Flux.just(
               MoeGroupReferenceTest.batch(0, 1, model), MoeGroupReferenceTest.batch(1, 5, model));
       List<Flux<TokenBatch>> inputs = List.of(ok0, over, ok2);
-      List<Throwable> errors =
-          Flux.range(0, 3)
-              .flatMap(
-                  r ->
-                      group
-                          .rank(r)
-                          .forward(inputs.get(r))
-                          .then(Mono.<Throwable>empty())
-                          .onErrorResume(Mono::just))
-              .collectList()
-              .block(Duration.ofSeconds(20));
+      List<Throwable> errors = errorsOfEveryRank(group, inputs::get);
       assertThat(errors)
           .hasSize(3)
           .allSatisfy(
@@ -122,18 +113,8 @@ class MoeRankFailureTest {
     try {
       rank1.arm();
       List<Throwable> errors =
-          Flux.range(0, 3)
-              .flatMap(
-                  r ->
-                      group
-                          .rank(r)
-                          .forward(
-                              Flux.range(0, 4)
-                                  .map(step -> MoeGroupReferenceTest.batch(step, 3, wide)))
-                          .then(Mono.<Throwable>empty())
-                          .onErrorResume(Mono::just))
-              .collectList()
-              .block(Duration.ofSeconds(20));
+          errorsOfEveryRank(
+              group, r -> Flux.range(0, 4).map(step -> MoeGroupReferenceTest.batch(step, 3, wide)));
       assertThat(errors)
           .hasSize(3)
           .allSatisfy(
@@ -145,6 +126,21 @@ class MoeRankFailureTest {
     } finally {
       group.dispose();
     }
+  }
+
+  /** Runs every rank of {@code group} on its inputs; the errors they ended with. */
+  private static List<Throwable> errorsOfEveryRank(
+      MoeGroup group, IntFunction<Flux<TokenBatch>> inputs) {
+    return Flux.range(0, group.size())
+        .flatMap(
+            r ->
+                group
+                    .rank(r)
+                    .forward(inputs.apply(r))
+                    .then(Mono.<Throwable>empty())
+                    .onErrorResume(Mono::just))
+        .collectList()
+        .block(Duration.ofSeconds(20));
   }
 
   /**

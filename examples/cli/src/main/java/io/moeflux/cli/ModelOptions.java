@@ -52,7 +52,7 @@ final class ModelOptions {
   @Mixin WireFlags wire = new WireFlags();
 
   @Option(names = "--overlap", converter = WireOptions.OverlapConverter.class)
-  Overlap overlap = Overlap.auto();
+  Overlap overlap = Overlap.off();
 
   /** {@code --wire} for both phases (fp8 combining in bf16), {@code --combine-wire} overriding. */
   WireFormat wire() {

@@ -121,20 +121,6 @@ public final class StepRunner {
   }
 
   private Optional<Refusal> refusedBy(DpMetadata metadata) {
-    if (metadata.maxTokens() > maxPadded) {
-      // every rank sees the same metadata: all refuse the step together, none waits
-      return Optional.of(
-          new Refusal(
-              "rank "
-                  + rank
-                  + ": step "
-                  + metadata.step()
-                  + " has a batch of "
-                  + metadata.maxTokens()
-                  + " tokens, over the "
-                  + maxPadded
-                  + " tokens a padded step may carry (its frames' memory is sized for that)"));
-    }
     for (int r = 0; r < metadata.counts().length; r++) {
       if (metadata.count(r) < 0) {
         return Optional.of(

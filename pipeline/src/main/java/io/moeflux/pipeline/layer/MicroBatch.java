@@ -56,6 +56,9 @@ final class MicroBatch {
    */
   private final ExpertWorkers workers;
 
+  /** Where the row {@link #inputRow} returned last starts. */
+  private int inputOffset;
+
   /** Per pick of a chunk (token-major, ascending slots): its row in the chunk's buffers. */
   private int[] rowOfPick = new int[0];
 
@@ -254,22 +257,13 @@ final class MicroBatch {
    */
   private void identityChunk(int source, int from, int to, @Nullable WireRows out) {
     boolean own = source == rank;
-    float[] ownRows = picks.ownRows();
     for (int g = from; g < to; g++) {
       int n = picks.picks(g);
       for (int j = 0; j < n; j++) {
         expertRows.countHeat(picks.slot(g, j));
       }
-      float[] x;
-      int xOff;
-      if (own) {
-        x = ownRows;
-        xOff = picks.ownOffset(g);
-      } else {
-        picks.readRow(source, g, dispatchCoder, row, 0);
-        x = row;
-        xOff = 0;
-      }
+      float[] x = inputRow(source, g);
+      int xOff = inputOffset;
       float[] target = own ? ownPartials : acc;
       int off = own ? (g - picks.base[source]) * hidden : 0;
       if (n == 0) {
@@ -286,11 +280,24 @@ final class MicroBatch {
     }
   }
 
+  /**
+   * Token {@code g}'s row from {@code source}: this rank's own read in place, another's decoded
+   * once from its frame into {@link #row}; it starts at {@link #inputOffset}.
+   */
+  private float[] inputRow(int source, int g) {
+    if (source == rank) {
+      inputOffset = picks.ownOffset(g);
+      return picks.ownRows();
+    }
+    picks.readRow(source, g, dispatchCoder, row, 0);
+    inputOffset = 0;
+    return row;
+  }
+
   /** Any other experts: the chunk's rows grouped per slot, each slot's expert run once. */
   private void expertChunk(
       int source, int from, int to, ExpertFfn[] experts, @Nullable WireRows out) {
     boolean own = source == rank;
-    float[] ownRows = picks.ownRows();
     if (rowOfPick.length < (to - from) * topK) {
       rowOfPick = new int[(to - from) * topK];
     }
@@ -307,16 +314,8 @@ final class MicroBatch {
       if (n == 0) {
         continue;
       }
-      float[] x;
-      int xOff;
-      if (own) {
-        x = ownRows;
-        xOff = picks.ownOffset(g);
-      } else {
-        picks.readRow(source, g, dispatchCoder, row, 0);
-        x = row;
-        xOff = 0;
-      }
+      float[] x = inputRow(source, g);
+      int xOff = inputOffset;
       int p = (g - from) * topK;
       for (int j = 0; j < n; j++) {
         int r = expertRows.place(picks.slot(g, j));

@@ -26,6 +26,11 @@ import org.jspecify.annotations.Nullable;
  * socket read goes straight into it ({@link InPlaceReadAllocator}) until it is complete, so the
  * bulk of a large frame is never copied in user space.
  *
+ * <p>Whole buffers before the bytes have arrived are bounded for the JVM by {@link
+ * FrameReservations}: beyond it (someone sending frame lengths and nothing more), a frame's buffer
+ * starts at {@value #GROWING_START} bytes and grows with what arrives, so memory follows the bytes
+ * received.
+ *
  * <p>When that buffer cannot be allocated (the direct-memory limit), the frame is skipped, byte
  * exact, and {@link InboundFailures} hears which step it belonged to: the step fails on every rank
  * with the reason, the connection and the next steps go on.
@@ -39,9 +44,16 @@ final class FrameDecoder extends ChannelInboundHandlerAdapter {
   /** A frame with fewer bytes still to come is finished by copying from ordinary reads. */
   static final int IN_PLACE_MIN = 16 * 1024;
 
+  /** The first capacity of a frame's buffer when the whole frame could not be reserved. */
+  static final int GROWING_START = 64 * 1024;
+
   private final int maxFrameLength;
   private final InboundFailures failures;
   private final Channel channel;
+  private final FrameReservations reservations;
+
+  /** Bytes of {@link FrameReservations} the current frame's buffer holds (0 when it grows). */
+  private long reservedForFrame;
 
   /** The first bytes of the current frame while it has no buffer yet. */
   private final byte[] head = new byte[LENGTH_BYTES + HEAD];
@@ -65,9 +77,19 @@ final class FrameDecoder extends ChannelInboundHandlerAdapter {
 
   /** A decoder for {@code channel}'s bytes. */
   FrameDecoder(int maxFrameLength, InboundFailures failures, Channel channel) {
+    this(maxFrameLength, failures, channel, FrameReservations.SHARED);
+  }
+
+  /** A decoder whose whole-frame buffers come out of {@code reservations}. */
+  FrameDecoder(
+      int maxFrameLength,
+      InboundFailures failures,
+      Channel channel,
+      FrameReservations reservations) {
     this.maxFrameLength = maxFrameLength;
     this.failures = failures;
     this.channel = channel;
+    this.reservations = reservations;
   }
 
   /**
@@ -80,12 +102,24 @@ final class FrameDecoder extends ChannelInboundHandlerAdapter {
       return null;
     }
     int remaining = current.capacity() - current.writerIndex();
+    if (remaining < IN_PLACE_MIN && current.maxWritableBytes() >= IN_PLACE_MIN) {
+      // a growing buffer: double it (as much as has arrived), then read into it
+      current.ensureWritable(
+          Math.min(current.maxWritableBytes(), Math.max(current.writerIndex(), IN_PLACE_MIN)));
+      remaining = current.capacity() - current.writerIndex();
+    }
     if (remaining < IN_PLACE_MIN) {
       return null;
     }
     ByteBuf slice = current.retainedSlice(current.writerIndex(), remaining).clear();
     inPlace = slice;
     return slice;
+  }
+
+  /** The capacity of the buffer the current frame is assembled in, 0 between frames. */
+  int assemblingCapacity() {
+    ByteBuf current = frame;
+    return current == null ? 0 : current.capacity();
   }
 
   @Override
@@ -102,7 +136,7 @@ final class FrameDecoder extends ChannelInboundHandlerAdapter {
         ByteBuf current = frame;
         current.writerIndex(current.writerIndex() + in.readableBytes());
         in.skipBytes(in.readableBytes());
-        if (!current.isWritable()) {
+        if (isWhole(current)) {
           complete(ctx);
         }
       }
@@ -123,10 +157,10 @@ final class FrameDecoder extends ChannelInboundHandlerAdapter {
     }
     ByteBuf current = frame;
     if (current != null) {
-      int n = Math.min(current.writableBytes(), in.readableBytes());
+      int n = Math.min(current.maxWritableBytes(), in.readableBytes());
       current.writeBytes(in, n);
       CopiedBytes.add(n);
-      if (!current.isWritable()) {
+      if (isWhole(current)) {
         complete(ctx);
       }
       return;
@@ -169,20 +203,35 @@ final class FrameDecoder extends ChannelInboundHandlerAdapter {
   /** The head is complete: the frame gets its buffer, or is dropped when there is none. */
   private void allocate(ChannelHandlerContext ctx) {
     int total = LENGTH_BYTES + frameLength;
+    boolean reserved = reservations.tryReserve(total);
     ByteBuf buffer;
     try {
-      buffer = ctx.alloc().directBuffer(total, total);
+      buffer = ctx.alloc().directBuffer(reserved ? total : Math.min(total, GROWING_START), total);
     } catch (OutOfMemoryError e) {
+      if (reserved) {
+        reservations.release(total);
+      }
       drop(total, e);
       return;
     }
+    reservedForFrame = reserved ? total : 0;
     buffer.writeBytes(head, 0, headFill);
     CopiedBytes.add(headFill);
     frame = buffer;
     headFill = 0;
-    if (!buffer.isWritable()) {
+    if (isWhole(buffer)) {
       complete(ctx);
     }
+  }
+
+  /** Whether every byte of the frame assembled in {@code buffer} has arrived. */
+  private static boolean isWhole(ByteBuf buffer) {
+    return buffer.writerIndex() == buffer.maxCapacity();
+  }
+
+  private void releaseReservation() {
+    reservations.release(reservedForFrame);
+    reservedForFrame = 0;
   }
 
   private void complete(ChannelHandlerContext ctx) {
@@ -190,6 +239,7 @@ final class FrameDecoder extends ChannelInboundHandlerAdapter {
     frame = null;
     inPlace = null;
     frameLength = -1;
+    releaseReservation();
     if (done == null) {
       return;
     }
@@ -264,6 +314,7 @@ final class FrameDecoder extends ChannelInboundHandlerAdapter {
     ByteBuf current = frame;
     frame = null;
     inPlace = null;
+    releaseReservation();
     if (current != null) {
       current.release();
     }

@@ -6,6 +6,7 @@ import io.moeflux.transport.protocol.FrameKind;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -67,6 +68,17 @@ public interface RankMesh extends Disposable {
    * each is received on its own. Otherwise as {@link #receive(FrameKind, long, int)}.
    */
   Mono<PeerFrames> receive(FrameKind kind, long step, int layer, int micro);
+
+  /**
+   * The steps peers opened, for a rank that runs a step only when some rank has work (stepping on
+   * demand): the step id of the first frame that says its sender runs a step (any DATA-lane frame,
+   * a SYNC frame of a step, a PLAN frame of a switch agreement), once per step id and in increasing
+   * order, including steps this rank opened too. A subscriber gets the highest step opened so far
+   * at once, then each later one; the flux completes when the mesh closes. A rank that receives the
+   * first frame of a step it has not started joins it at once (with an empty batch if it has
+   * nothing), so that the peer's receive does not wait for it.
+   */
+  Flux<Long> stepsOpened();
 
   /**
    * Gives up {@code step} on every rank: sends an ABORT frame with {@code reason} to every peer

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
@@ -49,6 +50,7 @@ final class Inbox {
   private final AtomicLong lastCompleted = new AtomicLong(NO_STEP);
   private volatile @Nullable MeshException failure;
   private final AtomicReferenceArray<String> departed;
+  private final StepOpenings openings = new StepOpenings();
 
   Inbox(
       int self,
@@ -105,6 +107,7 @@ final class Inbox {
               + last);
       return;
     }
+    openings.arrived(kind, step, FrameHeaderCodec.layer(frame));
     if (kind == FrameKind.ABORT) {
       abortFrom(source, frame);
       return;
@@ -404,6 +407,16 @@ final class Inbox {
     if (waiter != null) {
       waiter.error(error);
     }
+  }
+
+  /** The steps peers opened ({@link StepOpenings}). */
+  Flux<Long> stepsOpened() {
+    return openings.steps();
+  }
+
+  /** No more steps will be opened: the mesh closed. */
+  void closeOpenings() {
+    openings.close();
   }
 
   boolean failed() {

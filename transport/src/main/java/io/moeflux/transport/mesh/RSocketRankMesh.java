@@ -22,6 +22,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -62,6 +63,7 @@ public final class RSocketRankMesh implements RankMesh {
     this.membership = new Membership(config, inbox);
     this.outbound = new OutboundLanes(config.rank(), config.worldSize(), allocator, membership);
     membership.onFailed(error -> outbound.tellFailure(error.getMessage()));
+    membership.onClose().subscribe(null, error -> inbox.closeOpenings(), inbox::closeOpenings);
     this.inbound = new InboundAcceptor(config, self, allocator, inbox, membership);
     this.connector =
         new MeshConnector(
@@ -180,6 +182,11 @@ public final class RSocketRankMesh implements RankMesh {
   @Override
   public Mono<PeerFrames> receive(FrameKind kind, long step, int layer, int micro) {
     return inbox.receive(new PhaseKey(kind, step, layer, micro));
+  }
+
+  @Override
+  public Flux<Long> stepsOpened() {
+    return inbox.stepsOpened();
   }
 
   @Override

@@ -110,6 +110,43 @@ public abstract class RankMeshContract {
     return frame;
   }
 
+  @Test
+  public void stepsOpenedNamesEachStepAPeerStartedOnceAndNoTags() {
+    List<RankMesh> group = start(configs(2, model("o")));
+    RankMesh sender = group.get(0);
+    RankMesh receiver = group.get(1);
+    // tags and steps in the order a step-on-demand peer would send them
+    record Sent(FrameKind kind, long step, int layer) {}
+    List<Sent> sent =
+        List.of(
+            new Sent(FrameKind.SYNC, -1, 0), // the start-up agreement
+            new Sent(FrameKind.HEAT, 9, 0), // a heat window, not a step
+            new Sent(FrameKind.PLAN, 8, -1), // a barrier
+            new Sent(FrameKind.DISPATCH, 0, 0),
+            new Sent(FrameKind.COMBINE, 0, 0),
+            new Sent(FrameKind.SYNC, 1, 0),
+            new Sent(FrameKind.DISPATCH, 1, 0),
+            new Sent(FrameKind.PLAN, 2, 0));
+    for (Sent frame : sent) {
+      sender.send(1, frame(sender, frame.kind(), frame.step(), frame.layer(), 1));
+      receiver
+          .receive(frame.kind(), frame.step(), frame.layer())
+          .doOnNext(PeerFrames::release)
+          .block(Duration.ofSeconds(10));
+    }
+    StepVerifier.create(receiver.stepsOpened().take(1)).expectNext(2L).verifyComplete();
+    List<Long> seen = new ArrayList<>();
+    receiver.stepsOpened().subscribe(seen::add);
+    sender.send(1, frame(sender, FrameKind.GATHER, 3, 0, 1));
+    receiver
+        .receive(FrameKind.GATHER, 3, 0)
+        .doOnNext(PeerFrames::release)
+        .block(Duration.ofSeconds(10));
+    assertThat(seen).containsExactly(2L, 3L);
+    // the sender heard nothing from the receiver: no step opened there
+    StepVerifier.create(sender.stepsOpened().take(Duration.ofMillis(100))).verifyComplete();
+  }
+
   @ParameterizedTest(name = "{0} ranks")
   @ValueSource(ints = {1, 2, 3, 4})
   public void everyRankGetsOneFrameFromEveryPeerWhateverItsCount(int ranks) {

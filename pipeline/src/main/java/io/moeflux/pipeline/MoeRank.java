@@ -295,6 +295,26 @@ public final class MoeRank implements Disposable {
   }
 
   /**
+   * The steps peers opened ({@link RankMesh#stepsOpened()}), for a caller that steps on demand: it
+   * runs a step when it has work, and when a peer opened a step it has not run yet it joins that
+   * step at once with what it has ({@link TokenBatch#empty} when nothing). Step ids stay
+   * consecutive on every rank, so a step opened here is at most one past the last step this rank
+   * ran.
+   */
+  public Flux<Long> stepsOpenedByPeers() {
+    return state.mesh().stepsOpened();
+  }
+
+  /**
+   * Completes when this rank's mesh closes: empty after {@link #close()} or {@link #dispose()},
+   * with the error (naming a lost peer, a protocol error) when the mesh failed, whether or not a
+   * step was running.
+   */
+  public Mono<Void> onClose() {
+    return state.mesh().onClose();
+  }
+
+  /**
    * Waits until every rank has reached this point (so that frames still queued reach their peers),
    * then leaves the mesh. Every rank of the group must call it.
    */

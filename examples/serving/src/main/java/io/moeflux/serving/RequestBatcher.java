@@ -5,8 +5,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.model.MoeModel;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,31 +16,45 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 
 /**
- * Turns client requests into group steps. A request is one batch of tokens for one rank (or for
- * whichever rank has the least queued); each step packs, per rank, the queued requests that fit its
- * capacity, runs the step on every rank (ranks without requests run an empty batch), and hands each
- * request its rows of the output. One step is in flight at a time; the group idles when nothing is
- * queued.
+ * Turns client requests into steps. A request is one batch of tokens for one rank (or for whichever
+ * rank has the least queued); each step packs, per rank, the queued requests that fit its capacity,
+ * runs the step on every rank (ranks without requests run an empty batch), and hands each request
+ * its rows of the output. One step is in flight at a time; nothing runs while nothing is queued.
+ *
+ * <p>A batcher drives either a whole group in this JVM ({@link #start(MoeGroup)}) or one rank of a
+ * group whose other ranks serve their own clients in their own processes ({@link #start(MoeRank,
+ * MeterRegistry, BatcherOptions)}). Such a rank steps on demand, with no barrier: it starts the
+ * next step when it has requests queued, and when a peer opens a step it has not run yet ({@link
+ * MoeRank#stepsOpenedByPeers()}) it joins that step at once with the requests it has, an empty
+ * batch if none. So every rank runs every step in one order, and no rank runs a step while no rank
+ * has work.
  *
  * <p>With a checkpoint model, which runs one MoE layer per step (step s runs layer {@code s mod
  * L}), a request names its layer and waits for a step of that layer; a step packs only the requests
  * of its layer, and runs (empty where nothing matches) while any request is queued, so a request
  * waits at most L steps.
  *
+ * <p>The queue of each rank holds at most {@link BatcherOptions#maxQueuedRequests()}; one more is
+ * refused at once. A request whose subscriber cancels (or whose deadline passes) while queued
+ * leaves the queue; one already in a step runs with it, and its rows are dropped.
+ *
  * <p>Steps go into the ranks' inputs from one thread at a time (whichever caller finds the way
  * free; the others leave their work to it), so an emission never races another and is never
- * retried. An input that refuses a batch means the group has stopped: every pending request then
- * fails with the reason.
+ * retried. An input that refuses a batch, a failed step or a mesh that closes means the group has
+ * stopped: every pending request then fails with the reason, and so does every later one.
  */
 public final class RequestBatcher implements Disposable {
   /** {@code layer}: the MoE layer (position among the MoE layers), -1 for every layer. */
@@ -50,7 +66,20 @@ public final class RequestBatcher implements Disposable {
    */
   public record Served(int rank, long placementVersion, TokenBatch batch) {}
 
-  private final MoeGroup group;
+  /**
+   * One rank's step as it ran here: the batch that went in (the rank's requests of the step, in
+   * queue order), what came out, and the version of the placement in force for the step.
+   */
+  public record StepServed(int rank, long placementVersion, TokenBatch input, TokenBatch output) {}
+
+  /** The step in flight: each local rank's requests and the batch they went in as. */
+  private record InFlight(List<List<Request>> requests, List<TokenBatch> inputs) {}
+
+  private final List<MoeRank> ranks;
+  private final int firstRank;
+  private final int worldSize;
+  private final @Nullable MoeGroup group;
+  private final int maxQueued;
   private final MoeModel model;
   private final int capacity;
   private final int hidden;
@@ -61,24 +90,40 @@ public final class RequestBatcher implements Disposable {
   private final AtomicLong requestsServed = new AtomicLong();
   // Callers that asked for an emission pass; the first one emits until none is left.
   private final AtomicInteger emissionsWanted = new AtomicInteger();
+  private final Sinks.Many<StepServed> stepsServed = Sinks.many().multicast().directBestEffort();
+  private final Sinks.Empty<Void> drained = Sinks.empty();
+  private final Disposable.Composite listening = Disposables.composite();
 
   // guarded by this
   private final List<ArrayDeque<Request>> queues = new ArrayList<>();
-  private @Nullable List<List<Request>> inFlight;
+  private @Nullable InFlight inFlight;
   private long stepStarted;
   private long nextStep;
+  // the highest step a peer opened: this rank joins every step up to it
+  private long demandedThrough = -1;
+  private boolean draining;
   private @Nullable Throwable failure;
   private boolean disposed;
   private boolean inputsCompleted;
 
-  private RequestBatcher(MoeGroup group, Timer stepLatency, Counter failedRequests) {
+  private RequestBatcher(
+      List<MoeRank> ranks,
+      int worldSize,
+      @Nullable MoeGroup group,
+      BatcherOptions options,
+      Timer stepLatency,
+      Counter failedRequests) {
+    this.ranks = List.copyOf(ranks);
+    this.firstRank = ranks.get(0).rank();
+    this.worldSize = worldSize;
     this.group = group;
+    this.maxQueued = options.maxQueuedRequests();
     this.stepLatency = stepLatency;
     this.failedRequests = failedRequests;
-    this.capacity = group.rank(0).config().maxTokensPerRank();
-    this.model = group.rank(0).config().model();
+    this.capacity = ranks.get(0).config().maxTokensPerRank();
+    this.model = ranks.get(0).config().model();
     this.hidden = model.hidden();
-    for (int r = 0; r < group.size(); r++) {
+    for (int r = 0; r < ranks.size(); r++) {
       queues.add(new ArrayDeque<>());
       inputs.add(Sinks.many().unicast().onBackpressureBuffer());
     }
@@ -89,28 +134,97 @@ public final class RequestBatcher implements Disposable {
     return start(group, new SimpleMeterRegistry());
   }
 
+  /** {@link #start(MoeGroup, MeterRegistry, BatcherOptions)} with the default options. */
+  public static Mono<RequestBatcher> start(MoeGroup group, MeterRegistry registry) {
+    return start(group, registry, BatcherOptions.defaults());
+  }
+
   /**
    * When subscribed, registers step latency ({@code moeflux.step.latency}) and failed requests
    * ({@code moeflux.requests.failed}) in {@code registry}, subscribes to the group's step stream
    * and emits the batcher, ready for {@link #submit}. The group then runs a step whenever a request
    * is queued; {@link #dispose} ends that.
    */
-  public static Mono<RequestBatcher> start(MoeGroup group, MeterRegistry registry) {
+  public static Mono<RequestBatcher> start(
+      MoeGroup group, MeterRegistry registry, BatcherOptions options) {
     Objects.requireNonNull(group, "group");
     Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(options, "options");
     return Mono.fromSupplier(
         () -> {
-          Timer stepLatency =
-              Timer.builder("moeflux.step.latency")
-                  .description("one group step, dispatch to combine, every MoE layer")
-                  .publishPercentiles(0.5, 0.99)
-                  .register(registry);
-          Counter failedRequests = registry.counter("moeflux.requests.failed");
-          RequestBatcher batcher = new RequestBatcher(group, stepLatency, failedRequests);
+          RequestBatcher batcher =
+              new RequestBatcher(
+                  group.ranks(),
+                  group.size(),
+                  group,
+                  options,
+                  stepLatency(registry),
+                  registry.counter("moeflux.requests.failed"));
           // ends by itself once dispose completes the inputs, or when the group fails
           group.forward(batcher.inputStreams()).subscribe(batcher::stepDone, batcher::fail);
+          group.ranks().forEach(batcher::watch);
           return batcher;
         });
+  }
+
+  /**
+   * When subscribed, registers the meters of {@link #start(MoeGroup, MeterRegistry)}, subscribes to
+   * {@code rank}'s step stream and to the steps its peers open, and emits the batcher: one rank of
+   * a group whose other ranks run in other processes, each with a batcher of its own. The rank runs
+   * a step when a request is queued here or when a peer opens one (stepping on demand, see above).
+   * Requests name this rank or -1. Should the rank's mesh fail (a peer lost, a protocol error),
+   * every pending and later request fails with its error, which names the cause.
+   */
+  public static Mono<RequestBatcher> start(
+      MoeRank rank, MeterRegistry registry, BatcherOptions options) {
+    Objects.requireNonNull(rank, "rank");
+    Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(options, "options");
+    return Mono.fromSupplier(
+        () -> {
+          RequestBatcher batcher =
+              new RequestBatcher(
+                  List.of(rank),
+                  rank.status().worldSize(),
+                  null,
+                  options,
+                  stepLatency(registry),
+                  registry.counter("moeflux.requests.failed"));
+          rank.forward(batcher.inputStreams().get(0))
+              .map(List::of)
+              .subscribe(batcher::stepDone, batcher::fail);
+          batcher.listening.add(rank.stepsOpenedByPeers().subscribe(batcher::peerOpened));
+          batcher.watch(rank);
+          return batcher;
+        });
+  }
+
+  private static Timer stepLatency(MeterRegistry registry) {
+    return Timer.builder("moeflux.step.latency")
+        .description("one group step, dispatch to combine, every MoE layer")
+        .publishPercentiles(0.5, 0.99)
+        .register(registry);
+  }
+
+  /** A rank's mesh that closes or fails, even between steps, stops the batcher with the reason. */
+  private void watch(MoeRank rank) {
+    listening.add(
+        rank.onClose()
+            .subscribe(
+                null,
+                this::fail,
+                () ->
+                    fail(
+                        new IllegalStateException(
+                            "rank " + rank.rank() + " left the mesh: the group is not serving"))));
+  }
+
+  /** A peer opened {@code step}: this rank joins every step up to it. */
+  private void peerOpened(long step) {
+    synchronized (this) {
+      demandedThrough = Math.max(demandedThrough, step);
+    }
+    emitSteps();
   }
 
   private List<Flux<TokenBatch>> inputStreams() {
@@ -136,6 +250,29 @@ public final class RequestBatcher implements Disposable {
    * rank outside the group, more tokens than the capacity, a NaN or infinite value).
    */
   public Mono<Served> submit(int rank, int layer, int tokens, float[] data) {
+    return submit(rank, layer, tokens, data, null);
+  }
+
+  /**
+   * As {@link #submit(int, int, int, float[])}, failing with a {@link TimeoutException} if no step
+   * has answered the request within {@code deadline} (null: none). A request whose deadline passes
+   * while queued leaves the queue; one already in a step runs with it, its rows dropped.
+   */
+  public Mono<Served> submit(
+      int rank, int layer, int tokens, float[] data, @Nullable Duration deadline) {
+    Mono<Served> request = queue(rank, layer, tokens, data);
+    if (deadline == null) {
+      return request;
+    }
+    return request.timeout(
+        deadline,
+        Mono.error(
+            () ->
+                new TimeoutException(
+                    "no step answered the request within its deadline of " + deadline)));
+  }
+
+  private Mono<Served> queue(int rank, int layer, int tokens, float[] data) {
     return Mono.defer(
         () -> {
           int moeLayer;
@@ -144,10 +281,9 @@ public final class RequestBatcher implements Disposable {
           } catch (IllegalArgumentException e) {
             return Mono.error(e);
           }
-          if (rank < -1 || rank >= group.size()) {
-            return Mono.error(
-                new IllegalArgumentException(
-                    "rank " + rank + " is not in this group of " + group.size() + " (-1: any)"));
+          String notHere = notServedHere(rank);
+          if (notHere != null) {
+            return Mono.error(new IllegalArgumentException(notHere));
           }
           if (tokens > capacity) {
             return Mono.error(
@@ -173,16 +309,62 @@ public final class RequestBatcher implements Disposable {
                         + ": only finite hidden states are served"));
           }
           Sinks.One<Served> result = Sinks.one();
+          Request request;
           synchronized (this) {
             if (failure != null) {
               return Mono.error(failure);
             }
-            int target = rank >= 0 ? rank : leastLoaded();
-            queues.get(target).add(new Request(target, moeLayer, tokens, data, result));
+            if (draining) {
+              return Mono.error(
+                  new IllegalStateException(
+                      "rank "
+                          + firstRank
+                          + " is draining: it finishes what it holds and takes no"
+                          + " new requests"));
+            }
+            int target = rank >= 0 ? rank - firstRank : leastLoaded();
+            ArrayDeque<Request> queue = queues.get(target);
+            if (queue.size() >= maxQueued) {
+              failedRequests.increment();
+              return Mono.error(
+                  new RejectedExecutionException(
+                      "the queue of rank "
+                          + (firstRank + target)
+                          + " is full ("
+                          + maxQueued
+                          + " requests waiting): try again later"));
+            }
+            request = new Request(firstRank + target, moeLayer, tokens, data, result);
+            queue.add(request);
           }
           emitSteps();
-          return result.asMono();
+          return result.asMono().doOnCancel(() -> withdraw(request));
         });
+  }
+
+  /** Why requests for {@code rank} are not served here, or null when they are. */
+  private @Nullable String notServedHere(int rank) {
+    if (rank == -1 || (rank >= firstRank && rank < firstRank + ranks.size())) {
+      return null;
+    }
+    if (group != null || rank < -1 || rank >= worldSize) {
+      return "rank " + rank + " is not in this group of " + worldSize + " (-1: any)";
+    }
+    return "rank "
+        + rank
+        + " serves its own clients in its own process: this one serves rank "
+        + firstRank
+        + " of "
+        + worldSize
+        + " (-1: this rank)";
+  }
+
+  /** A request whose subscriber went away leaves the queue, if it is still there. */
+  private void withdraw(Request request) {
+    synchronized (this) {
+      queues.get(request.rank() - firstRank).remove(request);
+    }
+    drainedIfIdle();
   }
 
   /** The index of the first NaN or infinite value of {@code data}, or -1. */
@@ -259,7 +441,11 @@ public final class RequestBatcher implements Disposable {
    * The batches of the next step, one per rank, or null when a step is in flight or none is due.
    */
   private synchronized @Nullable List<TokenBatch> takeStep() {
-    if (inFlight != null || failure != null || queues.stream().allMatch(ArrayDeque::isEmpty)) {
+    if (inFlight != null || failure != null) {
+      return null;
+    }
+    boolean queued = !queues.stream().allMatch(ArrayDeque::isEmpty);
+    if (!queued && nextStep > demandedThrough) {
       return null;
     }
     long step = nextStep++;
@@ -293,7 +479,7 @@ public final class RequestBatcher implements Disposable {
       TokenBatch batch = TokenBatch.of(step, total, hidden, data);
       batches.add(layer < 0 ? batch : batch.atLayer(model.layerId(layer)));
     }
-    inFlight = taking;
+    inFlight = new InFlight(taking, batches);
     return batches;
   }
 
@@ -325,7 +511,7 @@ public final class RequestBatcher implements Disposable {
   }
 
   private void stepDone(List<TokenBatch> outputs) {
-    List<List<Request>> done;
+    InFlight done;
     synchronized (this) {
       done = inFlight;
       inFlight = null;
@@ -337,11 +523,12 @@ public final class RequestBatcher implements Disposable {
     }
     for (int r = 0; r < outputs.size(); r++) {
       TokenBatch out = outputs.get(r);
-      // the next step has not been handed to the group yet: this is the placement it ran under
-      long placementVersion = group.rank(r).status().placementVersion();
+      int rank = firstRank + r;
+      // the next step has not been handed to the rank yet: this is the placement it ran under
+      long placementVersion = ranks.get(r).status().placementVersion();
       int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
       int row = 0;
-      for (Request request : done.get(r)) {
+      for (Request request : done.requests().get(r)) {
         int from = row;
         int to = row + request.tokens();
         // counted before the answer goes out, so a client that saw its answer sees it counted
@@ -351,7 +538,7 @@ public final class RequestBatcher implements Disposable {
             .result()
             .tryEmitValue(
                 new Served(
-                    r,
+                    rank,
                     placementVersion,
                     new TokenBatch(
                         out.step(),
@@ -364,8 +551,47 @@ public final class RequestBatcher implements Disposable {
                         out.layer())));
         row = to;
       }
+      stepsServed.tryEmitNext(new StepServed(rank, placementVersion, done.inputs().get(r), out));
     }
+    drainedIfIdle();
     emitSteps();
+  }
+
+  /** Completes {@link #drain()} once draining and nothing is queued or in flight. */
+  private void drainedIfIdle() {
+    boolean idle;
+    synchronized (this) {
+      idle =
+          (draining || failure != null)
+              && inFlight == null
+              && queues.stream().allMatch(ArrayDeque::isEmpty);
+    }
+    if (idle) {
+      drained.tryEmitEmpty();
+    }
+  }
+
+  /**
+   * Stops taking requests (a new one is refused, saying so) and completes once every request queued
+   * has been answered; the rank still joins the steps its peers open, so that the group's other
+   * ranks go on serving until it leaves. Completes at once when nothing is queued, and also when
+   * the group stops (its requests failed with the reason).
+   */
+  public Mono<Void> drain() {
+    synchronized (this) {
+      draining = true;
+    }
+    drainedIfIdle();
+    return drained.asMono();
+  }
+
+  /**
+   * Every step as this batcher's ranks ran it, inputs and outputs (for checking them against a
+   * reference, say). Hot: a subscriber sees the steps that end after it subscribed; one that cannot
+   * keep up misses steps, never slows them.
+   */
+  public Flux<StepServed> stepsServed() {
+    return stepsServed.asFlux();
   }
 
   /** The group failed or stopped: every queued and in-flight request fails, and later ones. */
@@ -382,7 +608,7 @@ public final class RequestBatcher implements Disposable {
       }
       cause = failure;
       if (inFlightToo && inFlight != null) {
-        inFlight.forEach(pending::addAll);
+        inFlight.requests().forEach(pending::addAll);
         inFlight = null;
       }
       queues.forEach(pending::addAll);
@@ -390,6 +616,17 @@ public final class RequestBatcher implements Disposable {
     }
     failedRequests.increment(pending.size());
     pending.forEach(request -> request.result().tryEmitError(cause));
+    drainedIfIdle();
+  }
+
+  /** Why the batcher stopped serving (the group failed or stopped), or null while it serves. */
+  public synchronized @Nullable Throwable failure() {
+    return failure;
+  }
+
+  /** Whether {@link #drain()} was called: no new request is taken. */
+  public synchronized boolean draining() {
+    return draining;
   }
 
   /** The next step id the group will run. */
@@ -418,8 +655,27 @@ public final class RequestBatcher implements Disposable {
     return model;
   }
 
+  /**
+   * The group this batcher drives.
+   *
+   * @throws IllegalStateException when it drives one rank of a group spread over processes
+   */
   public MoeGroup group() {
+    if (group == null) {
+      throw new IllegalStateException(
+          "this batcher drives rank " + firstRank + " of " + worldSize + " alone, not a group");
+    }
     return group;
+  }
+
+  /** The ranks this batcher drives, in rank order: every rank of a group, or one rank. */
+  public List<MoeRank> ranks() {
+    return ranks;
+  }
+
+  /** The size of the whole group, whose ranks may run in other processes. */
+  public int worldSize() {
+    return worldSize;
   }
 
   /**
@@ -436,6 +692,7 @@ public final class RequestBatcher implements Disposable {
       }
       disposed = true;
     }
+    listening.dispose();
     failPending(new CancellationException("the request batcher was disposed"), false);
     emitSteps();
   }

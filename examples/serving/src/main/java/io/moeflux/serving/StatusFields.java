@@ -41,6 +41,38 @@ public final class StatusFields {
   }
 
   /**
+   * The status of one serving rank of a group spread over processes: the fields of {@link #group}
+   * with the same meanings ({@code ranks} is the group's size, {@code step} the next step, {@code
+   * requests_served} and {@code tokens_served} this rank's), plus {@code rank}, {@code world},
+   * {@code state} ({@code serving}, {@code draining} or {@code failed}) and, once failed, {@code
+   * failure}: the error that stopped it, which names a lost rank.
+   */
+  public static Map<String, @Nullable Object> rank(RequestBatcher batcher, BalancedRank balanced) {
+    Map<String, @Nullable Object> status = new LinkedHashMap<>();
+    RankStatus rank = balanced.rank().status();
+    HeatSnapshot heat = balanced.heat().latest();
+    Throwable failure = batcher.failure();
+    status.put("ranks", batcher.worldSize());
+    status.put("step", batcher.nextStep());
+    status.put("placement_version", rank.placementVersion());
+    status.put("sync", rank.syncDecision().skip() ? "skip" : "every step");
+    status.put("comm_mode", rank.commMode().name());
+    status.put("capacity", batcher.capacity());
+    status.put("hidden", batcher.hidden());
+    status.put("requests_served", batcher.requestsServed());
+    status.put("tokens_served", batcher.tokensServed());
+    status.put("balancedness", heat == null ? null : heat.meanBalancedness());
+    status.put("rebalances", balanced.balancer().switches());
+    status.put("rank", rank.rank());
+    status.put("world", batcher.worldSize());
+    status.put("state", failure != null ? "failed" : batcher.draining() ? "draining" : "serving");
+    if (failure != null) {
+      status.put("failure", String.valueOf(failure.getMessage()));
+    }
+    return status;
+  }
+
+  /**
    * What {@code moe.heat} sends a subscriber: at once, this rank's own counts for the window still
    * open ({@link #heat(LocalHeat)}, {@code "partial": true}), so a client of a quiet server sees
    * life at once; then every window aggregated over the group from then on ({@link

@@ -155,7 +155,7 @@ public final class MoeRoutes implements SocketAcceptor {
     return (int) Math.min(Integer.MAX_VALUE, Math.max(request, FrameLengthCodec.FRAME_LENGTH_MASK));
   }
 
-  /** The placement of rank 0 (every rank holds the same maps) as JSON-ready fields. */
+  /** The placement of {@code rank} (every rank holds the same maps) as JSON-ready fields. */
   public static Map<String, Object> placement(MoeRank rank) {
     Placement p = rank.status().placement();
     Map<String, Object> fields = new LinkedHashMap<>();
@@ -220,7 +220,7 @@ public final class MoeRoutes implements SocketAcceptor {
           case "moe.status":
             return Mono.fromCallable(() -> json(status.get()));
           case "moe.placement":
-            return Mono.fromCallable(() -> json(placement(batcher.group().rank(0))));
+            return Mono.fromCallable(() -> json(placement(batcher.ranks().get(0))));
           default:
             return Mono.error(wrongInteraction(route, "request-response"));
         }

@@ -624,6 +624,11 @@ public final class RequestBatcher implements Disposable {
     return failure;
   }
 
+  /** Requests waiting for a step, over this batcher's ranks. */
+  public synchronized int queuedRequests() {
+    return queues.stream().mapToInt(ArrayDeque::size).sum();
+  }
+
   /** Whether {@link #drain()} was called: no new request is taken. */
   public synchronized boolean draining() {
     return draining;

@@ -22,11 +22,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
 
 /**
  * Ranks of one group each with a batcher of its own, as serving processes run them (here in one JVM
@@ -54,6 +60,11 @@ class OnDemandStepsTest {
   }
 
   private void start(int world, PipelineConfig config) {
+    start(world, world, config, BatcherOptions.defaults());
+  }
+
+  /** Starts {@code world} ranks, the first {@code serving} with a batcher each. */
+  private void start(int world, int serving, PipelineConfig config, BatcherOptions options) {
     List<MeshConfig> meshes =
         MeshConfigs.group(TransportKind.TCP, world, MoeRank.fingerprint(config)).stream()
             .map(mesh -> mesh.toBuilder().phaseTimeout(PEER_TIMEOUT).build())
@@ -63,9 +74,9 @@ class OnDemandStepsTest {
             .flatMap(mesh -> BalancedRank.start(mesh, config, new SimpleMeterRegistry()), world)
             .collectSortedList((a, b) -> Integer.compare(a.rank().rank(), b.rank().rank()))
             .block(Duration.ofSeconds(30)));
-    for (BalancedRank rank : ranks) {
+    for (BalancedRank rank : ranks.subList(0, serving)) {
       batchers.add(
-          RequestBatcher.start(rank.rank(), new SimpleMeterRegistry(), BatcherOptions.defaults())
+          RequestBatcher.start(rank.rank(), new SimpleMeterRegistry(), options)
               .block(Duration.ofSeconds(10)));
     }
   }
@@ -128,6 +139,99 @@ class OnDemandStepsTest {
     for (BalancedRank rank : ranks) {
       assertThat(rank.rank().placementHistory().digest())
           .isEqualTo(ranks.get(0).rank().placementHistory().digest());
+    }
+  }
+
+  @Test
+  void drainingAnswersWhatIsQueuedAndRefusesNewRequests() {
+    start(2, config(false));
+    Random random = new Random(3);
+    RequestBatcher batcher = batchers.get(0);
+    List<Mono<RequestBatcher.Served>> queued = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      queued.add(batcher.submit(-1, TokenBatch.ANY_LAYER, 4, rows(random, 4)).cache());
+    }
+    queued.forEach(Mono::subscribe);
+    StepVerifier.create(batcher.drain()).verifyComplete();
+    StepVerifier.create(Flux.concat(queued)).expectNextCount(8).verifyComplete();
+    StepVerifier.create(batcher.submit(0, TokenBatch.ANY_LAYER, 1, rows(random, 1)))
+        .expectErrorMessage(
+            "rank 0 is draining: it finishes what it holds and takes no new requests")
+        .verify(Duration.ofSeconds(5));
+    // the drained rank still joins the steps its peer opens
+    StepVerifier.create(batchers.get(1).submit(1, TokenBatch.ANY_LAYER, 2, rows(random, 2)))
+        .expectNextCount(1)
+        .verifyComplete();
+    assertThat(StatusFields.rank(batcher, ranks.get(0))).containsEntry("state", "draining");
+  }
+
+  @Test
+  void requestsForAnotherRankAreRefusedNamingTheRankServedHere() {
+    start(2, config(false));
+    StepVerifier.create(batchers.get(0).submit(1, TokenBatch.ANY_LAYER, 1, rows(new Random(), 1)))
+        .expectErrorMessage(
+            "rank 1 serves its own clients in its own process: this one serves rank 0 of 2 (-1:"
+                + " this rank)")
+        .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void aFullQueueRefusesAtOnceAndCancelledOrLateRequestsLeaveIt() {
+    // rank 1 has no batcher: rank 0's first step waits for it, and what comes next queues
+    start(2, 1, config(false), BatcherOptions.builder().maxQueuedRequests(2).build());
+    RequestBatcher batcher = batchers.get(0);
+    Random random = new Random(5);
+    batcher.submit(0, TokenBatch.ANY_LAYER, 1, rows(random, 1)).subscribe(s -> {}, e -> {});
+    StepVerifier.create(
+            batcher.submit(0, TokenBatch.ANY_LAYER, 1, rows(random, 1), Duration.ofMillis(200)))
+        .then(
+            () -> {
+              assertThat(batcher.queuedRequests()).isEqualTo(1);
+              Disposable cancelled =
+                  batcher.submit(0, TokenBatch.ANY_LAYER, 1, rows(random, 1)).subscribe();
+              assertThat(batcher.queuedRequests()).isEqualTo(2);
+              StepVerifier.create(batcher.submit(0, TokenBatch.ANY_LAYER, 1, rows(random, 1)))
+                  .expectErrorSatisfies(
+                      error ->
+                          assertThat(error)
+                              .isInstanceOf(RejectedExecutionException.class)
+                              .hasMessage(
+                                  "the queue of rank 0 is full (2 requests waiting): try again"
+                                      + " later"))
+                  .verify(Duration.ofSeconds(1));
+              cancelled.dispose();
+              assertThat(batcher.queuedRequests()).isEqualTo(1);
+            })
+        .expectErrorSatisfies(
+            error ->
+                assertThat(error)
+                    .isInstanceOf(TimeoutException.class)
+                    .hasMessage("no step answered the request within its deadline of PT0.2S"))
+        .verify(Duration.ofSeconds(2));
+    assertThat(batcher.queuedRequests()).isZero();
+  }
+
+  @Test
+  void aLostPeerFailsInFlightAndNewRequestsNamingItWithinTwicePeerTimeout() {
+    // rank 2 has no batcher: rank 0's step waits for it, until it is lost
+    start(3, 2, config(false), BatcherOptions.defaults());
+    Random random = new Random(7);
+    Mono<RequestBatcher.Served> inFlight =
+        batchers.get(0).submit(0, TokenBatch.ANY_LAYER, 2, rows(random, 2)).cache();
+    inFlight.subscribe(s -> {}, e -> {});
+    Mono.delay(Duration.ofMillis(200)).block();
+    ranks.get(2).dispose();
+    Duration bound = PEER_TIMEOUT.multipliedBy(2);
+    StepVerifier.create(inFlight)
+        .expectErrorSatisfies(error -> assertThat(error).hasMessageContaining("rank 2"))
+        .verify(bound);
+    StepVerifier.create(batchers.get(1).submit(1, TokenBatch.ANY_LAYER, 1, rows(random, 1)))
+        .expectErrorSatisfies(error -> assertThat(error).hasMessageContaining("rank 2"))
+        .verify(bound);
+    for (int r = 0; r < batchers.size(); r++) {
+      Map<String, @Nullable Object> status = StatusFields.rank(batchers.get(r), ranks.get(r));
+      assertThat(status).containsEntry("state", "failed").containsEntry("rank", r);
+      assertThat((String) status.get("failure")).contains("rank 2");
     }
   }
 

@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
       HeatBenchCommand.class,
       MemoryBenchCommand.class,
       EplbBenchCommand.class,
-      ExpertsBenchCommand.class
+      ExpertsBenchCommand.class,
+      ServeBenchCommand.class
     })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

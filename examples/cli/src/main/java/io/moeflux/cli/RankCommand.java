@@ -7,14 +7,8 @@ import io.moeflux.pipeline.placement.PlacementHistory;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.serving.BalancedRank;
 import io.moeflux.transport.MeshConfig;
-import io.moeflux.transport.MeshTransport;
-import io.moeflux.transport.TlsConfig;
-import io.moeflux.transport.tcp.TcpMeshTransport;
-import io.moeflux.transport.tcp.TlsMeshTransport;
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
@@ -36,22 +30,9 @@ final class RankCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--rank", defaultValue = "${env:MOEFLUX_RANK}")
-  @Nullable Integer rank;
-
-  @Option(names = "--world", defaultValue = "${env:MOEFLUX_WORLD_SIZE}")
-  @Nullable Integer world;
-
-  @Option(names = "--peers", defaultValue = "${env:MOEFLUX_PEERS}")
-  @Nullable String peers;
+  @Mixin RankMeshOptions mesh = new RankMeshOptions();
 
   @Mixin WorkloadOptions run = new WorkloadOptions();
-
-  @Option(names = "--connect-timeout")
-  int connectTimeoutSeconds = 60;
-
-  @Option(names = "--peer-timeout")
-  int peerTimeoutSeconds = 8;
 
   @Option(names = "--check", negatable = true, defaultValue = "true", fallbackValue = "true")
   boolean checkOutputs = true;
@@ -64,13 +45,6 @@ final class RankCommand implements Callable<Integer> {
   @Mixin SecretOptions secret = new SecretOptions();
   @Mixin TlsOptions tls = new TlsOptions();
 
-  /** TCP, or TLS over TCP when --tls-cert is given. */
-  private MeshTransport transport(List<String> addresses) {
-    TcpMeshTransport tcp = TcpMeshTransport.of(addresses);
-    TlsConfig config = tls.config();
-    return config == null ? tcp : TlsMeshTransport.of(tcp, config);
-  }
-
   @Override
   public Integer call() {
     try (CheckpointOption opened = checkpoint) {
@@ -80,16 +54,9 @@ final class RankCommand implements Callable<Integer> {
 
   private int run() {
     PrintWriter out = spec.commandLine().getOut();
-    if (rank == null || world == null || peers == null || peers.isBlank()) {
-      throw new IllegalArgumentException(
-          "--rank, --world and --peers are required (or MOEFLUX_RANK, MOEFLUX_WORLD_SIZE,"
-              + " MOEFLUX_PEERS)");
-    }
-    List<String> addresses = Arrays.stream(peers.split(",")).map(String::trim).toList();
-    if (addresses.size() != world) {
-      throw new IllegalArgumentException(
-          "--peers lists " + addresses.size() + " addresses for a world of " + world);
-    }
+    MeshConfig meshConfig = mesh.mesh(secret.secret(), tls.config());
+    int rank = mesh.rank();
+    int world = mesh.world();
     if (interval < 0) {
       throw new IllegalArgumentException("--interval must be >= 0, got " + interval);
     }
@@ -97,30 +64,20 @@ final class RankCommand implements Callable<Integer> {
     if (interval > 0) {
       config = GroupOptions.switchingEvery(config, interval);
     }
-    MeshConfig mesh =
-        MeshConfig.builder()
-            .rank(rank)
-            .worldSize(world)
-            .transport(transport(addresses))
-            .secret(secret.secret())
-            .connectTimeout(Duration.ofSeconds(connectTimeoutSeconds))
-            .phaseTimeout(Duration.ofSeconds(peerTimeoutSeconds))
-            .keepAlive(Duration.ofSeconds(1), Duration.ofSeconds(peerTimeoutSeconds))
-            .build();
     int steps = run.steps;
     SyntheticWorkload workload = run.workload(model, config.model().hidden());
     OutputCheck check = new OutputCheck();
     long started = System.nanoTime();
-    Duration startTimeout = Duration.ofSeconds(connectTimeoutSeconds + 10);
+    Duration startTimeout = mesh.connectTimeout().plusSeconds(10);
     MoeRank moe;
     Disposable running;
     if (interval > 0) {
       BalancedRank balanced =
-          BalancedRank.start(mesh, config, new SimpleMeterRegistry()).block(startTimeout);
+          BalancedRank.start(meshConfig, config, new SimpleMeterRegistry()).block(startTimeout);
       moe = balanced.rank();
       running = balanced;
     } else {
-      moe = MoeRank.start(mesh, config).block(startTimeout);
+      moe = MoeRank.start(meshConfig, config).block(startTimeout);
       running = moe;
     }
     out.printf("rank %d of %d: mesh up, running %d steps%n", rank, world, steps);
@@ -148,7 +105,7 @@ final class RankCommand implements Callable<Integer> {
                 }
               })
           .blockLast(Duration.ofMinutes(30));
-      moe.close().block(Duration.ofSeconds(peerTimeoutSeconds + 10));
+      moe.close().block(mesh.peerTimeout().plusSeconds(10));
       history = moe.placementHistory();
     } catch (RuntimeException failure) {
       lingerAfterFailure();

@@ -61,6 +61,11 @@ public final class TcpMeshTransport implements MeshTransport {
     return new TcpMeshTransport(addresses);
   }
 
+  /** The port rank {@code rank} binds and its peers connect to. */
+  public int port(int rank) {
+    return ports[rank];
+  }
+
   /** A group of {@code worldSize} ranks on free loopback ports. */
   public static TcpMeshTransport loopback(int worldSize) {
     List<ServerSocket> held = new ArrayList<>();

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * A {@code moeflux} command in its own JVM (this jar, paranoid leak detection), so that its memory
  * and its leak reports are its own: the target a fuzz run attacks.
  */
-final class TargetProcess implements AutoCloseable {
+public final class TargetProcess implements AutoCloseable {
   private final Process process;
   private final Path out;
   private final Path err;
@@ -31,14 +31,23 @@ final class TargetProcess implements AutoCloseable {
    * dir}.
    */
   static TargetProcess start(Path dir, String heap, List<String> args) {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     // the whole heap resident from the start: what the peak then shows is memory an attack made
     // the target take beyond its heap (direct buffers, native memory), not the heap filling up
-    command.add("-Xms" + heap);
-    command.add("-Xmx" + heap);
-    command.add("-XX:+AlwaysPreTouch");
-    command.add("-Dio.netty.leakDetection.level=paranoid");
+    return start(
+        dir,
+        List.of(
+            "-Xms" + heap,
+            "-Xmx" + heap,
+            "-XX:+AlwaysPreTouch",
+            "-Dio.netty.leakDetection.level=paranoid"),
+        args);
+  }
+
+  /** Starts {@code moeflux <args>} in a JVM with {@code jvmOptions}, its output in {@code dir}. */
+  public static TargetProcess start(Path dir, List<String> jvmOptions, List<String> args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(MoefluxCommand.class.getName());
@@ -58,7 +67,7 @@ final class TargetProcess implements AutoCloseable {
   }
 
   /** The first output line that contains {@code text}, waiting up to {@code timeout}. */
-  String awaitLine(String text, Duration timeout) throws InterruptedException {
+  public String awaitLine(String text, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       for (String line : lines(out)) {
@@ -74,8 +83,40 @@ final class TargetProcess implements AutoCloseable {
     throw new IllegalStateException("the target printed no '" + text + "' in " + timeout);
   }
 
-  boolean isAlive() {
+  public boolean isAlive() {
     return process.isAlive();
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  /** Asks the process to stop (SIGTERM) without waiting for it. */
+  public void terminate() {
+    process.destroy();
+  }
+
+  /** Kills the process at once (SIGKILL): it gets no chance to say goodbye. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+  }
+
+  /** CPU time the process used so far, user plus system, in clock ticks (/proc/pid/stat). */
+  public long cpuTicks() {
+    List<String> stat = lines(Path.of("/proc", Long.toString(process.pid()), "stat"));
+    if (stat.isEmpty()) {
+      return -1;
+    }
+    // fields after the command name, which is in parentheses and may hold spaces
+    String line = stat.get(0);
+    String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name
+    return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+  }
+
+  /** The process's standard output so far. */
+  public List<String> output() {
+    return lines(out);
   }
 
   /** Peak resident memory so far (VmHWM), MB; -1 where /proc does not say. */
@@ -122,6 +163,7 @@ final class TargetProcess implements AutoCloseable {
     }
   }
 
+  /** Asks the process to stop (SIGTERM) and waits for it, forcing it after 20 s. */
   @Override
   public void close() throws InterruptedException {
     process.destroy();

@@ -1,0 +1,104 @@
+package io.moeflux.cli;
+
+import io.moeflux.transport.MeshConfig;
+import io.moeflux.transport.MeshSecret;
+import io.moeflux.transport.MeshTransport;
+import io.moeflux.transport.TlsConfig;
+import io.moeflux.transport.tcp.TcpMeshTransport;
+import io.moeflux.transport.tcp.TlsMeshTransport;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Option;
+
+/**
+ * One rank of a group whose ranks run in separate processes ({@code rank}, {@code serve --rank}):
+ * which rank, how many, the peers' mesh addresses (this rank binds its own entry) and the mesh's
+ * timeouts. Each also reads an environment variable, so that a pod template can set it.
+ */
+final class RankMeshOptions {
+  @Option(names = "--rank", defaultValue = "${env:MOEFLUX_RANK}")
+  @Nullable Integer rank;
+
+  @Option(names = "--world", defaultValue = "${env:MOEFLUX_WORLD_SIZE}")
+  @Nullable Integer world;
+
+  @Option(names = "--peers", defaultValue = "${env:MOEFLUX_PEERS}")
+  @Nullable String peers;
+
+  @Option(names = "--connect-timeout")
+  int connectTimeoutSeconds = 60;
+
+  @Option(names = "--peer-timeout")
+  int peerTimeoutSeconds = 8;
+
+  /** Whether any of --rank, --world, --peers (or their variables) is set. */
+  boolean given() {
+    return rank != null || world != null || (peers != null && !peers.isBlank());
+  }
+
+  int rank() {
+    checkGiven();
+    return rank;
+  }
+
+  int world() {
+    checkGiven();
+    return world;
+  }
+
+  /** The mesh address of every rank, in rank order. */
+  List<String> addresses() {
+    checkGiven();
+    List<String> addresses = Arrays.stream(peers.split(",")).map(String::trim).toList();
+    if (addresses.size() != world) {
+      throw new IllegalArgumentException(
+          "--peers lists " + addresses.size() + " addresses for a world of " + world);
+    }
+    if (rank < 0 || rank >= world) {
+      throw new IllegalArgumentException("--rank must be in 0.." + (world - 1) + ", got " + rank);
+    }
+    return addresses;
+  }
+
+  /** The port of this rank's own mesh address. */
+  int meshPort() {
+    return TcpMeshTransport.of(addresses()).port(rank());
+  }
+
+  Duration peerTimeout() {
+    return Duration.ofSeconds(peerTimeoutSeconds);
+  }
+
+  Duration connectTimeout() {
+    return Duration.ofSeconds(connectTimeoutSeconds);
+  }
+
+  /**
+   * This rank's mesh over TCP, or TLS over TCP when {@code tls} is given; a receive that waits
+   * longer than --peer-timeout fails, and so does a peer silent for as long (keep-alives every
+   * second).
+   */
+  MeshConfig mesh(MeshSecret secret, @Nullable TlsConfig tls) {
+    TcpMeshTransport tcp = TcpMeshTransport.of(addresses());
+    MeshTransport transport = tls == null ? tcp : TlsMeshTransport.of(tcp, tls);
+    return MeshConfig.builder()
+        .rank(rank())
+        .worldSize(world())
+        .transport(transport)
+        .secret(secret)
+        .connectTimeout(connectTimeout())
+        .phaseTimeout(peerTimeout())
+        .keepAlive(Duration.ofSeconds(1), peerTimeout())
+        .build();
+  }
+
+  private void checkGiven() {
+    if (rank == null || world == null || peers == null || peers.isBlank()) {
+      throw new IllegalArgumentException(
+          "--rank, --world and --peers are required (or MOEFLUX_RANK, MOEFLUX_WORLD_SIZE,"
+              + " MOEFLUX_PEERS)");
+    }
+  }
+}

@@ -1,10 +1,9 @@
 package io.moeflux.cli.serve;
 
 import io.moeflux.cli.fuzz.TargetProcess;
+import io.moeflux.transport.tcp.TcpMeshTransport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,12 +24,12 @@ public final class ServingRanks implements AutoCloseable {
    */
   public ServingRanks(Path dir, int world, List<String> jvmOptions, List<String> options)
       throws InterruptedException {
-    int[] ports = freePorts(2 * world);
+    // free loopback ports: the first W for the mesh, the next W for clients
+    TcpMeshTransport ports = TcpMeshTransport.loopback(2 * world);
+    List<String> peers = ports.addresses().subList(0, world);
     this.clientPorts = new int[world];
-    List<String> peers = new ArrayList<>();
     for (int r = 0; r < world; r++) {
-      peers.add("127.0.0.1:" + ports[r]);
-      clientPorts[r] = ports[world + r];
+      clientPorts[r] = ports.port(world + r);
     }
     try {
       for (int r = 0; r < world; r++) {
@@ -72,30 +71,6 @@ public final class ServingRanks implements AutoCloseable {
 
   public int world() {
     return clientPorts.length;
-  }
-
-  private static int[] freePorts(int count) {
-    List<ServerSocket> held = new ArrayList<>();
-    int[] ports = new int[count];
-    try {
-      for (int i = 0; i < count; i++) {
-        ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-        socket.setReuseAddress(true);
-        held.add(socket);
-        ports[i] = socket.getLocalPort();
-      }
-      return ports;
-    } catch (IOException e) {
-      throw new UncheckedIOException("no free loopback port", e);
-    } finally {
-      for (ServerSocket socket : held) {
-        try {
-          socket.close();
-        } catch (IOException ignored) {
-          // the port is free again either way
-        }
-      }
-    }
   }
 
   /** Stops every process (SIGTERM: each drains and leaves), forcing those that do not stop. */

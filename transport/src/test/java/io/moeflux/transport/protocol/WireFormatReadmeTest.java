@@ -27,9 +27,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The README's "Wire format" section and the codecs of this package must say the same thing. Every
  * codec's layout constant stands in the section verbatim as a block of its own (and the section has
- * no other block); the frame-kind and lane tables and the protocol version are the code's; and a
- * frame each codec encodes, read through its layout text, has every documented field at its
- * documented offset with the value that was encoded, and nothing after the last field.
+ * no other plain block; diagrams are fenced as {@code text}); the frame-kind and lane tables and
+ * the protocol version are the code's; and a frame each codec encodes, read through its layout
+ * text, has every documented field at its documented offset with the value that was encoded, and
+ * nothing after the last field.
  */
 @ExtendWith(NoLeaks.class)
 class WireFormatReadmeTest {
@@ -525,10 +526,13 @@ class WireFormatReadmeTest {
     return text.substring(start, end < 0 ? text.length() : end);
   }
 
-  /** The fenced blocks of {@code text}, each without its fences and outer blank space. */
+  /**
+   * The plainly fenced blocks of {@code text}, each without its fences and outer blank space; a
+   * block fenced with a language ({@code text} for a diagram) is no layout.
+   */
   private static List<String> blocks(String text) {
     List<String> blocks = new ArrayList<>();
-    Matcher block = Pattern.compile("(?m)^```[a-z]*\\n(.*?)^```$", Pattern.DOTALL).matcher(text);
+    Matcher block = Pattern.compile("(?m)^```\\n(.*?)^```$", Pattern.DOTALL).matcher(text);
     while (block.find()) {
       blocks.add(block.group(1).strip());
     }

@@ -102,7 +102,11 @@ final class ServeBenchCommand implements Callable<Integer> {
                 last);
       }
     }
-    json.put("world", world).put("seconds", seconds).put("runs", runs).put("passed", passed);
+    json.put("world", world).put("seconds", seconds).put("runs", runs);
+    if (syncModes.contains("skip") && syncModes.contains("on")) {
+      json.put("on_over_skip", ratios(out));
+    }
+    json.put("passed", passed);
     out.println(json);
     out.flush();
     return passed ? 0 : 1;
@@ -195,6 +199,48 @@ final class ServeBenchCommand implements Callable<Integer> {
     }
     runs.add(result);
     return passed;
+  }
+
+  /**
+   * Per load level and rank with clients: p50 and p99 latency with the sync on over the same with
+   * it skipped, both measured in this invocation.
+   */
+  @SuppressWarnings("unchecked")
+  private List<Map<String, Object>> ratios(PrintWriter out) {
+    List<Map<String, Object>> ratios = new ArrayList<>();
+    for (int level : levels) {
+      Map<String, Object> skip = runOf("skip", level);
+      Map<String, Object> on = runOf("on", level);
+      List<Map<String, Object>> skipRanks = (List<Map<String, Object>>) skip.get("ranks");
+      List<Map<String, Object>> onRanks = (List<Map<String, Object>>) on.get("ranks");
+      for (int r = 0; r < world; r++) {
+        if (rates.get(r) == 0) {
+          continue;
+        }
+        Map<String, Object> ratio = new LinkedHashMap<>();
+        ratio.put("level", level);
+        ratio.put("rank", r);
+        for (String p : List.of("p50_ms", "p99_ms")) {
+          double a = (Double) onRanks.get(r).get(p);
+          double b = (Double) skipRanks.get(r).get(p);
+          ratio.put(p.replace("_ms", ""), b == 0 ? 0 : Math.round(a / b * 100) / 100.0);
+        }
+        out.printf(
+            "load x%d, rank %d: sync on / skipped: p50 %.2f, p99 %.2f%n",
+            level, r, ratio.get("p50"), ratio.get("p99"));
+        ratios.add(ratio);
+      }
+    }
+    out.flush();
+    return ratios;
+  }
+
+  private Map<String, Object> runOf(String sync, int level) {
+    return runs.stream()
+        .filter(
+            run -> sync.equals(run.get("sync")) && Integer.valueOf(level).equals(run.get("level")))
+        .findFirst()
+        .orElseThrow();
   }
 
   /** Each process's CPU time (user + system) over --idle-seconds with no client sending. */

@@ -6,6 +6,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
 import io.moeflux.pipeline.TokenBatch;
+import io.moeflux.pipeline.checkpoint.CheckpointGenerator;
+import io.moeflux.pipeline.checkpoint.ModelFamily;
+import io.moeflux.pipeline.family.CheckpointModel;
 import io.moeflux.pipeline.model.ModelConfig;
 import io.moeflux.pipeline.model.Placement;
 import io.moeflux.pipeline.model.ReferenceModel;
@@ -15,6 +18,7 @@ import io.moeflux.transport.MeshConfig;
 import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.TransportKind;
 import io.moeflux.transport.testkit.LeakRecorder;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,6 +31,7 @@ import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.Disposable;
@@ -82,7 +87,11 @@ class OnDemandStepsTest {
   }
 
   private float[] rows(Random random, int tokens) {
-    float[] data = new float[tokens * model.hidden()];
+    return rows(random, tokens, model.hidden());
+  }
+
+  private static float[] rows(Random random, int tokens, int hidden) {
+    float[] data = new float[tokens * hidden];
     for (int i = 0; i < data.length; i++) {
       data[i] = (float) random.nextGaussian();
     }
@@ -139,6 +148,54 @@ class OnDemandStepsTest {
     for (BalancedRank rank : ranks) {
       assertThat(rank.rank().placementHistory().digest())
           .isEqualTo(ranks.get(0).rank().placementHistory().digest());
+    }
+  }
+
+  @Test
+  void aCheckpointLayerRequestWaitsForItsLayersStepAndIdleRanksJoinTheStepsBefore(@TempDir Path dir)
+      throws Exception {
+    Path path = dir.resolve("qwen2");
+    // MoE layers 0 and 2 (layer 1 is dense): step s runs MoE layer s mod 2
+    CheckpointGenerator.builder(ModelFamily.QWEN2_MOE)
+        .hidden(16)
+        .experts(6)
+        .decoderLayers(3)
+        .mlpOnlyLayers(1)
+        .build()
+        .write(path);
+    try (CheckpointModel checkpoint = CheckpointModel.open(path)) {
+      start(
+          3,
+          PipelineConfig.builder(checkpoint, 8)
+              .switches(SwitchSchedule.builder().interval(8).delay(2).build())
+              .build());
+      ConcurrentLinkedQueue<RequestBatcher.StepServed> stepsRun = new ConcurrentLinkedQueue<>();
+      batchers.forEach(batcher -> batcher.stepsServed().subscribe(stepsRun::add));
+      Random random = new Random(11);
+      // rank 0 asks for decoder layer 2 (MoE layer 1, odd steps), rank 1 for layer 0; rank 2 idles
+      RequestBatcher.Served late =
+          batchers.get(0).submit(0, 2, 3, rows(random, 3, 16)).block(Duration.ofSeconds(20));
+      assertThat(late.batch().layer()).isEqualTo(2);
+      assertThat(late.batch().step() % 2).isEqualTo(1);
+      RequestBatcher.Served early =
+          batchers.get(1).submit(1, 0, 2, rows(random, 2, 16)).block(Duration.ofSeconds(20));
+      assertThat(early.batch().layer()).isZero();
+      assertThat(early.batch().step() % 2).isZero();
+      long steps = batchers.get(0).nextStep();
+      for (RequestBatcher batcher : batchers) {
+        assertThat(batcher.nextStep()).isEqualTo(steps);
+      }
+      // every step of every rank, the idle one's empty steps included, is the reference's
+      Mono.delay(Duration.ofMillis(200)).block();
+      assertThat(stepsRun).hasSize((int) (3 * steps));
+      for (RequestBatcher.StepServed step : stepsRun) {
+        MoeRank rank = ranks.get(step.rank()).rank();
+        Placement placement = rank.placementHistory().inForceAt(step.input().step());
+        TokenBatch expected =
+            new ReferenceModel(checkpoint, placement).forward(step.rank(), step.input());
+        assertThat(bits(step.output().data())).isEqualTo(bits(expected.data()));
+        assertThat(step.output().topkIds()).isEqualTo(expected.topkIds());
+      }
     }
   }
 

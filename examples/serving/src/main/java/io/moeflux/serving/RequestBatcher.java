@@ -111,15 +111,18 @@ public final class RequestBatcher implements Disposable {
       int worldSize,
       @Nullable MoeGroup group,
       BatcherOptions options,
-      Timer stepLatency,
-      Counter failedRequests) {
+      MeterRegistry registry) {
     this.ranks = List.copyOf(ranks);
     this.firstRank = ranks.get(0).rank();
     this.worldSize = worldSize;
     this.group = group;
     this.maxQueued = options.maxQueuedRequests();
-    this.stepLatency = stepLatency;
-    this.failedRequests = failedRequests;
+    this.stepLatency =
+        Timer.builder("moeflux.step.latency")
+            .description("one group step, dispatch to combine, every MoE layer")
+            .publishPercentiles(0.5, 0.99)
+            .register(registry);
+    this.failedRequests = registry.counter("moeflux.requests.failed");
     this.capacity = ranks.get(0).config().maxTokensPerRank();
     this.model = ranks.get(0).config().model();
     this.hidden = model.hidden();
@@ -153,17 +156,8 @@ public final class RequestBatcher implements Disposable {
     return Mono.fromSupplier(
         () -> {
           RequestBatcher batcher =
-              new RequestBatcher(
-                  group.ranks(),
-                  group.size(),
-                  group,
-                  options,
-                  stepLatency(registry),
-                  registry.counter("moeflux.requests.failed"));
-          // ends by itself once dispose completes the inputs, or when the group fails
-          group.forward(batcher.inputStreams()).subscribe(batcher::stepDone, batcher::fail);
-          group.ranks().forEach(batcher::watch);
-          return batcher;
+              new RequestBatcher(group.ranks(), group.size(), group, options, registry);
+          return batcher.drive(group.forward(batcher.inputStreams()), Flux.empty());
         });
   }
 
@@ -183,27 +177,21 @@ public final class RequestBatcher implements Disposable {
     return Mono.fromSupplier(
         () -> {
           RequestBatcher batcher =
-              new RequestBatcher(
-                  List.of(rank),
-                  rank.status().worldSize(),
-                  null,
-                  options,
-                  stepLatency(registry),
-                  registry.counter("moeflux.requests.failed"));
-          rank.forward(batcher.inputStreams().get(0))
-              .map(List::of)
-              .subscribe(batcher::stepDone, batcher::fail);
-          batcher.listening.add(rank.stepsOpenedByPeers().subscribe(batcher::peerOpened));
-          batcher.watch(rank);
-          return batcher;
+              new RequestBatcher(List.of(rank), rank.status().worldSize(), null, options, registry);
+          return batcher.drive(
+              rank.forward(batcher.inputStreams().get(0)).map(List::of), rank.stepsOpenedByPeers());
         });
   }
 
-  private static Timer stepLatency(MeterRegistry registry) {
-    return Timer.builder("moeflux.step.latency")
-        .description("one group step, dispatch to combine, every MoE layer")
-        .publishPercentiles(0.5, 0.99)
-        .register(registry);
+  /**
+   * Subscribes to the ranks' step outputs (which end by themselves once dispose completes the
+   * inputs, or when a rank fails), to the steps peers open, and to the ranks' meshes closing.
+   */
+  private RequestBatcher drive(Flux<List<TokenBatch>> steps, Flux<Long> openedByPeers) {
+    steps.subscribe(this::stepDone, this::fail);
+    listening.add(openedByPeers.subscribe(this::peerOpened));
+    ranks.forEach(this::watch);
+    return this;
   }
 
   /** A rank's mesh that closes or fails, even between steps, stops the batcher with the reason. */

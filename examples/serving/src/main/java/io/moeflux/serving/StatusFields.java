@@ -21,22 +21,27 @@ public final class StatusFields {
   /** Ranks, step, placement, sync mode, capacity, requests served, balancedness, rebalances. */
   public static Map<String, @Nullable Object> group(
       RequestBatcher batcher, BalancedGroup balanced) {
-    Map<String, @Nullable Object> status = new LinkedHashMap<>();
     MoeGroup moe = batcher.group();
-    HeatSnapshot heat = balanced.latestHeat();
-    RankStatus rank0 = moe.rank(0).status();
-    status.put("ranks", moe.size());
+    return common(
+        batcher, moe.rank(0).status(), balanced.latestHeat(), balanced.balancer(0).switches());
+  }
+
+  /** The fields a group and a serving rank share, with the same meanings. */
+  private static Map<String, @Nullable Object> common(
+      RequestBatcher batcher, RankStatus rank, @Nullable HeatSnapshot heat, long rebalances) {
+    Map<String, @Nullable Object> status = new LinkedHashMap<>();
+    status.put("ranks", batcher.worldSize());
     status.put("step", batcher.nextStep());
-    status.put("placement_version", rank0.placementVersion());
-    status.put("sync", rank0.syncDecision().skip() ? "skip" : "every step");
-    status.put("comm_mode", rank0.commMode().name());
+    status.put("placement_version", rank.placementVersion());
+    status.put("sync", rank.syncDecision().skip() ? "skip" : "every step");
+    status.put("comm_mode", rank.commMode().name());
     status.put("capacity", batcher.capacity());
     status.put("hidden", batcher.hidden());
     status.put("requests_served", batcher.requestsServed());
     status.put("tokens_served", batcher.tokensServed());
     // null before the first heat window: the field is there, its value is not known yet
     status.put("balancedness", heat == null ? null : heat.meanBalancedness());
-    status.put("rebalances", balanced.balancer(0).switches());
+    status.put("rebalances", rebalances);
     return status;
   }
 
@@ -48,21 +53,10 @@ public final class StatusFields {
    * failure}: the error that stopped it, which names a lost rank.
    */
   public static Map<String, @Nullable Object> rank(RequestBatcher batcher, BalancedRank balanced) {
-    Map<String, @Nullable Object> status = new LinkedHashMap<>();
     RankStatus rank = balanced.rank().status();
-    HeatSnapshot heat = balanced.heat().latest();
+    Map<String, @Nullable Object> status =
+        common(batcher, rank, balanced.heat().latest(), balanced.balancer().switches());
     Throwable failure = batcher.failure();
-    status.put("ranks", batcher.worldSize());
-    status.put("step", batcher.nextStep());
-    status.put("placement_version", rank.placementVersion());
-    status.put("sync", rank.syncDecision().skip() ? "skip" : "every step");
-    status.put("comm_mode", rank.commMode().name());
-    status.put("capacity", batcher.capacity());
-    status.put("hidden", batcher.hidden());
-    status.put("requests_served", batcher.requestsServed());
-    status.put("tokens_served", batcher.tokensServed());
-    status.put("balancedness", heat == null ? null : heat.meanBalancedness());
-    status.put("rebalances", balanced.balancer().switches());
     status.put("rank", rank.rank());
     status.put("world", batcher.worldSize());
     status.put("state", failure != null ? "failed" : batcher.draining() ? "draining" : "serving");

@@ -6,7 +6,10 @@
 # namespaces is touched or reached). Round 1 runs a short workload to the end: every rank must exit
 # 0 with 0 mismatches. Round 2 starts the group again, waits until it steps, and takes one rank's
 # link down: every surviving rank must exit non-zero, naming the lost rank, within twice the peer
-# timeout. The last line is one JSON object with the detection times.
+# timeout. Round 3 does the same to 4 `moeflux serve --rank` processes, idle (no request in
+# flight): every surviving rank must stay up and, within twice the peer timeout, say on /status
+# that the group failed, naming the lost rank (the error every request then gets). The last line
+# is one JSON object with the detection times.
 #
 #   examples/scripts/partition-netns.sh [--lost R] [--peer-timeout S] [--steps N] [--rate KBIT]
 #   MOEFLUX_CMD="java -cp CLASSPATH io.moeflux.cli.MoefluxCommand" examples/scripts/partition-netns.sh
@@ -156,13 +159,84 @@ done
 kill -9 "${pids[$lost]}" 2>/dev/null
 # reaped here, quietly: the shell would otherwise report the kill after the JSON line
 wait "${pids[$lost]}" 2>/dev/null
+
+# Round 3: serving ranks (clients on 7001, /status on 8080, the mesh on 7000), idle; then rank
+# $lost's link goes down again.
+ip -n "$hub" link set "b$lost" up
+tokens="$logs/tokens"
+head -c 32 /dev/urandom | base64 >"$tokens"
+pids=()
+for ((r = 0; r < world; r++)); do
+  ip netns exec "${tag}r$r" $cmd serve --rank "$r" --world "$world" --peers "$peers" \
+    --secret-file "$secret" --auth-token-file "$tokens" --bind "10.77.0.$((r + 1))" --port 7001 \
+    --http-port 8080 --http-open-status --peer-timeout "$peer_timeout" --connect-timeout 120 \
+    --hidden 32 --max-tokens 4 >"$logs/round3-rank$r.out" 2>"$logs/round3-rank$r.err" &
+  pids+=($!)
+done
+deadline=$(($(date +%s) + 180))
+until [ "$(cat "$logs"/round3-rank*.out 2>/dev/null | grep -c 'serving rank')" -eq "$world" ]; do
+  if [ "$(date +%s)" -gt "$deadline" ]; then
+    echo "round 3: the serving group did not come up" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+sleep 2
+status() { ip netns exec "${tag}r$1" curl -s --max-time 1 "http://10.77.0.$(($1 + 1)):8080/status"; }
+ip -n "$hub" link set "b$lost" down
+down_at=$(now)
+echo "round 3: serving, idle; rank $lost's link is down"
+declare -A failed_at
+deadline=$(($(date +%s) + 4 * peer_timeout + 30))
+while :; do
+  left=0
+  for ((r = 0; r < world; r++)); do
+    [ "$r" -eq "$lost" ] && continue
+    if [ -z "${failed_at[$r]:-}" ]; then
+      if status "$r" | grep -q '"state":"failed"'; then
+        failed_at[$r]=$(now)
+      else
+        left=$((left + 1))
+      fi
+    fi
+  done
+  [ "$left" -eq 0 ] && break
+  [ "$(date +%s)" -gt "$deadline" ] && break
+  sleep 0.1
+done
+serve_detections=()
+serve_named=true
+serve_alive=true
+for ((r = 0; r < world; r++)); do
+  [ "$r" -eq "$lost" ] && continue
+  answer="$(status "$r")"
+  if [ -z "${failed_at[$r]:-}" ]; then
+    serve_detections+=("null")
+    serve_named=false
+    echo "round 3: rank $r never said the group failed: $answer" >&2
+    continue
+  fi
+  elapsed=$(awk -v a="${failed_at[$r]}" -v b="$down_at" 'BEGIN { printf "%.2f", a - b }')
+  serve_detections+=("$elapsed")
+  printf '%s' "$answer" | grep -q "rank $lost\b" || serve_named=false
+  kill -0 "${pids[$r]}" 2>/dev/null || serve_alive=false
+  echo "round 3: rank $r up, failed ${elapsed}s after the link went down: $(printf '%s' "$answer" | grep -o '"failure":"[^"]*"' | head -c 300)"
+done
+for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+serve_max=$(printf '%s\n' "${serve_detections[@]}" | awk 'BEGIN { m = 0 } { if ($1 == "null") m = 1e9; else if ($1 > m) m = $1 } END { printf "%.2f", m }')
+
 max=$(printf '%s\n' "${detections[@]}" | awk 'BEGIN { m = 0 } { if ($1 > m) m = $1 } END { printf "%.2f", m }')
 limit=$((2 * peer_timeout))
 within=$(awk -v m="$max" -v l="$limit" 'BEGIN { print (m <= l) ? 1 : 0 }')
+serve_within=$(awk -v m="$serve_max" -v l="$limit" 'BEGIN { print (m <= l) ? 1 : 0 }')
 passed=false
-if $round1_ok && $named && $exited_nonzero && [ "$within" -eq 1 ]; then passed=true; fi
+if $round1_ok && $named && $exited_nonzero && [ "$within" -eq 1 ] && $serve_named && $serve_alive \
+  && [ "$serve_within" -eq 1 ]; then
+  passed=true
+fi
 echo "logs in $logs"
-printf '{"ranks":%d,"round1_steps":%d,"round1_ok":%s,"lost_rank":%d,"peer_timeout_s":%d,"detection_s":[%s],"max_detection_s":%s,"limit_s":%d,"survivors_named_lost_rank":%s,"survivors_exit_nonzero":%s,"rate_kbit":%s,"passed":%s}\n' \
+printf '{"ranks":%d,"round1_steps":%d,"round1_ok":%s,"lost_rank":%d,"peer_timeout_s":%d,"detection_s":[%s],"max_detection_s":%s,"limit_s":%d,"survivors_named_lost_rank":%s,"survivors_exit_nonzero":%s,"serve_detection_s":[%s],"serve_max_detection_s":%s,"serve_named_lost_rank":%s,"serve_ranks_up":%s,"rate_kbit":%s,"passed":%s}\n' \
   "$world" "$steps" "$round1_ok" "$lost" "$peer_timeout" "$(IFS=,; echo "${detections[*]}")" \
-  "$max" "$limit" "$named" "$exited_nonzero" "${rate:-null}" "$passed"
+  "$max" "$limit" "$named" "$exited_nonzero" "$(IFS=,; echo "${serve_detections[*]}")" \
+  "$serve_max" "$serve_named" "$serve_alive" "${rate:-null}" "$passed"
 $passed

@@ -186,7 +186,7 @@ final class ServeBenchCommand implements Callable<Integer> {
         result.put("level", level);
         result.put("ranks", perRank);
         if (last && idleSeconds > 0) {
-          result.put("idle_cpu_pct", idleCpu(ranks));
+          result.put("idle_cpu_pct", idleCpu(ranks, clients));
         }
         if (last && killRank != null) {
           Map<String, Object> kill = kill(ranks, clients, level);
@@ -244,10 +244,18 @@ final class ServeBenchCommand implements Callable<Integer> {
   }
 
   /** Each process's CPU time (user + system) over --idle-seconds with no client sending. */
-  private List<Double> idleCpu(ServingRanks ranks) throws InterruptedException {
+  private List<Double> idleCpu(ServingRanks ranks, List<ServeClient> clients)
+      throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
-    // let the last answers and the check settle first
-    Thread.sleep(2000);
+    // the check runs behind the steps: idle starts once every rank has checked every step
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (System.nanoTime() < deadline
+        && clients.stream()
+            .map(ServeClient::status)
+            .anyMatch(s -> s.get("check_steps").asLong() < s.get("step").asLong())) {
+      Thread.sleep(200);
+    }
+    Thread.sleep(1000);
     long[] before = new long[world];
     for (int r = 0; r < world; r++) {
       before[r] = ranks.process(r).cpuTicks();

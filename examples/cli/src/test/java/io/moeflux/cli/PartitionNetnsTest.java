@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code examples/scripts/partition-netns.sh}: 4 rank processes in 4 network namespaces, one rank's
  * link taken down; every survivor must exit non-zero naming the lost rank within twice the peer
  * timeout. Then 4 serving ranks, idle, the same link down: every survivor stays up and says on
- * /status that the group failed, naming the lost rank, within twice the peer timeout. It needs root on Linux (network namespaces), and is skipped with the reason elsewhere.
+ * /status that the group failed, naming the lost rank, within twice the peer timeout. It needs root
+ * on Linux (network namespaces), and is skipped with the reason elsewhere.
  */
 class PartitionNetnsTest {
   @TempDir Path dir;

@@ -13,6 +13,7 @@ import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -250,6 +251,15 @@ class WireFormatReadmeTest {
         .containsExactly(
             Map.entry("source", List.of(5)),
             Map.entry("lane", List.of(FrameKind.Lane.BULK.ordinal())));
+  }
+
+  @Test
+  void aDeadlineEntryHasItsFieldWhereTheReadmeSays() {
+    ByteBuf entry = ForwardDeadlineCodec.encode(ALLOC, Duration.ofMillis(1500));
+    // decoding reads in place: the entry is still whole for the layout to read
+    assertThat(ForwardDeadlineCodec.decode(entry)).isEqualTo(Duration.ofMillis(1500));
+    assertThat(read(entry, ForwardDeadlineCodec.LAYOUT))
+        .containsExactly(Map.entry("millis", List.of(1500L)));
   }
 
   @Test

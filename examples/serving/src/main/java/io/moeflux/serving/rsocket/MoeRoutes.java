@@ -9,6 +9,7 @@ import io.moeflux.serving.RequestBatcher;
 import io.moeflux.serving.auth.BearerMetadata;
 import io.moeflux.serving.auth.BearerTokens;
 import io.moeflux.transport.RateLimitedLog;
+import io.moeflux.transport.protocol.ForwardDeadlineCodec;
 import io.moeflux.transport.protocol.ForwardWireCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -26,6 +27,7 @@ import io.rsocket.metadata.WellKnownMimeType;
 import io.rsocket.util.ByteBufPayload;
 import io.rsocket.util.DefaultPayload;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,10 +50,11 @@ import reactor.util.context.Context;
  *
  * <ul>
  *   <li>{@code moe.forward} request-channel: token batches in, outputs out, in order ({@link
- *       ForwardWireCodec}). Version 2 names the layer and refuses a request in band (the channel
- *       goes on); version 1 is answered for the synthetic model and refused, as an error, for a
- *       checkpoint model, which needs the layer. A request of 0 tokens is answered with 0 tokens
- *       and {@code topK} 0;
+ *       ForwardWireCodec}). A request may carry a deadline ({@link ForwardDeadlineCodec}, in its
+ *       composite metadata): one no step answered in time is refused (version 2: in band). Version
+ *       2 names the layer and refuses a request in band (the channel goes on); version 1 is
+ *       answered for the synthetic model and refused, as an error, for a checkpoint model, which
+ *       needs the layer. A request of 0 tokens is answered with 0 tokens and {@code topK} 0;
  *   <li>{@code moe.heat} request-stream: heat as JSON, whatever the {@code heat} supplier gives
  *       (the CLI's server gives {@link io.moeflux.serving.StatusFields#heatUpdates}: this rank's
  *       partial counts for the open window at once, then every aggregated window);
@@ -286,16 +289,25 @@ public final class MoeRoutes implements SocketAcceptor {
 
     private Mono<Supplier<Payload>> forward(Payload payload) {
       ForwardWireCodec.Request request;
+      Duration deadline;
       try {
         if (payload.data().readableBytes() == 0) {
           // a first frame that only opens the route
           return Mono.empty();
         }
         int version = ForwardWireCodec.version(payload.data());
+        try {
+          deadline = deadline(payload);
+        } catch (IllegalArgumentException e) {
+          if (version == ForwardWireCodec.VERSION) {
+            throw e;
+          }
+          return Mono.just(refusal(-1, -1, e));
+        }
         if (version != ForwardWireCodec.VERSION) {
           // version 2, or a version this server does not speak: refused in band if it must be,
           // so that the channel goes on (only version 1 has no way to refuse one request)
-          return forwardLayer(payload.data());
+          return forwardLayer(payload.data(), deadline);
         }
         if (!batcher.model().runsEveryLayerPerStep()) {
           return Mono.error(
@@ -312,7 +324,7 @@ public final class MoeRoutes implements SocketAcceptor {
         payload.release();
       }
       return batcher
-          .submit(request.rank(), request.tokens(), request.data())
+          .submit(request.rank(), TokenBatch.ANY_LAYER, request.tokens(), request.data(), deadline)
           .map(
               served -> {
                 TokenBatch out = served.batch();
@@ -329,7 +341,7 @@ public final class MoeRoutes implements SocketAcceptor {
      * A version-2 request: its outputs, or a refusal in band (a malformed body, a layer the model
      * does not run, a request the group fails), so the channel carries on.
      */
-    private Mono<Supplier<Payload>> forwardLayer(ByteBuf body) {
+    private Mono<Supplier<Payload>> forwardLayer(ByteBuf body, @Nullable Duration deadline) {
       ForwardWireCodec.Request request;
       try {
         request = ForwardWireCodec.decodeRequest(body, batcher.hidden());
@@ -337,7 +349,7 @@ public final class MoeRoutes implements SocketAcceptor {
         return Mono.just(refusal(-1, -1, e));
       }
       return batcher
-          .submit(request.rank(), request.layer(), request.tokens(), request.data())
+          .submit(request.rank(), request.layer(), request.tokens(), request.data(), deadline)
           .map(
               served -> {
                 TokenBatch out = served.batch();
@@ -370,6 +382,29 @@ public final class MoeRoutes implements SocketAcceptor {
               ForwardWireCodec.encodeLayerResponse(
                   ByteBufAllocator.DEFAULT,
                   ForwardWireCodec.LayerResponse.refused(rank, layer, message)));
+    }
+
+    /**
+     * The request's deadline: its {@link ForwardDeadlineCodec#MIME_TYPE} entry of composite
+     * metadata, or null when it carries none.
+     *
+     * @throws IllegalArgumentException when the entry is malformed
+     */
+    private @Nullable Duration deadline(Payload payload) {
+      if (!composite || !payload.hasMetadata() || payload.metadata().readableBytes() == 0) {
+        return null;
+      }
+      List<ByteBuf> entries = new ArrayList<>();
+      try {
+        for (CompositeMetadata.Entry entry : new CompositeMetadata(payload.metadata(), false)) {
+          if (ForwardDeadlineCodec.MIME_TYPE.equals(entry.getMimeType())) {
+            entries.add(entry.getContent());
+          }
+        }
+      } catch (RuntimeException malformed) {
+        throw new IllegalArgumentException("malformed composite metadata: " + malformed, malformed);
+      }
+      return entries.isEmpty() ? null : ForwardDeadlineCodec.decode(entries.get(0));
     }
 
     private String route(Payload payload) {

@@ -222,7 +222,11 @@ for ((r = 0; r < world; r++)); do
   kill -0 "${pids[$r]}" 2>/dev/null || serve_alive=false
   echo "round 3: rank $r up, failed ${elapsed}s after the link went down: $(printf '%s' "$answer" | grep -o '"failure":"[^"]*"' | head -c 300)"
 done
-for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+# reaped here, so that the shell's "Killed" notices come now, not after the JSON line
+for pid in "${pids[@]}"; do
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+done
 serve_max=$(printf '%s\n' "${serve_detections[@]}" | awk 'BEGIN { m = 0 } { if ($1 == "null") m = 1e9; else if ($1 > m) m = $1 } END { printf "%.2f", m }')
 
 max=$(printf '%s\n' "${detections[@]}" | awk 'BEGIN { m = 0 } { if ($1 > m) m = $1 } END { printf "%.2f", m }')

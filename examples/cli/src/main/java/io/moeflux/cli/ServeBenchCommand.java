@@ -102,7 +102,10 @@ final class ServeBenchCommand implements Callable<Integer> {
                 last);
       }
     }
-    json.put("world", world).put("seconds", seconds).put("runs", runs);
+    json.put("world", world)
+        .put("seconds", seconds)
+        .put("kernel", runs.isEmpty() ? null : runs.get(0).get("kernel"))
+        .put("runs", runs);
     if (syncModes.contains("skip") && syncModes.contains("on")) {
       json.put("on_over_skip", ratios(out));
     }
@@ -123,7 +126,13 @@ final class ServeBenchCommand implements Callable<Integer> {
             Integer.toString(peerTimeout),
             "--interval",
             Integer.toString(interval));
-    List<String> jvm = List.of("-Xms" + heap, "-Xmx" + heap, "-XX:+UseSerialGC");
+    List<String> jvm =
+        List.of(
+            "--add-modules",
+            "jdk.incubator.vector",
+            "-Xms" + heap,
+            "-Xmx" + heap,
+            "-XX:+UseSerialGC");
     Map<String, Object> result = new LinkedHashMap<>();
     boolean passed = true;
     try (ServingRanks ranks = new ServingRanks(dir, world, jvm, options)) {
@@ -184,6 +193,7 @@ final class ServeBenchCommand implements Callable<Integer> {
         }
         result.put("sync", sync);
         result.put("level", level);
+        result.put("kernel", clients.get(0).status().get("kernel").asText());
         result.put("ranks", perRank);
         if (last && idleSeconds > 0) {
           result.put("idle_cpu_pct", idleCpu(ranks, clients));

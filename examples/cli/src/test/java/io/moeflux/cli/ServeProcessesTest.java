@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code serve --rank} processes on loopback, each answering its own clients. */
 class ServeProcessesTest {
   private static final int PEER_TIMEOUT_SECONDS = 3;
-  private static final List<String> JVM = List.of("-Xmx128m", "-XX:+UseSerialGC");
+  private static final List<String> JVM =
+      List.of("--add-modules", "jdk.incubator.vector", "-Xmx128m", "-XX:+UseSerialGC");
   private static final List<String> OPTIONS =
       List.of(
           "--hidden",

@@ -58,6 +58,8 @@ public final class StatusFields {
         common(batcher, rank, balanced.heat().latest(), balanced.balancer().switches());
     Throwable failure = batcher.failure();
     status.put("rank", rank.rank());
+    // the expert kernel this process runs (the handshake made every rank's the same)
+    status.put("kernel", balanced.rank().config().model().fingerprint().get("kernel"));
     status.put("world", batcher.worldSize());
     status.put("state", failure != null ? "failed" : batcher.draining() ? "draining" : "serving");
     if (failure != null) {

@@ -31,6 +31,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true)
 final class ServeBenchCommand implements Callable<Integer> {
+  /** Seconds between the last checked step and the idle measurement. */
+  private static final int IDLE_SETTLE_SECONDS = 10;
+
   @Spec CommandSpec spec;
 
   @Option(names = "--world")
@@ -265,10 +268,14 @@ final class ServeBenchCommand implements Callable<Integer> {
             .anyMatch(s -> s.get("check_steps").asLong() < s.get("step").asLong())) {
       Thread.sleep(200);
     }
-    Thread.sleep(1000);
+    // and the JIT compiles what the load made hot for a few seconds more: a tail of the load, not a
+    // cost of being idle (the busiest threads are printed, to tell the two apart)
+    Thread.sleep(TimeUnit.SECONDS.toMillis(IDLE_SETTLE_SECONDS));
     long[] before = new long[world];
+    List<Map<String, Long>> threadsBefore = new ArrayList<>();
     for (int r = 0; r < world; r++) {
       before[r] = ranks.process(r).cpuTicks();
+      threadsBefore.add(ranks.process(r).threadCpuTicks());
     }
     long started = System.nanoTime();
     Thread.sleep(idleSeconds * 1000L);
@@ -280,11 +287,30 @@ final class ServeBenchCommand implements Callable<Integer> {
       double pct = Math.round(ticks / 100.0 / wall * 100 * 100) / 100.0;
       percent.add(pct);
       out.printf(
-          "idle: rank %d (pid %d) used %d ticks (%.2f s) of CPU in %.1f s: %.2f %% of a core%n",
-          r, ranks.process(r).pid(), ticks, ticks / 100.0, wall, pct);
+          "idle: rank %d (pid %d) used %d ticks (%.2f s) of CPU in %.1f s: %.2f %% of a core;"
+              + " busiest threads: %s%n",
+          r,
+          ranks.process(r).pid(),
+          ticks,
+          ticks / 100.0,
+          wall,
+          pct,
+          busiest(threadsBefore.get(r), ranks.process(r).threadCpuTicks()));
     }
     out.flush();
     return percent;
+  }
+
+  /** The three threads that used the most CPU between two readings, with their ticks. */
+  private static String busiest(Map<String, Long> before, Map<String, Long> after) {
+    return after.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+        .filter(e -> e.getValue() > 0)
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(3)
+        .map(e -> e.getKey() + " " + e.getValue())
+        .toList()
+        .toString();
   }
 
   /**

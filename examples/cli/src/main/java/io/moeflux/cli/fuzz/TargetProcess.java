@@ -9,7 +9,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * A {@code moeflux} command in its own JVM (this jar, paranoid leak detection), so that its memory
@@ -107,10 +110,36 @@ public final class TargetProcess implements AutoCloseable {
     if (stat.isEmpty()) {
       return -1;
     }
-    // fields after the command name, which is in parentheses and may hold spaces
-    String line = stat.get(0);
-    String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name
+    return cpuTicksOf(stat.get(0));
+  }
+
+  /**
+   * CPU ticks (user plus system) of each thread of the process so far, by "name (tid)"; threads
+   * that ended are not in it.
+   */
+  public Map<String, Long> threadCpuTicks() {
+    Map<String, Long> ticks = new TreeMap<>();
+    Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+    try (Stream<Path> threads = Files.list(tasks)) {
+      threads.forEach(
+          thread -> {
+            List<String> stat = lines(thread.resolve("stat"));
+            if (!stat.isEmpty()) {
+              String line = stat.get(0);
+              String name = line.substring(line.indexOf('(') + 1, line.lastIndexOf(')'));
+              ticks.put(name + " (" + thread.getFileName() + ")", cpuTicksOf(line));
+            }
+          });
+    } catch (IOException | UncheckedIOException e) {
+      // the process ended meanwhile: what was read stands
+    }
+    return ticks;
+  }
+
+  private static long cpuTicksOf(String statLine) {
+    // fields after the command name, which is in parentheses and may hold spaces; utime and stime
+    // are fields 14 and 15 of the whole line, 12 and 13 after the name
+    String[] fields = statLine.substring(statLine.lastIndexOf(')') + 2).split(" ");
     return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
   }
 

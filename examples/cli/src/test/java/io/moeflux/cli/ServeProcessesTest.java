@@ -17,8 +17,13 @@ class ServeProcessesTest {
   private static final int PEER_TIMEOUT_SECONDS = 3;
   private static final List<String> JVM =
       List.of("--add-modules", "jdk.incubator.vector", "-Xmx128m", "-XX:+UseSerialGC");
+  // skewed routing and room for replicas, so that the ranks rebalance while they serve
   private static final List<String> OPTIONS =
       List.of(
+          "--gate-skew",
+          "2.5",
+          "--redundant-slots",
+          "4",
           "--hidden",
           "32",
           "--max-tokens",
@@ -63,6 +68,13 @@ class ServeProcessesTest {
           assertThat(rank.get("requests_served").asLong()).isEqualTo(clients.get(r).answered());
         }
         assertThat(status.get(2).get("requests_served").asLong()).isZero();
+        // heat, plans, migration and switches across processes: every rank switched alike
+        assertThat(status.get(0).get("rebalances").asLong()).isPositive();
+        for (JsonNode rank : status) {
+          assertThat(rank.get("rebalances")).isEqualTo(status.get(0).get("rebalances"));
+          assertThat(rank.get("placement_version"))
+              .isEqualTo(status.get(0).get("placement_version"));
+        }
 
         clients.get(0).start(40);
         clients.get(1).start(20);

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.moeflux.cli.serve.ServeClient;
 import io.moeflux.cli.serve.ServingRanks;
+import io.moeflux.pipeline.checkpoint.CheckpointGenerator;
+import io.moeflux.pipeline.checkpoint.ModelFamily;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,6 +117,44 @@ class ServeProcessesTest {
     } finally {
       client.dispose();
       ranks.close();
+    }
+  }
+
+  @Test
+  void aCheckpointIsServedAcrossProcessesEachRequestRunningItsLayer() throws Exception {
+    Path model = dir.resolve("qwen2");
+    // MoE layers 0 and 2 (layer 1 is dense): step s runs MoE layer s mod 2
+    CheckpointGenerator.builder(ModelFamily.QWEN2_MOE)
+        .hidden(16)
+        .experts(6)
+        .decoderLayers(3)
+        .mlpOnlyLayers(1)
+        .build()
+        .write(model);
+    List<String> options =
+        List.of(
+            "--model",
+            model.toString(),
+            "--max-tokens",
+            "8",
+            "--check",
+            "--peer-timeout",
+            Integer.toString(PEER_TIMEOUT_SECONDS));
+    try (ServingRanks ranks = new ServingRanks(dir.resolve("ranks"), 2, JVM, options)) {
+      ServeClient client = new ServeClient(0, ranks.clientPort(0), 4, 5, new int[] {0, 2});
+      try {
+        client.start(40);
+        Thread.sleep(1500);
+        client.stop();
+        awaitAnswered(List.of(client));
+        assertThat(client.answered()).isPositive();
+        assertThat(client.refused()).isZero();
+        JsonNode status = client.status();
+        assertThat(status.get("check_mismatches").asLong()).isZero();
+        assertThat(status.get("requests_served").asLong()).isEqualTo(client.answered());
+      } finally {
+        client.dispose();
+      }
     }
   }
 

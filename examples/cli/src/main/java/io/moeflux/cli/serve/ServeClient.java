@@ -41,6 +41,7 @@ public final class ServeClient implements Disposable {
   private final RSocket socket;
   private final int hidden;
   private final int maxTokens;
+  private final int[] layers;
   private final SplittableRandom random;
   private final ConcurrentLinkedQueue<Sent> inFlight = new ConcurrentLinkedQueue<>();
   private final Scheduler thread;
@@ -60,8 +61,18 @@ public final class ServeClient implements Disposable {
   private long firstRequestNanos;
   private long lastAnswerNanos;
 
+  /** A client of the synthetic model, which runs every layer in every step. */
   public ServeClient(int rank, int port, int maxTokens, long seed) {
+    this(rank, port, maxTokens, seed, new int[] {TokenBatch.ANY_LAYER});
+  }
+
+  /**
+   * A client whose requests name the decoder layers {@code layers} in turn (a checkpoint model's
+   * MoE layers; {@link TokenBatch#ANY_LAYER} for the synthetic model).
+   */
+  public ServeClient(int rank, int port, int maxTokens, long seed, int[] layers) {
     this.rank = rank;
+    this.layers = layers.clone();
     this.maxTokens = maxTokens;
     this.random = new SplittableRandom(seed);
     this.socket =
@@ -119,14 +130,17 @@ public final class ServeClient implements Disposable {
   }
 
   private void send() {
+    int layer;
+    synchronized (this) {
+      layer = layers[(int) (sent % layers.length)];
+    }
     int n = 1 + random.nextInt(maxTokens);
     float[] data = new float[n * hidden];
     for (int i = 0; i < data.length; i++) {
       data[i] = (float) (random.nextDouble() * 2 - 1);
     }
     ByteBuf body =
-        ForwardWireCodec.encodeLayerRequest(
-            ByteBufAllocator.DEFAULT, rank, TokenBatch.ANY_LAYER, n, hidden, data);
+        ForwardWireCodec.encodeLayerRequest(ByteBufAllocator.DEFAULT, rank, layer, n, hidden, data);
     Sinks.@Nullable Many<Payload> channel;
     boolean first;
     synchronized (this) {

@@ -269,6 +269,22 @@ class OnDemandStepsTest {
   }
 
   @Test
+  void aDeadlinePassesInVirtualTimeWhileTheStepWaits() {
+    // rank 1 has no batcher: rank 0's step waits for it (for the real peer timeout, 3 s), while a
+    // deadline of a minute passes in virtual time
+    start(2, 1, config(false), BatcherOptions.defaults());
+    RequestBatcher batcher = batchers.get(0);
+    float[] data = rows(new Random(13), 2);
+    StepVerifier.withVirtualTime(
+            () -> batcher.submit(0, TokenBatch.ANY_LAYER, 2, data, Duration.ofMinutes(1)))
+        .expectSubscription()
+        .expectNoEvent(Duration.ofSeconds(59))
+        .thenAwait(Duration.ofSeconds(1))
+        .expectErrorMessage("no step answered the request within its deadline of PT1M")
+        .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
   void aLostPeerFailsInFlightAndNewRequestsNamingItWithinTwicePeerTimeout() {
     // rank 2 has no batcher: rank 0's step waits for it, until it is lost
     start(3, 2, config(false), BatcherOptions.defaults());

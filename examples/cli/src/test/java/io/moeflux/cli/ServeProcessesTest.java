@@ -39,8 +39,10 @@ class ServeProcessesTest {
   @TempDir Path dir;
 
   @Test
-  void busyRanksAndAnIdleOneServeCheckedStepsThenALostRankIsNamedToEveryClient() throws Exception {
-    try (ServingRanks ranks = new ServingRanks(dir, 3, JVM, OPTIONS)) {
+  void busyRanksAndAnIdleOneServeCheckedStepsThenALostRankIsNamedAndARestartServesAgain()
+      throws Exception {
+    ServingRanks first = new ServingRanks(dir.resolve("first"), 3, JVM, OPTIONS);
+    try (ServingRanks ranks = first) {
       List<ServeClient> clients = new ArrayList<>();
       try {
         for (int r = 0; r < 3; r++) {
@@ -95,6 +97,21 @@ class ServeProcessesTest {
         }
       } finally {
         clients.forEach(ServeClient::dispose);
+      }
+    }
+    // the whole group restarted, on the same ports, serves again
+    try (ServingRanks again = new ServingRanks(dir.resolve("again"), first, JVM, OPTIONS)) {
+      ServeClient client = new ServeClient(2, again.clientPort(2), 4, 17);
+      try {
+        client.start(30);
+        Thread.sleep(1000);
+        client.stop();
+        awaitAnswered(List.of(client));
+        assertThat(client.answered()).isPositive();
+        assertThat(client.refused()).isZero();
+        assertThat(client.status().get("state").asText()).isEqualTo("serving");
+      } finally {
+        client.dispose();
       }
     }
   }

@@ -16,20 +16,35 @@ import java.util.List;
  */
 public final class ServingRanks implements AutoCloseable {
   private final List<TargetProcess> processes = new ArrayList<>();
+  private final List<String> peers;
   private final int[] clientPorts;
 
   /**
-   * Starts {@code world} ranks, each {@code serve --rank r --world W --peers ... --port P} plus
-   * {@code options}, and waits until each says it is serving.
+   * Starts {@code world} ranks on free loopback ports, each {@code serve --rank r --world W --peers
+   * ... --port P} plus {@code options}, and waits until each says it is serving.
    */
   public ServingRanks(Path dir, int world, List<String> jvmOptions, List<String> options)
       throws InterruptedException {
-    // free loopback ports: the first W for the mesh, the next W for clients
-    TcpMeshTransport ports = TcpMeshTransport.loopback(2 * world);
-    List<String> peers = ports.addresses().subList(0, world);
+    this(dir, freePorts(world), jvmOptions, options);
+  }
+
+  /**
+   * Starts the group again on the ports of {@code before} (which must be closed): what a restart of
+   * every pod of a StatefulSet does.
+   */
+  public ServingRanks(Path dir, ServingRanks before, List<String> jvmOptions, List<String> options)
+      throws InterruptedException {
+    this(dir, before.ports(), jvmOptions, options);
+  }
+
+  private ServingRanks(Path dir, List<Integer> ports, List<String> jvmOptions, List<String> options)
+      throws InterruptedException {
+    int world = ports.size() / 2;
+    this.peers = new ArrayList<>();
     this.clientPorts = new int[world];
     for (int r = 0; r < world; r++) {
-      clientPorts[r] = ports.port(world + r);
+      peers.add("127.0.0.1:" + ports.get(r));
+      clientPorts[r] = ports.get(world + r);
     }
     try {
       for (int r = 0; r < world; r++) {
@@ -59,6 +74,28 @@ public final class ServingRanks implements AutoCloseable {
       close();
       throw e;
     }
+  }
+
+  /** Free loopback ports: the first W for the mesh, the next W for clients. */
+  private static List<Integer> freePorts(int world) {
+    TcpMeshTransport free = TcpMeshTransport.loopback(2 * world);
+    List<Integer> ports = new ArrayList<>();
+    for (int i = 0; i < 2 * world; i++) {
+      ports.add(free.port(i));
+    }
+    return ports;
+  }
+
+  /** The mesh ports, then the client ports, in rank order. */
+  private List<Integer> ports() {
+    List<Integer> ports = new ArrayList<>();
+    for (String peer : peers) {
+      ports.add(Integer.parseInt(peer.substring(peer.lastIndexOf(':') + 1)));
+    }
+    for (int port : clientPorts) {
+      ports.add(port);
+    }
+    return ports;
   }
 
   public int clientPort(int rank) {

@@ -22,7 +22,7 @@ final class ServeCheck implements Disposable {
   private final Disposable subscription;
 
   ServeCheck(RequestBatcher batcher, MoeRank rank) {
-    this.references = new PlacementReferences(rank.config().model());
+    this.references = new PlacementReferences(rank.config().model(), rank.config().wire());
     this.subscription =
         batcher
             .stepsServed()

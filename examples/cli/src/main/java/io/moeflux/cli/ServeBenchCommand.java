@@ -31,9 +31,6 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true)
 final class ServeBenchCommand implements Callable<Integer> {
-  /** Seconds between the last checked step and the idle measurement. */
-  private static final int IDLE_SETTLE_SECONDS = 10;
-
   @Spec CommandSpec spec;
 
   @Option(names = "--world")
@@ -68,6 +65,9 @@ final class ServeBenchCommand implements Callable<Integer> {
 
   @Option(names = "--idle-seconds")
   int idleSeconds = 0;
+
+  @Option(names = "--idle-settle-seconds")
+  int idleSettleSeconds = 30;
 
   @Option(names = "--kill-rank")
   @Nullable Integer killRank;
@@ -270,7 +270,7 @@ final class ServeBenchCommand implements Callable<Integer> {
     }
     // and the JIT compiles what the load made hot for a few seconds more: a tail of the load, not a
     // cost of being idle (the busiest threads are printed, to tell the two apart)
-    Thread.sleep(TimeUnit.SECONDS.toMillis(IDLE_SETTLE_SECONDS));
+    Thread.sleep(TimeUnit.SECONDS.toMillis(idleSettleSeconds));
     long[] before = new long[world];
     List<Map<String, Long>> threadsBefore = new ArrayList<>();
     for (int r = 0; r < world; r++) {

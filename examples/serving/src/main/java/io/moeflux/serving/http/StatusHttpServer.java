@@ -126,10 +126,13 @@ public final class StatusHttpServer {
             guarded(
                 access,
                 access.openStatus(),
-                (request, response) ->
-                    response
-                        .header("content-type", "application/json")
-                        .sendString(Mono.fromCallable(() -> json(status.get())))))
+                (request, response) -> {
+                  Map<String, @Nullable Object> document = status.get();
+                  return response
+                      .status(readiness(document))
+                      .header("content-type", "application/json")
+                      .sendString(Mono.fromCallable(() -> json(document)));
+                }))
         .get(
             "/metrics",
             guarded(
@@ -148,6 +151,18 @@ public final class StatusHttpServer {
                     response
                         .header("content-type", "image/svg+xml")
                         .sendString(Mono.fromCallable(heatSvg::get))));
+  }
+
+  /**
+   * 503 while the status says the server takes no requests ({@code state} failed or draining), so
+   * that a readiness probe on {@code /status} takes it out of service; 200 otherwise. The body is
+   * the same either way.
+   */
+  static HttpResponseStatus readiness(Map<String, @Nullable Object> status) {
+    Object state = status.get("state");
+    return "failed".equals(state) || "draining".equals(state)
+        ? HttpResponseStatus.SERVICE_UNAVAILABLE
+        : HttpResponseStatus.OK;
   }
 
   /** {@code handler}, behind the bearer check of {@code access} unless {@code open}. */

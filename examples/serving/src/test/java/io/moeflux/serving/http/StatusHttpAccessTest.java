@@ -64,6 +64,14 @@ class StatusHttpAccessTest {
   }
 
   @Test
+  void statusAnswers503WhileTheServerTakesNoRequestsSoThatProbesTakeItOutOfService() {
+    assertThat(StatusHttpServer.readiness(Map.of("state", "serving")).code()).isEqualTo(200);
+    assertThat(StatusHttpServer.readiness(Map.of("ranks", 2)).code()).isEqualTo(200);
+    assertThat(StatusHttpServer.readiness(Map.of("state", "failed")).code()).isEqualTo(503);
+    assertThat(StatusHttpServer.readiness(Map.of("state", "draining")).code()).isEqualTo(503);
+  }
+
+  @Test
   void aClientThatTricklesItsHeadersIsClosedAtTheDeadline() throws Exception {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 2000);

@@ -25,19 +25,11 @@ public final class Bf16 {
 
   /** {@code out[j] = narrow(src[off + j])} for {@code j < n}. */
   static void narrow(float[] src, int off, short[] out, int n) {
-    for (int j = 0; j < n; j++) {
-      int bits = Float.floatToRawIntBits(src[off + j]);
-      out[j] =
-          (bits & 0x7fffffff) > 0x7f800000
-              ? (short) ((bits >>> 16) | 0x0040)
-              : (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
-    }
+    RowKernels.preferred().narrowBf16(src, off, out, n);
   }
 
   /** {@code dst[off + j] = widen(src[j])} for {@code j < n}. */
   static void widen(short[] src, float[] dst, int off, int n) {
-    for (int j = 0; j < n; j++) {
-      dst[off + j] = Float.intBitsToFloat(src[j] << 16);
-    }
+    RowKernels.preferred().widenBf16(src, dst, off, n);
   }
 }

@@ -60,10 +60,8 @@ public final class E4m3 {
    * has scale 0; a row with a NaN or an infinity has a NaN scale and zero codes.
    */
   public static float quantize(float[] src, int off, int n, byte[] codes) {
-    float amax = 0f;
-    for (int j = 0; j < n; j++) {
-      amax = Math.max(amax, Math.abs(src[off + j]));
-    }
+    RowKernel kernel = RowKernels.preferred();
+    float amax = kernel.absMax(src, off, n);
     if (!(amax < Float.POSITIVE_INFINITY) || amax == 0f) {
       for (int j = 0; j < n; j++) {
         codes[j] = 0;
@@ -73,9 +71,7 @@ public final class E4m3 {
     float scale = amax / MAX;
     float inverse = MAX / amax;
     if (inverse < Float.POSITIVE_INFINITY) {
-      for (int j = 0; j < n; j++) {
-        codes[j] = encode(src[off + j] * inverse);
-      }
+      kernel.encodeE4m3(src, off, inverse, codes, n);
     } else {
       // a row so small that 448 / max overflows: divide by the (subnormal) scale instead
       for (int j = 0; j < n; j++) {
@@ -87,8 +83,6 @@ public final class E4m3 {
 
   /** {@code dst[off + j] = value(codes[j]) * scale} for {@code j < n}. */
   public static void dequantize(byte[] codes, float scale, float[] dst, int off, int n) {
-    for (int j = 0; j < n; j++) {
-      dst[off + j] = VALUE[codes[j] & 0xff] * scale;
-    }
+    RowKernels.preferred().decodeE4m3(codes, scale, dst, off, n);
   }
 }

@@ -190,6 +190,13 @@ public final class MoeRank implements Disposable {
   }
 
   /**
+   * The version of the placement in force now (what {@link #status()} reports, without the rest).
+   */
+  public long placementVersion() {
+    return state.inForce().placement().version();
+  }
+
+  /**
    * The placements this rank has had in force: the initial one, then one entry per switch it
    * applied. Every rank of a group must report the same history; compare them to check.
    */

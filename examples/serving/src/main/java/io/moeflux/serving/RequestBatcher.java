@@ -513,7 +513,7 @@ public final class RequestBatcher implements Disposable {
       TokenBatch out = outputs.get(r);
       int rank = firstRank + r;
       // the next step has not been handed to the rank yet: this is the placement it ran under
-      long placementVersion = ranks.get(r).status().placementVersion();
+      long placementVersion = ranks.get(r).placementVersion();
       int topK = out.tokens() == 0 ? 0 : out.topkIds().length / out.tokens();
       int row = 0;
       for (Request request : done.requests().get(r)) {

@@ -262,6 +262,11 @@ final class LayerRunner {
       return;
     }
     int[] first = micro[0].heat();
+    if (microBatches == 1) {
+      // one micro-batch: its counts are the layer's, lent to the tap as the sum would be
+      heatTap.onDispatch(batch.step, batch.layer, batch.prefill, first);
+      return;
+    }
     if (heatSum.length != first.length) {
       heatSum = new int[first.length];
     }

@@ -86,7 +86,7 @@ final class MicroBatch {
     this.hidden = hidden;
     this.topK = topK;
     this.plan = new DispatchPlan(ranks, topK, maxTokens);
-    this.picks = new ReceivedPicks(ranks, topK, hidden, 0);
+    this.picks = new ReceivedPicks(ranks, topK, hidden);
     this.expertRows = new ExpertRows(hidden);
     this.dispatchCoder = new RowCoder(wire.dispatch(), hidden);
     this.combineCoder = new RowCoder(wire.combine(), hidden);

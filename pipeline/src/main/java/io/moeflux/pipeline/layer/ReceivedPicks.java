@@ -33,7 +33,6 @@ final class ReceivedPicks {
   private static final float[] NO_ROWS = new float[0];
 
   private float[] ownRows = NO_ROWS;
-  private int self = -1;
 
   /** Per token: its row in its source's rows (a frame's row, or a token of this rank's batch). */
   private int[] rowIndex = new int[0];
@@ -47,14 +46,13 @@ final class ReceivedPicks {
   /** Per token, {@code topK} entries: the gate weight of each pick in {@link #slot}. */
   private float[] weight = new float[0];
 
-  ReceivedPicks(int ranks, int topK, int hidden, int tokens) {
+  ReceivedPicks(int ranks, int topK, int hidden) {
     this.ranks = ranks;
     this.topK = topK;
     this.hidden = hidden;
     this.count = new int[ranks];
     this.base = new int[ranks + 1];
     this.rows = new WireRows[ranks];
-    reserve(tokens);
   }
 
   /** Makes room for {@code tokens} received tokens over all sources (grows, never shrinks). */
@@ -89,7 +87,6 @@ final class ReceivedPicks {
   void addOwn(int rank, DispatchPlan plan, float[] weights, float[] state, boolean everyToken) {
     int own = everyToken ? plan.tokens() : plan.destCount[rank];
     int first = open(rank, own);
-    self = rank;
     ownRows = state;
     rows[rank] = null;
     for (int i = 0; i < own; i++) {
@@ -131,11 +128,6 @@ final class ReceivedPicks {
     weight[at + i] = pickWeight;
   }
 
-  /** Received tokens over all sources. */
-  int tokens() {
-    return base[ranks];
-  }
-
   /** Picks of {@code token} that run here. */
   int picks(int token) {
     return picks[token];
@@ -149,11 +141,6 @@ final class ReceivedPicks {
   /** The gate weight of the {@code j}-th pick of {@code token}. */
   float weight(int token, int j) {
     return weight[token * topK + j];
-  }
-
-  /** Whether {@code token} is one of this rank's own, whose row is float32 in the batch. */
-  boolean isOwn(int source) {
-    return source == self;
   }
 
   /** This rank's hidden states, where its own tokens' rows are. */
@@ -182,6 +169,5 @@ final class ReceivedPicks {
   void dropRows() {
     Arrays.fill(rows, null);
     ownRows = NO_ROWS;
-    self = -1;
   }
 }

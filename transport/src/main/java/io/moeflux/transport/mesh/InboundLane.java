@@ -65,8 +65,9 @@ final class InboundLane extends BaseSubscriber<Payload> {
     ByteBuf frame;
     try {
       // checked before it is held: nothing of a bad frame outlives this call
-      FrameValidator.validate(payload.sliceData(), source, limits, wire);
-      frame = payload.sliceData().retain();
+      ByteBuf data = payload.sliceData();
+      FrameValidator.validate(data, source, limits, wire);
+      frame = data.retain();
     } catch (MeshException e) {
       violation(e);
       return;

@@ -293,16 +293,16 @@ public final class ForwardWireCodec {
   public static ByteBuf encodeResponse(ByteBufAllocator allocator, Response response) {
     int tokens = response.tokens();
     int topK = response.topK();
-    checkRouted(
-        tokens,
-        response.hidden(),
-        topK,
-        response.data(),
-        response.topkIds(),
-        response.topkWeights());
     ByteBuf buf =
-        allocator.buffer(
-            RESPONSE_HEADER_BYTES + response.data().length * Float.BYTES + tokens * topK * 8);
+        routedBuffer(
+            allocator,
+            RESPONSE_HEADER_BYTES,
+            tokens,
+            response.hidden(),
+            topK,
+            response.data(),
+            response.topkIds(),
+            response.topkWeights());
     buf.writeIntLE(VERSION)
         .writeIntLE(response.rank())
         .writeLongLE(response.step())
@@ -311,6 +311,23 @@ public final class ForwardWireCodec {
         .writeIntLE(topK);
     writeRouted(buf, response.data(), response.topkIds(), response.topkWeights());
     return buf;
+  }
+
+  /**
+   * Checks a routed body's arrays against its sizes, then a buffer for {@code headerBytes} of
+   * header followed by the hidden values, the top-k ids and the top-k weights.
+   */
+  private static ByteBuf routedBuffer(
+      ByteBufAllocator allocator,
+      int headerBytes,
+      int tokens,
+      int hidden,
+      int topK,
+      float[] data,
+      int[] topkIds,
+      float[] topkWeights) {
+    checkRouted(tokens, hidden, topK, data, topkIds, topkWeights);
+    return allocator.buffer(headerBytes + data.length * Float.BYTES + tokens * topK * 8);
   }
 
   /**
@@ -329,19 +346,16 @@ public final class ForwardWireCodec {
     }
     int tokens = response.tokens();
     int topK = response.topK();
-    checkRouted(
-        tokens,
-        response.hidden(),
-        topK,
-        response.data(),
-        response.topkIds(),
-        response.topkWeights());
     ByteBuf buf =
-        allocator.buffer(
-            LAYER_RESPONSE_HEADER_BYTES
-                + 12
-                + response.data().length * Float.BYTES
-                + tokens * topK * 8);
+        routedBuffer(
+            allocator,
+            LAYER_RESPONSE_HEADER_BYTES + 12,
+            tokens,
+            response.hidden(),
+            topK,
+            response.data(),
+            response.topkIds(),
+            response.topkWeights());
     writeLayerHeader(buf, response);
     buf.writeIntLE(tokens).writeIntLE(response.hidden()).writeIntLE(topK);
     writeRouted(buf, response.data(), response.topkIds(), response.topkWeights());

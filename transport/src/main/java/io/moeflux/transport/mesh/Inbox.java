@@ -51,13 +51,15 @@ final class Inbox {
   private volatile @Nullable MeshException failure;
   private final AtomicReferenceArray<String> departed;
   private final StepOpenings openings = new StepOpenings();
+  private final Runnable phaseOpened;
 
   Inbox(
       int self,
       int worldSize,
       long timeoutNanos,
       InboundLimits limits,
-      Consumer<MeshException> onProtocolError) {
+      Consumer<MeshException> onProtocolError,
+      Runnable phaseOpened) {
     this.self = self;
     this.worldSize = worldSize;
     this.timeoutNanos = timeoutNanos;
@@ -66,7 +68,20 @@ final class Inbox {
     this.departed = new AtomicReferenceArray<>(worldSize);
     this.aborted = new AbortedSteps(self);
     this.quota = new PeerQuota(worldSize, limits);
+    this.phaseOpened = phaseOpened;
     this.newPhase = key -> new Phase(key, worldSize, System.nanoTime(), phases, quota);
+  }
+
+  /** The phase of {@code key}, opened if absent; told to the sweeper once it is in the map. */
+  private Phase phase(PhaseKey key) {
+    Phase phase = phases.computeIfAbsent(key, newPhase);
+    phaseOpened.run();
+    return phase;
+  }
+
+  /** Whether any phase is open: frames held, or a receive waiting (what {@link #sweep} visits). */
+  boolean holdsPhases() {
+    return !phases.isEmpty();
   }
 
   /** A peer left the mesh: every frame it sent has arrived, and no more will come. */
@@ -128,7 +143,7 @@ final class Inbox {
     }
     PhaseKey key =
         new PhaseKey(kind, step, FrameHeaderCodec.layer(frame), FrameHeaderCodec.micro(frame));
-    Phase phase = phases.computeIfAbsent(key, newPhase);
+    Phase phase = phase(key);
     MonoSink<PeerFrames> waiter = null;
     PeerFrames complete = null;
     boolean duplicate = false;
@@ -266,7 +281,7 @@ final class Inbox {
                 sink.error(failed);
                 return;
               }
-              Phase phase = phases.computeIfAbsent(key, newPhase);
+              Phase phase = phase(key);
               PeerFrames ready = null;
               String error = null;
               synchronized (phase) {

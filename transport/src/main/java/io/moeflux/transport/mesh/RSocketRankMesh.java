@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -53,13 +52,17 @@ public final class RSocketRankMesh implements RankMesh {
     this.config = config;
     this.allocator = config.allocator();
     Handshake self = Handshake.current(config.rank(), config.worldSize(), config.fingerprint());
+    PhaseSweeper sweeper =
+        new PhaseSweeper(this::sweep, this::holdsPhases, Schedulers.parallel(), SWEEP);
+    resources.add(sweeper);
     this.inbox =
         new Inbox(
             config.rank(),
             config.worldSize(),
             config.phaseTimeout().toNanos(),
             config.limits(),
-            this::protocolError);
+            this::protocolError,
+            sweeper::wake);
     this.membership = new Membership(config, inbox);
     this.outbound = new OutboundLanes(config.rank(), config.worldSize(), allocator, membership);
     membership.onFailed(error -> outbound.tellFailure(error.getMessage()));
@@ -68,6 +71,14 @@ public final class RSocketRankMesh implements RankMesh {
     this.connector =
         new MeshConnector(
             config, self, allocator, membership, inbound.refused(), maxInboundPayload(config));
+  }
+
+  private void sweep() {
+    inbox.sweep(System.nanoTime());
+  }
+
+  private boolean holdsPhases() {
+    return inbox.holdsPhases();
   }
 
   /** Binds this rank's server, connects to every peer and completes when all handshakes passed. */
@@ -114,13 +125,6 @@ public final class RSocketRankMesh implements RankMesh {
     if (config.worldSize() == 1) {
       return Mono.empty();
     }
-    resources.add(
-        Schedulers.parallel()
-            .schedulePeriodically(
-                () -> inbox.sweep(System.nanoTime()),
-                SWEEP.toMillis(),
-                SWEEP.toMillis(),
-                TimeUnit.MILLISECONDS));
     Mono<Void> bind =
         RSocketServer.create(inbound)
             .interceptors(registry -> registry.forConnection(new SetupFrameGuard()))

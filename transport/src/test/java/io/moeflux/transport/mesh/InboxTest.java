@@ -30,7 +30,14 @@ class InboxTest {
           .maxHeldPhases(3)
           .build();
   private final long timeout = Duration.ofSeconds(5).toNanos();
-  private final Inbox inbox = new Inbox(0, 3, timeout, limits, protocolErrors::add);
+  private final List<Boolean> heldWhenOpened = new ArrayList<>();
+  private final Inbox inbox =
+      new Inbox(
+          0, 3, timeout, limits, protocolErrors::add, () -> heldWhenOpened.add(holdsPhases()));
+
+  private boolean holdsPhases() {
+    return inbox.holdsPhases();
+  }
 
   private static ByteBuf frame(FrameKind kind, long step, int source) {
     return FrameHeaderCodec.allocate(ByteBufAllocator.DEFAULT, kind, step, 0, source, 0, 0);
@@ -87,6 +94,19 @@ class InboxTest {
     inbox.fail(protocolErrors.get(0));
     assertThat(inbox.heldBytes(1)).isZero();
     assertThat(inbox.heldBytes(2)).isZero();
+  }
+
+  @Test
+  void theSweeperHearsOfEveryPhaseOnceItIsOpenAndTheInboxIsEmptyAfterwards() {
+    assertThat(inbox.holdsPhases()).isFalse();
+    inbox.deliver(1, frame(FrameKind.DISPATCH, 0, 1));
+    StepVerifier.create(inbox.receive(new PhaseKey(FrameKind.DISPATCH, 0, 0)))
+        .then(() -> inbox.deliver(2, frame(FrameKind.DISPATCH, 0, 2)))
+        .assertNext(PeerFrames::release)
+        .verifyComplete();
+    // told after each open, with the phase already there for the sweep to see
+    assertThat(heldWhenOpened).isNotEmpty().containsOnly(true);
+    assertThat(inbox.holdsPhases()).isFalse();
   }
 
   @Test

@@ -28,8 +28,17 @@ import reactor.core.publisher.Flux;
 final class DispatchBenchCommand extends GroupBench {
   private static final double CONFIDENCE = 0.95;
 
+  /** The warm-up lasts at least this many steps, and at least {@code --warmup-seconds}. */
   @Option(names = "--warmup")
   int warmup = 100;
+
+  /**
+   * So that the JIT has compiled the step's hot paths before measuring: 100 steps alone took under
+   * a second, while the steps kept getting faster for several. The {@code --overlap alternating/N}
+   * comparison warms up by {@code --warmup} steps only (both arms share its warm-up).
+   */
+  @Option(names = "--warmup-seconds")
+  int warmupSeconds = 8;
 
   /**
    * With {@code --overlap alternating/N}: one running group switches the micro-batch split on and
@@ -107,7 +116,7 @@ final class DispatchBenchCommand extends GroupBench {
 
     MoeGroup moe =
         MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
-    StepTimes clock = new StepTimes(warmup, steps);
+    StepTimes clock = new StepTimes(warmup, Duration.ofSeconds(warmupSeconds), steps);
     long[] allocatedAtStart = new long[1];
     try (DataPathMeter meter = DataPathMeter.start(List.of(moe))) {
       Runnable mark =
@@ -121,6 +130,7 @@ final class DispatchBenchCommand extends GroupBench {
       SyntheticWorkload workload = SyntheticWorkload.full(group.model.seed, hidden, tokens);
       List<Flux<TokenBatch>> inputs = new ArrayList<>();
       for (int r = 0; r < group.ranks; r++) {
+        int rank = r;
         // A few distinct batches per rank, reused with fresh step ids: input generation stays out
         // of the measured path.
         List<TokenBatch> distinct = new ArrayList<>();
@@ -128,7 +138,8 @@ final class DispatchBenchCommand extends GroupBench {
           distinct.add(workload.batch(r, i));
         }
         inputs.add(
-            Flux.range(0, warmup + steps)
+            Flux.range(0, Integer.MAX_VALUE)
+                .takeWhile(s -> clock.wants(rank, s))
                 .map(
                     s -> {
                       TokenBatch b = distinct.get(s % distinct.size());
@@ -138,10 +149,10 @@ final class DispatchBenchCommand extends GroupBench {
       moe.forward(inputs)
           .doOnSubscribe(
               subscription -> {
-                if (warmup == 0) {
+                clock.start(System.nanoTime());
+                if (clock.warmupSteps() == 0) {
                   mark.run();
                 }
-                clock.start(System.nanoTime());
               })
           .doOnNext(
               outputs -> {
@@ -177,6 +188,7 @@ final class DispatchBenchCommand extends GroupBench {
               .put("experts_per_rank", group.model.expertsPerRank)
               .put("layers", group.model.layers)
               .put("steps", measured)
+              .put("warmup_steps", clock.warmupSteps())
               .put("step_p50_us", p.at(50) / 1000)
               .put("step_p99_us", p.at(99) / 1000)
               .put("payload_bytes_per_step", bytes / Math.max(1, measured))

@@ -22,8 +22,9 @@ abstract class GroupBench extends GroupCommand {
   /**
    * The data-path fields every benchmark that exchanges rows reports: the wire precision and
    * overlap, hidden rows per step and per second over {@code seconds}, copied bytes per payload
-   * byte, and the direct-memory peak against {@link StepMemory}'s bound for {@code groups} groups
-   * of this configuration in this JVM.
+   * byte, the direct-memory peak against {@link StepMemory}'s bound for {@code groups} groups of
+   * this configuration in this JVM, and the cores the process kept busy (of the machine's {@code
+   * cores}): at every core busy, work cannot be overlapped into idle time.
    */
   void putDataPath(
       JsonLine json,
@@ -42,7 +43,9 @@ abstract class GroupBench extends GroupCommand {
             Math.round(reading.copiesPerPayloadByte() * 1000) / 1000.0)
         .put("direct_bytes_peak", reading.directPeak())
         .put("direct_bytes_bound", bound)
-        .put("direct_bytes_limit", DirectMemory.limit());
+        .put("direct_bytes_limit", DirectMemory.limit())
+        .put("cores_busy", Math.round(reading.coresBusy(seconds) * 100) / 100.0)
+        .put("cores", Runtime.getRuntime().availableProcessors());
   }
 
   /**

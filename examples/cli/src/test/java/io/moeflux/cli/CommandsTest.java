@@ -323,6 +323,8 @@ class CommandsTest {
                 "3",
                 "--warmup",
                 "0",
+                "--warmup-seconds",
+                "0",
                 "--hidden",
                 "32",
                 "--tokens",
@@ -337,7 +339,10 @@ class CommandsTest {
         .isZero();
     JsonNode json = lastLine();
     assertThat(json.get("steps").asInt()).isEqualTo(3);
+    assertThat(json.get("warmup_steps").asInt()).isZero();
     assertThat(json.get("step_p50_us").asLong()).isPositive();
+    assertThat(json.get("cores_busy").asDouble()).isPositive();
+    assertThat(json.get("cores").asInt()).isEqualTo(Runtime.getRuntime().availableProcessors());
   }
 
   private Path readmeLoads() throws Exception {

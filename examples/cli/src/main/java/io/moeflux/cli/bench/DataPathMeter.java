@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * What the data path of the groups a benchmark runs moved while it measured: hidden rows and bytes
  * that crossed a socket, bytes copied without being changed ({@link CopiedBytes}), and the peak of
  * the JVM's direct memory, sampled every millisecond by a thread of its own (and at every {@link
- * #sample()} the benchmark adds, at step ends).
+ * #sample()} the benchmark adds, at step ends); and the CPU time the whole process used meanwhile,
+ * which tells a CPU-bound run (every core busy) from one that waits.
  */
 public final class DataPathMeter implements AutoCloseable {
   private static final long SAMPLE_MILLIS = 1;
@@ -23,6 +24,7 @@ public final class DataPathMeter implements AutoCloseable {
   private long rows;
   private long bytes;
   private long copied;
+  private long cpuNanos;
 
   private DataPathMeter(List<MoeGroup> groups) {
     this.groups = List.copyOf(groups);
@@ -42,6 +44,7 @@ public final class DataPathMeter implements AutoCloseable {
     rows = rowsSent();
     bytes = bytesSent();
     copied = CopiedBytes.total();
+    cpuNanos = ProcessCpu.nanos();
     sample();
   }
 
@@ -54,7 +57,11 @@ public final class DataPathMeter implements AutoCloseable {
   public Reading read() {
     sample();
     return new Reading(
-        rowsSent() - rows, bytesSent() - bytes, CopiedBytes.total() - copied, peak.get());
+        rowsSent() - rows,
+        bytesSent() - bytes,
+        CopiedBytes.total() - copied,
+        peak.get(),
+        ProcessCpu.nanos() - cpuNanos);
   }
 
   private long rowsSent() {
@@ -99,11 +106,17 @@ public final class DataPathMeter implements AutoCloseable {
    * @param bytes their bytes in the wire precision (the payload)
    * @param copied bytes of hidden values copied without change
    * @param directPeak the most direct memory the JVM held at a sample
+   * @param cpuNanos CPU time (user and system) of the whole process, every thread
    */
-  public record Reading(long rows, long bytes, long copied, long directPeak) {
+  public record Reading(long rows, long bytes, long copied, long directPeak, long cpuNanos) {
     /** Copied bytes per payload byte. */
     public double copiesPerPayloadByte() {
       return bytes == 0 ? 0 : (double) copied / bytes;
+    }
+
+    /** Cores kept busy on average over {@code seconds} of wall time. */
+    public double coresBusy(double seconds) {
+      return seconds <= 0 ? 0 : cpuNanos / 1e9 / seconds;
     }
   }
 }

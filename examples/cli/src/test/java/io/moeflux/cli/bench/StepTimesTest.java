@@ -2,6 +2,7 @@ package io.moeflux.cli.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class StepTimesTest {
@@ -36,5 +37,50 @@ class StepTimesTest {
     assertThat(clock.measuringSince()).isEqualTo(1500);
     assertThat(clock.percentiles().at(1)).isEqualTo(10);
     assertThat(clock.percentiles().at(100)).isEqualTo(20);
+  }
+
+  /**
+   * A warm-up by time ends when rank 0 asks for a step after the time has passed: that step is the
+   * last of the warm-up, and every rank then runs exactly the measured steps after it. Another rank
+   * asking does not decide: it may ask for a step whose outputs are already out.
+   */
+  @Test
+  void aWarmupByTimeEndsAtTheStepRankZeroAsksForOnceTheTimeHasPassed() throws Exception {
+    StepTimes clock = new StepTimes(1, Duration.ofMillis(50), 3);
+    clock.start(System.nanoTime());
+    for (int step = 0; step <= 1; step++) {
+      assertThat(clock.wants(0, step)).isTrue();
+      assertThat(clock.wants(1, step)).isTrue();
+    }
+    assertThat(clock.stepDone(10)).isFalse();
+    assertThat(clock.stepDone(20)).isFalse();
+    Thread.sleep(60);
+    assertThat(clock.wants(1, 2)).isTrue();
+    assertThat(clock.warmupSteps()).as("rank 1 does not decide").isEqualTo(-1);
+    assertThat(clock.wants(0, 2)).isTrue();
+    assertThat(clock.warmupSteps()).as("steps 0 .. 2 are the warm-up").isEqualTo(3);
+    assertThat(clock.stepDone(30)).as("the warm-up ends here").isTrue();
+    for (int step = 3; step <= 5; step++) {
+      assertThat(clock.wants(0, step)).isTrue();
+      assertThat(clock.wants(1, step)).isTrue();
+      clock.stepDone(10L * step + (step == 5 ? 10 : 0));
+    }
+    assertThat(clock.wants(0, 6)).isFalse();
+    assertThat(clock.wants(1, 6)).isFalse();
+    assertThat(clock.measured()).isEqualTo(3);
+    assertThat(clock.measuringSince()).isEqualTo(30);
+    assertThat(clock.percentiles().at(50)).isEqualTo(10);
+    assertThat(clock.percentiles().at(100)).isEqualTo(20);
+  }
+
+  @Test
+  void aWarmupByTimeLastsUntilRankZeroAsksAfterTheTime() {
+    StepTimes clock = new StepTimes(1, Duration.ofMinutes(10), 3);
+    clock.start(System.nanoTime());
+    for (int step = 0; step < 100; step++) {
+      assertThat(clock.wants(0, step)).isTrue();
+      assertThat(clock.stepDone(step)).isFalse();
+    }
+    assertThat(clock.measured()).isZero();
   }
 }

@@ -25,6 +25,9 @@ import reactor.core.scheduler.Schedulers;
  * equal when every field is.
  */
 public final class PipelineConfig {
+  /** Hidden values per rank from which a step is heavy ({@link #heavySteps()}). */
+  public static final long HEAVY_STEP_VALUES = 1L << 19;
+
   private final MoeModel model;
   private final int maxTokensPerRank;
   private final Scheduler expertScheduler;
@@ -105,6 +108,22 @@ public final class PipelineConfig {
    */
   public Scheduler expertScheduler() {
     return expertScheduler;
+  }
+
+  /**
+   * Whether this config's steps are heavy: at least {@value #HEAVY_STEP_VALUES} hidden values per
+   * rank (capacity × hidden). A heavy step runs its combine on {@link #expertScheduler()} too, and
+   * by default its experts even when they are identities, so that no rank's math runs on the I/O
+   * thread that happened to deliver its last frame: with 4 ranks × 2048 tokens sharing 2 I/O
+   * threads, one of them did 31 s of the math while the other did 18 s and a core stood idle. A
+   * light step keeps the math there (a thread hop per phase cost 8 % at 4 × 128).
+   */
+  public boolean heavySteps() {
+    return heavySteps(maxTokensPerRank, model.hidden());
+  }
+
+  private static boolean heavySteps(int maxTokensPerRank, int hidden) {
+    return (long) maxTokensPerRank * hidden >= HEAVY_STEP_VALUES;
   }
 
   /**
@@ -229,12 +248,13 @@ public final class PipelineConfig {
 
   /**
    * Collects a {@link PipelineConfig}. Defaults: expert math on {@link Schedulers#immediate()} for
-   * {@link ExpertKind#IDENTITY} experts and on {@link Schedulers#parallel()} otherwise (chosen at
-   * {@link #build()} from the model when no scheduler was set), {@link SyncOptions#decodeOnly()} (a
-   * decode-only rank without local recompute: the DP metadata sync is skipped), {@link
-   * SwitchSchedule#none()}, no redundant slots, heat handed over at every step ({@link
-   * StepToggle#always()}), expert threads: the rank's share of the cores ({@link
-   * PipelineConfig#expertThreads()}), {@link WireFormat#F32} on the wire, {@link Overlap#off()}.
+   * {@link ExpertKind#IDENTITY} experts in light steps and on {@link Schedulers#parallel()}
+   * otherwise (chosen at {@link #build()} from the model and capacity when no scheduler was set;
+   * see {@link PipelineConfig#heavySteps()}), {@link SyncOptions#decodeOnly()} (a decode-only rank
+   * without local recompute: the DP metadata sync is skipped), {@link SwitchSchedule#none()}, no
+   * redundant slots, heat handed over at every step ({@link StepToggle#always()}), expert threads:
+   * the rank's share of the cores ({@link PipelineConfig#expertThreads()}), {@link WireFormat#F32}
+   * on the wire, {@link Overlap#off()}.
    */
   public static final class Builder {
     private MoeModel model;
@@ -347,6 +367,7 @@ public final class PipelineConfig {
       if (scheduler == null) {
         scheduler =
             model.expertKind() == ExpertKind.IDENTITY
+                    && !heavySteps(maxTokensPerRank, model.hidden())
                 ? Schedulers.immediate()
                 : Schedulers.parallel();
       }

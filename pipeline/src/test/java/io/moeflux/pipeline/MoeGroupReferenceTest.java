@@ -190,6 +190,62 @@ class MoeGroupReferenceTest {
     }
   }
 
+  /**
+   * Heavy steps ({@link PipelineConfig#heavySteps()}) run experts and combine on the expert
+   * scheduler, not on the I/O thread that delivered the frames: same bits.
+   */
+  @ParameterizedTest(name = "overlap={0}")
+  @MethodSource("overlapsOffAndOn")
+  void heavyStepsOffTheIoThreadsStillEqualTheReference(Overlap overlap) {
+    ModelConfig model =
+        ModelConfig.builder()
+            .hidden(1024)
+            .layers(1)
+            .experts(6)
+            .topK(2)
+            .groups(0)
+            .topkGroups(0)
+            .expertKind(ExpertKind.IDENTITY)
+            .seed(17)
+            .build();
+    int tokens = (int) (PipelineConfig.HEAVY_STEP_VALUES / model.hidden());
+    PipelineConfig config = PipelineConfig.builder(model, tokens).overlap(overlap).build();
+    assertThat(config.heavySteps()).isTrue();
+    int ranks = 3;
+    int steps = 3;
+    SyntheticWorkload workload = SyntheticWorkload.random(23, model.hidden(), tokens, 0.2);
+    MoeGroup group = MoeGroup.start(ranks, TransportKind.TCP, config).block(Duration.ofSeconds(60));
+    try {
+      ReferenceModel reference =
+          new ReferenceModel(model, group.bank(), config.initialPlacement(ranks));
+      List<Flux<TokenBatch>> inputs = new ArrayList<>();
+      for (int r = 0; r < ranks; r++) {
+        inputs.add(workload.batches(r, 0, steps));
+      }
+      AtomicInteger checked = new AtomicInteger();
+      StepVerifier.create(group.forward(inputs))
+          .thenConsumeWhile(
+              outputs -> {
+                for (int r = 0; r < ranks; r++) {
+                  TokenBatch actual = outputs.get(r);
+                  assertClose(actual, reference.forward(r, workload.batch(r, actual.step())));
+                  checked.incrementAndGet();
+                }
+                return true;
+              })
+          .expectComplete()
+          .verify(Duration.ofSeconds(60));
+      assertThat(checked).hasValue(steps * ranks);
+      group.close().block(Duration.ofSeconds(30));
+    } finally {
+      group.dispose();
+    }
+  }
+
+  static Stream<Overlap> overlapsOffAndOn() {
+    return Stream.of(Overlap.off(), Overlap.on());
+  }
+
   @Test
   void aStreamOfBatchesTakesAFewLines() {
     ModelConfig model = ModelConfig.small(); // hidden 64, 8 experts, top-2, 2 layers, SwiGLU

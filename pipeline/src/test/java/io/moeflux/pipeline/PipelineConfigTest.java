@@ -30,6 +30,22 @@ class PipelineConfigTest {
     assertThat(c.toBuilder().expertThreads(3).build().expertThreads(cores * 2)).isEqualTo(3);
     ModelConfig identity = model.toBuilder().expertKind(ExpertKind.IDENTITY).build();
     assertThat(PipelineConfig.of(identity, 8).expertScheduler()).isSameAs(Schedulers.immediate());
+    assertThat(PipelineConfig.of(identity, 8).heavySteps()).isFalse();
+  }
+
+  /**
+   * Heavy steps take even identity experts off the I/O threads; the bound is on capacity × hidden.
+   */
+  @Test
+  void heavyStepsRunTheirMathOffTheIoThreads() {
+    ModelConfig identity = model.toBuilder().expertKind(ExpertKind.IDENTITY).hidden(1024).build();
+    int heavyTokens = (int) (PipelineConfig.HEAVY_STEP_VALUES / 1024);
+    PipelineConfig light = PipelineConfig.of(identity, heavyTokens - 1);
+    PipelineConfig heavy = PipelineConfig.of(identity, heavyTokens);
+    assertThat(light.heavySteps()).isFalse();
+    assertThat(light.expertScheduler()).isSameAs(Schedulers.immediate());
+    assertThat(heavy.heavySteps()).isTrue();
+    assertThat(heavy.expertScheduler()).isSameAs(Schedulers.parallel());
   }
 
   @Test

@@ -51,6 +51,7 @@ final class LayerRunner {
   private final HeatTap heatTap;
   private final StepToggle heatSteps;
   private final Scheduler expertScheduler;
+  private final boolean combineOffIoThreads;
   private final ExpertWorkers workers;
   private final Overlap overlap;
   private final WireFormat wire;
@@ -76,6 +77,7 @@ final class LayerRunner {
     this.heatTap = heatTap;
     this.heatSteps = config.heatSteps();
     this.expertScheduler = config.expertScheduler();
+    this.combineOffIoThreads = config.heavySteps() && expertScheduler != Schedulers.immediate();
     this.workers = workers;
     this.overlap = config.overlap();
     this.wire = config.wire();
@@ -233,7 +235,7 @@ final class LayerRunner {
                 reportHeat(microBatches);
               }
             })
-        .then(mesh.receive(FrameKind.COMBINE, step, layerId, m.index))
+        .then(combined(step, layerId, m.index))
         .doOnNext(
             frames -> {
               try {
@@ -245,6 +247,12 @@ final class LayerRunner {
         .doOnDiscard(PeerFrames.class, PeerFrames::release)
         .onErrorResume(OutOfDirectMemory.class, this::giveUp)
         .then();
+  }
+
+  /** {@code micro}'s combine frames, handed to the expert scheduler in heavy steps. */
+  private Mono<PeerFrames> combined(long step, int layerId, int micro) {
+    Mono<PeerFrames> frames = mesh.receive(FrameKind.COMBINE, step, layerId, micro);
+    return combineOffIoThreads ? frames.publishOn(expertScheduler) : frames;
   }
 
   private void countSent(long rows, long rowBytes) {

@@ -5,17 +5,22 @@ import io.moeflux.cli.bench.AllocationCounter;
 import io.moeflux.cli.bench.BlockRatios;
 import io.moeflux.cli.bench.DataPathMeter;
 import io.moeflux.cli.bench.Percentiles;
+import io.moeflux.cli.bench.ProxiedLinks;
 import io.moeflux.cli.bench.RawTcpEcho;
 import io.moeflux.cli.bench.StepTimes;
 import io.moeflux.pipeline.MoeGroup;
+import io.moeflux.pipeline.MoeRank;
 import io.moeflux.pipeline.PipelineConfig;
+import io.moeflux.pipeline.RankExtensions;
 import io.moeflux.pipeline.TokenBatch;
 import io.moeflux.pipeline.toggle.StepToggle;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
+import io.moeflux.transport.MeshConfigs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import reactor.core.publisher.Flux;
@@ -39,6 +44,17 @@ final class DispatchBenchCommand extends GroupBench {
    */
   @Option(names = "--warmup-seconds")
   int warmupSeconds = 8;
+
+  /**
+   * Links between hosts on one machine ({@link ProxiedLinks}): a one-way delay and a rate per
+   * connection and direction, e.g. a 1 Gbit/s network at {@code --link-mb-per-s 125}. 0 and 0 (the
+   * default): ranks dial each other directly over loopback.
+   */
+  @Option(names = "--link-delay-us")
+  long linkDelayMicros;
+
+  @Option(names = "--link-mb-per-s")
+  long linkMegabytesPerSecond;
 
   /**
    * With {@code --overlap alternating/N}: one running group switches the micro-batch split on and
@@ -81,6 +97,7 @@ final class DispatchBenchCommand extends GroupBench {
                 "overlap_on_over_off_interval",
                 new double[] {round(ratios.low()), round(ratios.high())})
             .put("confidence", CONFIDENCE);
+    putLinks(json);
     putDataPath(json, config, moved, warmupSteps + measured, seconds, 1);
     report(
         String.format(
@@ -114,8 +131,12 @@ final class DispatchBenchCommand extends GroupBench {
     int tokens = config.maxTokensPerRank();
     double rawTcpBefore = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
 
+    ProxiedLinks links = links(config);
     MoeGroup moe =
-        MoeGroup.start(group.ranks, group.transport, config).block(Duration.ofMinutes(2));
+        (links == null
+                ? MoeGroup.start(group.ranks, group.transport, config)
+                : MoeGroup.start(links.configs(), rank -> config, RankExtensions.none()))
+            .block(Duration.ofMinutes(2));
     StepTimes clock = new StepTimes(warmup, Duration.ofSeconds(warmupSeconds), steps);
     long[] allocatedAtStart = new long[1];
     try (DataPathMeter meter = DataPathMeter.start(List.of(moe))) {
@@ -199,6 +220,7 @@ final class DispatchBenchCommand extends GroupBench {
                   new long[] {Math.round(rawTcpBefore), Math.round(rawTcpAfter)})
               .put("efficiency", Math.round(payloadPerSecond / rawTcp * 1000) / 1000.0)
               .put("alloc_bytes_per_step", allocated / Math.max(1, measured));
+      putLinks(json);
       putDataPath(json, config, moved, measured, seconds, 1);
       report(
           String.format(
@@ -221,6 +243,27 @@ final class DispatchBenchCommand extends GroupBench {
       return 0;
     } finally {
       moe.dispose();
+      if (links != null) {
+        links.close();
+      }
     }
+  }
+
+  /** With a link delay or rate, the group's ranks reach each other through proxies. */
+  private @Nullable ProxiedLinks links(PipelineConfig config) {
+    if (linkDelayMicros < 0 || linkMegabytesPerSecond < 0) {
+      throw new IllegalArgumentException("--link-delay-us and --link-mb-per-s must be >= 0");
+    }
+    if (linkDelayMicros == 0 && linkMegabytesPerSecond == 0) {
+      return null;
+    }
+    return new ProxiedLinks(
+        MeshConfigs.group(group.transport, group.ranks, MoeRank.fingerprint(config)),
+        linkDelayMicros,
+        linkMegabytesPerSecond * 1_000_000);
+  }
+
+  private JsonLine putLinks(JsonLine json) {
+    return json.put("link_delay_us", linkDelayMicros).put("link_mb_per_s", linkMegabytesPerSecond);
   }
 }

@@ -8,6 +8,7 @@ import io.moeflux.pipeline.model.MoeModel;
 import io.moeflux.pipeline.model.SyntheticModel;
 import io.moeflux.pipeline.workload.SyntheticWorkload;
 import io.moeflux.transport.protocol.WireFormat;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -52,7 +53,10 @@ final class ModelOptions {
   @Mixin WireFlags wire = new WireFlags();
 
   @Option(names = "--overlap", converter = WireOptions.OverlapConverter.class)
-  Overlap overlap = Overlap.off();
+  @Nullable Overlap overlap;
+
+  /** The overlap when --overlap is not given: off, or what a rank's peers suggest. */
+  Overlap defaultOverlap = Overlap.off();
 
   /** {@code --wire} for both phases (fp8 combining in bf16), {@code --combine-wire} overriding. */
   WireFormat wire() {
@@ -106,7 +110,7 @@ final class ModelOptions {
         .redundantSlots(redundantSlots)
         .expertThreads(expertThreads)
         .wire(wire())
-        .overlap(overlap)
+        .overlap(overlap != null ? overlap : defaultOverlap)
         .build();
   }
 }

@@ -66,11 +66,23 @@ final class ServeBenchCommand implements Callable<Integer> {
   @Option(names = "--idle-seconds")
   int idleSeconds = 0;
 
+  /**
+   * Before idle CPU is measured: at least this long, and then until the JIT compilers of every
+   * process have been quiet for {@value #JIT_QUIET_SECONDS} s (at most {@code
+   * --idle-settle-max-seconds}). The compilers keep working for a minute or more after the load
+   * (code the load made hot, then the keep-alive paths, run once a second, reaching their
+   * thresholds): a one-off cost of having served, not of being idle. The settle time is reported.
+   */
   @Option(names = "--idle-settle-seconds")
   int idleSettleSeconds = 30;
 
+  @Option(names = "--idle-settle-max-seconds")
+  int idleSettleMaxSeconds = 180;
+
   @Option(names = "--kill-rank")
   @Nullable Integer killRank;
+
+  private static final int JIT_QUIET_SECONDS = 10;
 
   private final List<Map<String, Object>> runs = new ArrayList<>();
   private final JsonLine json = new JsonLine();
@@ -270,7 +282,12 @@ final class ServeBenchCommand implements Callable<Integer> {
     }
     // and the JIT compiles what the load made hot for a few seconds more: a tail of the load, not a
     // cost of being idle (the busiest threads are printed, to tell the two apart)
+    long settleStarted = System.nanoTime();
     Thread.sleep(TimeUnit.SECONDS.toMillis(idleSettleSeconds));
+    awaitQuietCompilers(ranks, settleStarted + TimeUnit.SECONDS.toNanos(idleSettleMaxSeconds));
+    out.printf(
+        "idle: settled %.0f s after the last checked step (JIT compilers quiet for %d s)%n",
+        (System.nanoTime() - settleStarted) / 1e9, JIT_QUIET_SECONDS);
     long[] before = new long[world];
     List<Map<String, Long>> threadsBefore = new ArrayList<>();
     for (int r = 0; r < world; r++) {
@@ -299,6 +316,36 @@ final class ServeBenchCommand implements Callable<Integer> {
     }
     out.flush();
     return percent;
+  }
+
+  /**
+   * Waits until no JIT compiler thread of any rank process used CPU for {@value #JIT_QUIET_SECONDS}
+   * s, or until {@code deadline}.
+   */
+  private void awaitQuietCompilers(ServingRanks ranks, long deadline) throws InterruptedException {
+    long ticks = compilerTicks(ranks);
+    long quietSince = System.nanoTime();
+    while (System.nanoTime() - quietSince < TimeUnit.SECONDS.toNanos(JIT_QUIET_SECONDS)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(500);
+      long now = compilerTicks(ranks);
+      if (now != ticks) {
+        ticks = now;
+        quietSince = System.nanoTime();
+      }
+    }
+  }
+
+  private long compilerTicks(ServingRanks ranks) {
+    long total = 0;
+    for (int r = 0; r < world; r++) {
+      for (Map.Entry<String, Long> thread : ranks.process(r).threadCpuTicks().entrySet()) {
+        if (thread.getKey().contains("CompilerThre")) {
+          total += thread.getValue();
+        }
+      }
+    }
+    return total;
   }
 
   /** The three threads that used the most CPU between two readings, with their ticks. */

@@ -3,8 +3,8 @@ package io.moeflux.cli;
 import io.moeflux.cli.bench.AbbaSteps;
 import io.moeflux.cli.bench.BlockRatios;
 import io.moeflux.cli.bench.DataPathMeter;
-import io.moeflux.cli.bench.LinkDelayProxy;
 import io.moeflux.cli.bench.Percentiles;
+import io.moeflux.cli.bench.ProxiedLinks;
 import io.moeflux.cli.bench.RawTcpPingPong;
 import io.moeflux.pipeline.MoeGroup;
 import io.moeflux.pipeline.PipelineConfig;
@@ -18,7 +18,6 @@ import io.moeflux.transport.MeshConfigs;
 import io.moeflux.transport.MeshFingerprint;
 import io.moeflux.transport.RankMesh;
 import io.moeflux.transport.tcp.TcpMeshTransport;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,7 +59,7 @@ final class SyncBenchCommand extends GroupBench {
           "--iterations, --steps and --block must be >= 1, --warmup-steps and --link-delay-us >= 0");
     }
     Percentiles pingPong = new Percentiles(RawTcpPingPong.roundTrips(iterations, 200), iterations);
-    List<LinkDelayProxy> proxies = new ArrayList<>();
+    List<ProxiedLinks> proxies = new ArrayList<>();
     try {
       Percentiles allReduce = allReduceAlone(proxies);
       StepToggle toggle = StepToggle.abba(block);
@@ -134,11 +133,11 @@ final class SyncBenchCommand extends GroupBench {
         moe.dispose();
       }
     } finally {
-      proxies.forEach(LinkDelayProxy::close);
+      proxies.forEach(ProxiedLinks::close);
     }
   }
 
-  private Percentiles allReduceAlone(List<LinkDelayProxy> proxies) throws Exception {
+  private Percentiles allReduceAlone(List<ProxiedLinks> proxies) throws Exception {
     List<RankMesh> meshes = MeshConfigs.startAll(delayed(proxies)).block(Duration.ofMinutes(1));
     try {
       int total = warmup + iterations;
@@ -173,38 +172,15 @@ final class SyncBenchCommand extends GroupBench {
   }
 
   /** Loopback configs; with a link delay, every rank reaches every peer through a proxy. */
-  private List<MeshConfig> delayed(List<LinkDelayProxy> proxies) {
-    TcpMeshTransport direct = loopback();
-    MeshFingerprint fingerprint = MeshFingerprint.of("bench", "sync");
+  private List<MeshConfig> delayed(List<ProxiedLinks> proxies) {
+    List<MeshConfig> direct =
+        MeshConfigs.group(loopback(), group.ranks, MeshFingerprint.of("bench", "sync"));
     if (linkDelayMicros == 0) {
-      return MeshConfigs.group(direct, group.ranks, fingerprint);
+      return direct;
     }
-    List<String> viaProxy = new ArrayList<>();
-    for (String address : direct.addresses()) {
-      String[] hostPort = address.split(":");
-      try {
-        LinkDelayProxy proxy =
-            new LinkDelayProxy(
-                new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), linkDelayMicros);
-        proxies.add(proxy);
-        viaProxy.add(proxy.address());
-      } catch (java.io.IOException e) {
-        throw new IllegalStateException("cannot open a delay proxy: " + e.getMessage(), e);
-      }
-    }
-    List<MeshConfig> configs = new ArrayList<>();
-    for (int rank = 0; rank < group.ranks; rank++) {
-      List<String> addresses = new ArrayList<>(viaProxy);
-      addresses.set(rank, direct.addresses().get(rank));
-      configs.add(
-          MeshConfig.builder()
-              .rank(rank)
-              .worldSize(group.ranks)
-              .transport(TcpMeshTransport.of(addresses))
-              .fingerprint(fingerprint)
-              .build());
-    }
-    return configs;
+    ProxiedLinks links = new ProxiedLinks(direct, linkDelayMicros, 0);
+    proxies.add(links);
+    return links.configs();
   }
 
   /** A loopback TCP group: the links this bench measures. */

@@ -15,26 +15,39 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A loopback TCP proxy that delays every byte by a fixed one-way latency, standing in for a link
- * between hosts (this kernel has no netem). Each accepted connection gets a connection to the
- * target; each direction is a reader thread stamping chunks and a writer thread releasing them when
- * their time has come, so throughput is not limited by the delay.
+ * A loopback TCP proxy standing in for a link between hosts (this kernel has no netem): every byte
+ * is delayed by a fixed one-way latency and, with a rate, leaves no sooner than the link could have
+ * carried it (each connection, each direction, is a link of that rate). Each accepted connection
+ * gets a connection to the target; each direction is a reader thread stamping chunks and a writer
+ * thread releasing them when their time has come, so throughput is not limited by the delay.
  */
-public final class LinkDelayProxy implements AutoCloseable {
+public final class LinkProxy implements AutoCloseable {
   private static final int CHUNK = 64 * 1024;
+  private static final long CONNECT_PATIENCE_NANOS = TimeUnit.SECONDS.toNanos(30);
 
   private final ServerSocket server;
   private final InetSocketAddress target;
   private final long delayNanos;
+  private final double nanosPerByte;
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private volatile boolean open = true;
 
   private record Chunk(byte[] bytes, int length, long due) {}
 
-  public LinkDelayProxy(InetSocketAddress target, long delayMicros) throws IOException {
+  /**
+   * A proxy to {@code target} adding {@code delayMicros} one way, at {@code bytesPerSecond} per
+   * connection and direction (0: as fast as loopback carries it).
+   */
+  public LinkProxy(InetSocketAddress target, long delayMicros, long bytesPerSecond)
+      throws IOException {
+    if (delayMicros < 0 || bytesPerSecond < 0) {
+      throw new IllegalArgumentException(
+          "link delay and rate must be >= 0, got " + delayMicros + " and " + bytesPerSecond);
+    }
     this.server = new ServerSocket(0, 64, InetAddress.getLoopbackAddress());
     this.target = target;
     this.delayNanos = TimeUnit.MICROSECONDS.toNanos(delayMicros);
+    this.nanosPerByte = bytesPerSecond == 0 ? 0 : 1e9 / bytesPerSecond;
     daemon("accept", this::acceptLoop).start();
   }
 
@@ -47,7 +60,13 @@ public final class LinkDelayProxy implements AutoCloseable {
     while (open) {
       try {
         Socket inbound = server.accept();
-        Socket outbound = new Socket(target.getAddress(), target.getPort());
+        Socket outbound;
+        try {
+          outbound = connectToTarget();
+        } catch (IOException unreachable) {
+          closeQuietly(inbound);
+          throw unreachable;
+        }
         inbound.setTcpNoDelay(true);
         outbound.setTcpNoDelay(true);
         sockets.add(inbound);
@@ -59,6 +78,24 @@ public final class LinkDelayProxy implements AutoCloseable {
           continue;
         }
         return;
+      }
+    }
+  }
+
+  /**
+   * The target may not listen yet (every rank of a group starts at once, and a peer dials as soon
+   * as it is up): keep trying for a while, as the peer's own dialing would.
+   */
+  private Socket connectToTarget() throws IOException {
+    long deadline = System.nanoTime() + CONNECT_PATIENCE_NANOS;
+    while (true) {
+      try {
+        return new Socket(target.getAddress(), target.getPort());
+      } catch (IOException refused) {
+        if (!open || System.nanoTime() > deadline) {
+          throw refused;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
       }
     }
   }
@@ -89,10 +126,17 @@ public final class LinkDelayProxy implements AutoCloseable {
             () -> {
               try {
                 OutputStream out = to.getOutputStream();
+                long linkFree = 0;
                 while (true) {
                   Chunk chunk = queue.take();
+                  long due = chunk.due();
+                  if (nanosPerByte > 0 && chunk.length() > 0) {
+                    // the chunk is out once the link has carried it, after what went before it
+                    due = Math.max(due, linkFree) + (long) (chunk.length() * nanosPerByte);
+                    linkFree = due;
+                  }
                   long wait;
-                  while ((wait = chunk.due() - System.nanoTime()) > 0) {
+                  while ((wait = due - System.nanoTime()) > 0) {
                     LockSupport.parkNanos(wait);
                   }
                   if (chunk.length() < 0) {
@@ -112,7 +156,7 @@ public final class LinkDelayProxy implements AutoCloseable {
   public void close() {
     open = false;
     closeQuietly(server);
-    sockets.forEach(LinkDelayProxy::closeQuietly);
+    sockets.forEach(LinkProxy::closeQuietly);
   }
 
   private static void closeQuietly(AutoCloseable closeable) {
@@ -124,7 +168,7 @@ public final class LinkDelayProxy implements AutoCloseable {
   }
 
   private static Thread daemon(String name, Runnable body) {
-    Thread thread = new Thread(body, "link-delay-" + name);
+    Thread thread = new Thread(body, "link-proxy-" + name);
     thread.setDaemon(true);
     return thread;
   }

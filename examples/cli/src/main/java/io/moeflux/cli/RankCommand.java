@@ -60,7 +60,7 @@ final class RankCommand implements Callable<Integer> {
     if (interval < 0) {
       throw new IllegalArgumentException("--interval must be >= 0, got " + interval);
     }
-    model.defaultOverlap = mesh.defaultOverlap();
+    model.defaultOverlap = mesh.defaultOverlap(model.maxTokens);
     PipelineConfig config = checkpoint.pipeline(model, world);
     if (interval > 0) {
       config = GroupOptions.switchingEvery(config, interval);

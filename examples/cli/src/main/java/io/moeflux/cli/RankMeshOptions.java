@@ -49,15 +49,23 @@ final class RankMeshOptions {
     return world;
   }
 
+  /** Tokens per rank from which a step is worth splitting across hosts. */
+  static final int SPLIT_FROM_TOKENS = 128;
+
   /**
    * The overlap when {@code --overlap} is not given: the split for computing experts ({@link
-   * Overlap#auto()}) when some peer is on another host, none when every peer is on this host's
-   * loopback. A loopback link is CPU on the same cores (4 ranks kept 1.74 of 2 cores busy and the
-   * split cost 5 %); a link between hosts leaves cores idle while frames travel (2 ranks behind 50
-   * MB/s links: 0.72 of the step time). Decided from the text of --peers alone, the same on every
-   * rank: a host name other than {@code localhost} counts as another host.
+   * Overlap#auto()}) when some peer is on another host and a step carries up to {@code
+   * maxTokensPerRank} >= {@value #SPLIT_FROM_TOKENS} tokens per rank; none otherwise. A loopback
+   * link is CPU on the same cores (4 ranks kept 1.74 of 2 cores busy and the split cost 5 %); a
+   * link between hosts leaves cores idle while frames travel (2 ranks × 256 tokens behind 50 MB/s
+   * links: 0.74 of the step time), but a decode step of a few tokens only doubles its messages.
+   * Decided from the text of --peers and the capacity, the same on every rank: a host name other
+   * than {@code localhost} counts as another host.
    */
-  Overlap defaultOverlap() {
+  Overlap defaultOverlap(int maxTokensPerRank) {
+    if (maxTokensPerRank < SPLIT_FROM_TOKENS) {
+      return Overlap.off();
+    }
     for (String address : addresses()) {
       int colon = address.lastIndexOf(':');
       String host = colon < 0 ? address : address.substring(0, colon);

@@ -175,7 +175,7 @@ final class ServeCommand extends GroupCommand {
     BearerTokens tokens = access.tokens();
     ServeAccessOptions.checkBind(bind, tokens);
     TlsConfig tls = access.tls.config();
-    group.model.defaultOverlap = mesh.defaultOverlap();
+    group.model.defaultOverlap = mesh.defaultOverlap(group.model.maxTokens);
     PipelineConfig config = pipeline(mesh.world());
     MeshConfig meshConfig = mesh.mesh(secret.secret(), tls);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

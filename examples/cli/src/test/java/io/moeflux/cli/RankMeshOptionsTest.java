@@ -14,14 +14,22 @@ class RankMeshOptionsTest {
     return options;
   }
 
-  /** Ranks on one host's loopback do not split their steps; ranks on other hosts do. */
+  /**
+   * Ranks on one host's loopback do not split their steps; ranks on other hosts do, when a step can
+   * carry enough tokens.
+   */
   @Test
-  void theDefaultOverlapSplitsOnlyWhenSomePeerIsOnAnotherHost() {
-    assertThat(peers("127.0.0.1:7000,127.0.0.1:7001,localhost:7002,[::1]:7003").defaultOverlap())
+  void theDefaultOverlapSplitsOnlyWhenSomePeerIsOnAnotherHostAndStepsAreLarge() {
+    int large = RankMeshOptions.SPLIT_FROM_TOKENS;
+    assertThat(
+            peers("127.0.0.1:7000,127.0.0.1:7001,localhost:7002,[::1]:7003").defaultOverlap(large))
         .isEqualTo(Overlap.off());
-    assertThat(peers("127.0.0.1:7000,10.0.0.2:7000").defaultOverlap()).isEqualTo(Overlap.auto());
-    assertThat(peers("moeflux-0.moeflux:7000,moeflux-1.moeflux:7000").defaultOverlap())
+    assertThat(peers("127.0.0.1:7000,10.0.0.2:7000").defaultOverlap(large))
         .isEqualTo(Overlap.auto());
+    assertThat(peers("moeflux-0.moeflux:7000,moeflux-1.moeflux:7000").defaultOverlap(large))
+        .isEqualTo(Overlap.auto());
+    assertThat(peers("moeflux-0.moeflux:7000,moeflux-1.moeflux:7000").defaultOverlap(large - 1))
+        .isEqualTo(Overlap.off());
   }
 
   /** --overlap, when given, wins over the default. */

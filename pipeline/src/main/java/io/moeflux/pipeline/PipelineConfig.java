@@ -25,13 +25,14 @@ import reactor.core.scheduler.Schedulers;
  * equal when every field is.
  */
 public final class PipelineConfig {
-  /** Hidden values per rank from which a step is heavy ({@link #heavySteps()}). */
+  /** Hidden values per rank from which a step is heavy by default ({@link #heavySteps()}). */
   public static final long HEAVY_STEP_VALUES = 1L << 19;
 
   private final MoeModel model;
   private final int maxTokensPerRank;
   private final Scheduler expertScheduler;
   private final int expertThreads;
+  private final long heavyStepValues;
   private final SyncOptions sync;
   private final SwitchSchedule switches;
   private final int redundantSlots;
@@ -44,6 +45,7 @@ public final class PipelineConfig {
     this.maxTokensPerRank = b.maxTokensPerRank;
     this.expertScheduler = expertScheduler;
     this.expertThreads = b.expertThreads;
+    this.heavyStepValues = b.heavyStepValues;
     this.sync = b.sync;
     this.switches = b.switches;
     this.redundantSlots = b.redundantSlots;
@@ -80,6 +82,7 @@ public final class PipelineConfig {
     return new Builder(model, maxTokensPerRank)
         .expertScheduler(expertScheduler)
         .expertThreads(expertThreads)
+        .heavyStepValues(heavyStepValues)
         .sync(sync)
         .switches(switches)
         .redundantSlots(redundantSlots)
@@ -111,7 +114,7 @@ public final class PipelineConfig {
   }
 
   /**
-   * Whether this config's steps are heavy: at least {@value #HEAVY_STEP_VALUES} hidden values per
+   * Whether this config's steps are heavy: at least {@link #heavyStepValues()} hidden values per
    * rank (capacity × hidden). A heavy step runs its combine on {@link #expertScheduler()} too, and
    * by default its experts even when they are identities, so that no rank's math runs on the I/O
    * thread that happened to deliver its last frame: with 4 ranks × 2048 tokens sharing 2 I/O
@@ -119,11 +122,12 @@ public final class PipelineConfig {
    * light step keeps the math there (a thread hop per phase cost 8 % at 4 × 128).
    */
   public boolean heavySteps() {
-    return heavySteps(maxTokensPerRank, model.hidden());
+    return (long) maxTokensPerRank * model.hidden() >= heavyStepValues;
   }
 
-  private static boolean heavySteps(int maxTokensPerRank, int hidden) {
-    return (long) maxTokensPerRank * hidden >= HEAVY_STEP_VALUES;
+  /** Hidden values per rank from which a step is heavy; default {@value #HEAVY_STEP_VALUES}. */
+  public long heavyStepValues() {
+    return heavyStepValues;
   }
 
   /**
@@ -198,6 +202,7 @@ public final class PipelineConfig {
         && maxTokensPerRank == c.maxTokensPerRank
         && expertScheduler.equals(c.expertScheduler)
         && expertThreads == c.expertThreads
+        && heavyStepValues == c.heavyStepValues
         && sync.equals(c.sync)
         && switches.equals(c.switches)
         && redundantSlots == c.redundantSlots
@@ -213,6 +218,7 @@ public final class PipelineConfig {
         maxTokensPerRank,
         expertScheduler,
         expertThreads,
+        heavyStepValues,
         sync,
         switches,
         redundantSlots,
@@ -231,6 +237,8 @@ public final class PipelineConfig {
         + expertScheduler
         + ", expertThreads="
         + expertThreads
+        + ", heavyStepValues="
+        + heavyStepValues
         + ", sync="
         + sync
         + ", switches="
@@ -261,6 +269,7 @@ public final class PipelineConfig {
     private int maxTokensPerRank;
     private @Nullable Scheduler expertScheduler;
     private int expertThreads;
+    private long heavyStepValues = HEAVY_STEP_VALUES;
     private SyncOptions sync = SyncOptions.decodeOnly();
     private SwitchSchedule switches = SwitchSchedule.none();
     private int redundantSlots;
@@ -303,6 +312,15 @@ public final class PipelineConfig {
      */
     public Builder expertThreads(int expertThreads) {
       this.expertThreads = expertThreads;
+      return this;
+    }
+
+    /**
+     * Hidden values per rank (capacity × hidden) from which steps are heavy, {@code >= 1}; default
+     * {@value PipelineConfig#HEAVY_STEP_VALUES} (see {@link PipelineConfig#heavySteps()}).
+     */
+    public Builder heavyStepValues(long heavyStepValues) {
+      this.heavyStepValues = heavyStepValues;
       return this;
     }
 
@@ -359,6 +377,9 @@ public final class PipelineConfig {
         throw new IllegalArgumentException(
             "expertThreads must be >= 0 (0: the rank's share of the cores), got " + expertThreads);
       }
+      if (heavyStepValues < 1) {
+        throw new IllegalArgumentException("heavyStepValues must be >= 1, got " + heavyStepValues);
+      }
       if (maxTokensPerRank < 1) {
         throw new IllegalArgumentException(
             "maxTokensPerRank must be >= 1, got " + maxTokensPerRank);
@@ -367,7 +388,7 @@ public final class PipelineConfig {
       if (scheduler == null) {
         scheduler =
             model.expertKind() == ExpertKind.IDENTITY
-                    && !heavySteps(maxTokensPerRank, model.hidden())
+                    && (long) maxTokensPerRank * model.hidden() < heavyStepValues
                 ? Schedulers.immediate()
                 : Schedulers.parallel();
       }

@@ -21,6 +21,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
 /**
@@ -192,15 +193,17 @@ class MoeGroupReferenceTest {
 
   /**
    * Heavy steps ({@link PipelineConfig#heavySteps()}) run experts and combine on the expert
-   * scheduler, not on the I/O thread that delivered the frames: same bits.
+   * scheduler, not on the I/O thread that delivered the frames: same bits. A small model with the
+   * bound lowered to it (at the default bound, paranoid leak detection makes each step take
+   * seconds).
    */
   @ParameterizedTest(name = "overlap={0}")
   @MethodSource("overlapsOffAndOn")
   void heavyStepsOffTheIoThreadsStillEqualTheReference(Overlap overlap) {
     ModelConfig model =
         ModelConfig.builder()
-            .hidden(1024)
-            .layers(1)
+            .hidden(64)
+            .layers(2)
             .experts(6)
             .topK(2)
             .groups(0)
@@ -208,11 +211,16 @@ class MoeGroupReferenceTest {
             .expertKind(ExpertKind.IDENTITY)
             .seed(17)
             .build();
-    int tokens = (int) (PipelineConfig.HEAVY_STEP_VALUES / model.hidden());
-    PipelineConfig config = PipelineConfig.builder(model, tokens).overlap(overlap).build();
+    int tokens = 24;
+    PipelineConfig config =
+        PipelineConfig.builder(model, tokens)
+            .heavyStepValues((long) tokens * model.hidden())
+            .overlap(overlap)
+            .build();
     assertThat(config.heavySteps()).isTrue();
+    assertThat(config.expertScheduler()).isSameAs(Schedulers.parallel());
     int ranks = 3;
-    int steps = 3;
+    int steps = 6;
     SyntheticWorkload workload = SyntheticWorkload.random(23, model.hidden(), tokens, 0.2);
     MoeGroup group = MoeGroup.start(ranks, TransportKind.TCP, config).block(Duration.ofSeconds(60));
     try {

@@ -46,6 +46,11 @@ class PipelineConfigTest {
     assertThat(light.expertScheduler()).isSameAs(Schedulers.immediate());
     assertThat(heavy.heavySteps()).isTrue();
     assertThat(heavy.expertScheduler()).isSameAs(Schedulers.parallel());
+    PipelineConfig lowered = light.toBuilder().heavyStepValues(64).build();
+    assertThat(lowered.heavySteps()).isTrue();
+    assertThat(lowered.toBuilder().build()).isEqualTo(lowered);
+    assertThatThrownBy(() -> light.toBuilder().heavyStepValues(0).build())
+        .hasMessageContaining("heavyStepValues must be >= 1");
   }
 
   @Test

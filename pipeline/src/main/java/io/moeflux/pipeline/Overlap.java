@@ -19,8 +19,8 @@ import java.util.Objects;
  * the split's extra frames cost 5–19 % per step with SwiGLU experts. Behind links that leave cores
  * idle (2 ranks × 256 tokens, 50 MB/s links, SwiGLU experts) the split took the step to 0.74 of its
  * time: the CLI's {@code rank} and {@code serve --rank} choose {@link #auto()} when a peer is on
- * another host and a step carries up to 128 tokens per rank or more. {@link #auto()} splits when
- * the experts compute something ({@link ExpertKind#SWIGLU} and checkpoint experts), for links that
+ * another host and a step can carry 128 tokens per rank or more. {@link #auto()} splits when the
+ * experts compute something ({@link ExpertKind#SWIGLU} and checkpoint experts), for links that
  * leave cores idle while frames travel; with identity experts there is nothing to hide the exchange
  * behind, and a split only doubles the frames. {@link #alternating} is for benchmarks: the split
  * switched by a {@link StepToggle#abba} toggle, so that a running group measures both.

@@ -132,11 +132,19 @@ final class DispatchBenchCommand extends GroupBench {
     double rawTcpBefore = RawTcpEcho.bytesPerSecond(Duration.ofSeconds(2));
 
     ProxiedLinks links = links(config);
-    MoeGroup moe =
-        (links == null
-                ? MoeGroup.start(group.ranks, group.transport, config)
-                : MoeGroup.start(links.configs(), rank -> config, RankExtensions.none()))
-            .block(Duration.ofMinutes(2));
+    MoeGroup moe;
+    try {
+      moe =
+          (links == null
+                  ? MoeGroup.start(group.ranks, group.transport, config)
+                  : MoeGroup.start(links.configs(), rank -> config, RankExtensions.none()))
+              .block(Duration.ofMinutes(2));
+    } catch (RuntimeException e) {
+      if (links != null) {
+        links.close();
+      }
+      throw e;
+    }
     StepTimes clock = new StepTimes(warmup, Duration.ofSeconds(warmupSeconds), steps);
     long[] allocatedAtStart = new long[1];
     try (DataPathMeter meter = DataPathMeter.start(List.of(moe))) {

@@ -54,7 +54,7 @@ final class RankMeshOptions {
 
   /**
    * The overlap when {@code --overlap} is not given: the split for computing experts ({@link
-   * Overlap#auto()}) when some peer is on another host and a step carries up to {@code
+   * Overlap#auto()}) when some peer is on another host and a step can carry {@code
    * maxTokensPerRank} >= {@value #SPLIT_FROM_TOKENS} tokens per rank; none otherwise. A loopback
    * link is CPU on the same cores (4 ranks kept 1.74 of 2 cores busy and the split cost 5 %); a
    * link between hosts leaves cores idle while frames travel (2 ranks × 256 tokens behind 50 MB/s

@@ -31,6 +31,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true)
 final class ServeBenchCommand implements Callable<Integer> {
+  private static final int JIT_QUIET_SECONDS = 10;
+
   @Spec CommandSpec spec;
 
   @Option(names = "--world")
@@ -81,8 +83,6 @@ final class ServeBenchCommand implements Callable<Integer> {
 
   @Option(names = "--kill-rank")
   @Nullable Integer killRank;
-
-  private static final int JIT_QUIET_SECONDS = 10;
 
   private final List<Map<String, Object>> runs = new ArrayList<>();
   private final JsonLine json = new JsonLine();
@@ -280,8 +280,10 @@ final class ServeBenchCommand implements Callable<Integer> {
             .anyMatch(s -> s.get("check_steps").asLong() < s.get("step").asLong())) {
       Thread.sleep(200);
     }
-    // and the JIT compiles what the load made hot for a few seconds more: a tail of the load, not a
-    // cost of being idle (the busiest threads are printed, to tell the two apart)
+    // and the JIT compiles what the load made hot, then the keep-alive paths, for a minute or more:
+    // a tail of the load, not a cost of being idle (the busiest threads are printed, to tell the
+    // two
+    // apart)
     long settleStarted = System.nanoTime();
     Thread.sleep(TimeUnit.SECONDS.toMillis(idleSettleSeconds));
     awaitQuietCompilers(ranks, settleStarted + TimeUnit.SECONDS.toNanos(idleSettleMaxSeconds));

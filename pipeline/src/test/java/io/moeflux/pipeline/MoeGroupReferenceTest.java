@@ -106,6 +106,21 @@ class MoeGroupReferenceTest {
             .overlap(overlap)
             .build();
     SyntheticWorkload workload = SyntheticWorkload.random(seed, model.hidden(), maxTokens, 0.2);
+    runAgainstTheReference(ranks, transport, model, config, wire, workload, steps);
+  }
+
+  /**
+   * Runs {@code steps} steps of {@code workload} through {@code ranks} ranks of {@code model} and
+   * checks every output against the single-process reference rounding as {@code wire} does.
+   */
+  private static void runAgainstTheReference(
+      int ranks,
+      TransportKind transport,
+      ModelConfig model,
+      PipelineConfig config,
+      WireFormat wire,
+      SyntheticWorkload workload,
+      int steps) {
     MoeGroup group = MoeGroup.start(ranks, transport, config).block(Duration.ofSeconds(60));
     try {
       ReferenceModel reference =
@@ -219,35 +234,8 @@ class MoeGroupReferenceTest {
             .build();
     assertThat(config.heavySteps()).isTrue();
     assertThat(config.expertScheduler()).isSameAs(Schedulers.parallel());
-    int ranks = 3;
-    int steps = 6;
     SyntheticWorkload workload = SyntheticWorkload.random(23, model.hidden(), tokens, 0.2);
-    MoeGroup group = MoeGroup.start(ranks, TransportKind.TCP, config).block(Duration.ofSeconds(60));
-    try {
-      ReferenceModel reference =
-          new ReferenceModel(model, group.bank(), config.initialPlacement(ranks));
-      List<Flux<TokenBatch>> inputs = new ArrayList<>();
-      for (int r = 0; r < ranks; r++) {
-        inputs.add(workload.batches(r, 0, steps));
-      }
-      AtomicInteger checked = new AtomicInteger();
-      StepVerifier.create(group.forward(inputs))
-          .thenConsumeWhile(
-              outputs -> {
-                for (int r = 0; r < ranks; r++) {
-                  TokenBatch actual = outputs.get(r);
-                  assertClose(actual, reference.forward(r, workload.batch(r, actual.step())));
-                  checked.incrementAndGet();
-                }
-                return true;
-              })
-          .expectComplete()
-          .verify(Duration.ofSeconds(60));
-      assertThat(checked).hasValue(steps * ranks);
-      group.close().block(Duration.ofSeconds(30));
-    } finally {
-      group.dispose();
-    }
+    runAgainstTheReference(3, TransportKind.TCP, model, config, WireFormat.F32, workload, 6);
   }
 
   static Stream<Overlap> overlapsOffAndOn() {

@@ -107,8 +107,7 @@ public final class PipelineConfig {
   /**
    * Where expert math runs once a dispatch phase completes. {@link Schedulers#immediate()} runs it
    * inline on the I/O thread that delivered the last frame (no thread hop: best for cheap experts);
-   * {@link MathScheduler#shared()} keeps heavy math off the I/O threads and off the workers that
-   * run the keep-alive timers.
+   * a parallel scheduler keeps heavy math off the I/O threads.
    */
   public Scheduler expertScheduler() {
     return expertScheduler;
@@ -257,7 +256,7 @@ public final class PipelineConfig {
 
   /**
    * Collects a {@link PipelineConfig}. Defaults: expert math on {@link Schedulers#immediate()} for
-   * {@link ExpertKind#IDENTITY} experts in light steps and on {@link MathScheduler#shared()}
+   * {@link ExpertKind#IDENTITY} experts in light steps and on {@link Schedulers#parallel()}
    * otherwise (chosen at {@link #build()} from the model and capacity when no scheduler was set;
    * see {@link PipelineConfig#heavySteps()}), {@link SyncOptions#decodeOnly()} (a decode-only rank
    * without local recompute: the DP metadata sync is skipped), {@link SwitchSchedule#none()}, no
@@ -391,7 +390,7 @@ public final class PipelineConfig {
             model.expertKind() == ExpertKind.IDENTITY
                     && (long) maxTokensPerRank * model.hidden() < heavyStepValues
                 ? Schedulers.immediate()
-                : MathScheduler.shared();
+                : Schedulers.parallel();
       }
       return new PipelineConfig(this, scheduler);
     }

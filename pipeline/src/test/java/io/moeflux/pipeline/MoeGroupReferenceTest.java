@@ -21,6 +21,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
 /**
@@ -232,7 +233,7 @@ class MoeGroupReferenceTest {
             .overlap(overlap)
             .build();
     assertThat(config.heavySteps()).isTrue();
-    assertThat(config.expertScheduler()).isSameAs(MathScheduler.shared());
+    assertThat(config.expertScheduler()).isSameAs(Schedulers.parallel());
     SyntheticWorkload workload = SyntheticWorkload.random(23, model.hidden(), tokens, 0.2);
     runAgainstTheReference(3, TransportKind.TCP, model, config, WireFormat.F32, workload, 6);
   }

@@ -22,7 +22,7 @@ class PipelineConfigTest {
     assertThat(c.sync()).isEqualTo(SyncOptions.decodeOnly());
     assertThat(c.switches()).isEqualTo(SwitchSchedule.none());
     assertThat(c.redundantSlots()).isZero();
-    assertThat(c.expertScheduler()).isSameAs(MathScheduler.shared());
+    assertThat(c.expertScheduler()).isSameAs(Schedulers.parallel());
     assertThat(c.expertThreads()).isZero();
     int cores = Runtime.getRuntime().availableProcessors();
     assertThat(c.expertThreads(1)).isEqualTo(cores);
@@ -45,7 +45,7 @@ class PipelineConfigTest {
     assertThat(light.heavySteps()).isFalse();
     assertThat(light.expertScheduler()).isSameAs(Schedulers.immediate());
     assertThat(heavy.heavySteps()).isTrue();
-    assertThat(heavy.expertScheduler()).isSameAs(MathScheduler.shared());
+    assertThat(heavy.expertScheduler()).isSameAs(Schedulers.parallel());
     PipelineConfig lowered = light.toBuilder().heavyStepValues(64).build();
     assertThat(lowered.heavySteps()).isTrue();
     assertThat(lowered.toBuilder().build()).isEqualTo(lowered);

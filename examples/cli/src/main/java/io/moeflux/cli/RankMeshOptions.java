@@ -66,16 +66,19 @@ final class RankMeshOptions {
     if (maxTokensPerRank < SPLIT_FROM_TOKENS) {
       return Overlap.off();
     }
-    for (String address : addresses()) {
-      int colon = address.lastIndexOf(':');
-      String host = colon < 0 ? address : address.substring(0, colon);
-      if (!isLoopback(host)) {
+    TcpMeshTransport tcp = TcpMeshTransport.of(addresses());
+    for (int r = 0; r < world(); r++) {
+      if (!isLoopback(tcp.host(r))) {
         return Overlap.auto();
       }
     }
     return Overlap.off();
   }
 
+  /**
+   * By the text alone, unlike {@link TcpMeshTransport#isLoopback}, which resolves the name: every
+   * rank must come to the same answer, whatever its own resolver says of the names.
+   */
   private static boolean isLoopback(String host) {
     return host.equals("localhost")
         || host.startsWith("127.")

@@ -96,6 +96,11 @@ public final class TcpMeshTransport implements MeshTransport {
     return addresses;
   }
 
+  /** The host part of {@code rank}'s address, as written. */
+  public String host(int rank) {
+    return hosts[rank];
+  }
+
   @Override
   public ServerTransport<? extends Closeable> serverFor(int rank) {
     return serverFor(rank, InboundFailures.NONE);

@@ -28,14 +28,10 @@ public final class ProxiedLinks implements AutoCloseable {
     List<String> addresses = tcp.addresses();
     List<String> viaProxy = new ArrayList<>();
     try {
-      for (String address : addresses) {
-        int colon = address.lastIndexOf(':');
+      for (int rank = 0; rank < addresses.size(); rank++) {
         LinkProxy proxy =
             new LinkProxy(
-                new InetSocketAddress(
-                    address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
-                delayMicros,
-                bytesPerSecond);
+                new InetSocketAddress(tcp.host(rank), tcp.port(rank)), delayMicros, bytesPerSecond);
         proxies.add(proxy);
         viaProxy.add(proxy.address());
       }
